@@ -1,0 +1,146 @@
+/**
+ * The table's stream, run locally: reads DynamoDB Local's stream and calls the real
+ * process-events handler the way Lambda would, with the same filter (INSERTs of inbox items),
+ * partial batch responses, a retry limit and a "dead letter" log for what still fails.
+ * On AWS all of this is the event source mapping declared in serverless.yml.
+ */
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+
+export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | unknown>;
+
+/** Mirrors the filterPatterns of process-events in serverless.yml (a test keeps them equal). */
+export const INBOX_INSERT_FILTER = { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['InboxEvent'] } } } };
+
+export function isInboxInsert(record: StreamRecord): boolean {
+  return (
+    INBOX_INSERT_FILTER.eventName.includes(record.eventName ?? '') &&
+    INBOX_INSERT_FILTER.dynamodb.NewImage.entity.S.includes(record.dynamodb?.NewImage?.entity?.S ?? '')
+  );
+}
+
+export function lambdaContext(functionName: string): Context {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export type LocalStreamOptions = {
+  endpoint: string;
+  streamArn: string;
+  handler: StreamHandler;
+  batchSize?: number;
+  /** Attempts per record before it is "dead-lettered" (the deployed limit is in serverless.yml). */
+  maxAttempts?: number;
+  onDeadLetter?: (records: StreamRecord[]) => void;
+};
+
+export class LocalStream {
+  private readonly client: DynamoDBStreamsClient;
+  private readonly iterators = new Map<string, string | undefined>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  readonly deadLetters: StreamRecord[] = [];
+
+  constructor(private readonly options: LocalStreamOptions) {
+    this.client = new DynamoDBStreamsClient({
+      endpoint: options.endpoint,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }
+
+  /** Picks up shards that appeared since the last poll, each from its oldest record. */
+  private async refreshShards(): Promise<void> {
+    const { StreamDescription } = await this.client.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (!shard.ShardId || this.iterators.has(shard.ShardId)) continue;
+      const { ShardIterator } = await this.client.send(
+        new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      this.iterators.set(shard.ShardId, ShardIterator);
+    }
+  }
+
+  /** One pass over every shard; returns how many inbox records it handed to the handler. */
+  async pollOnce(): Promise<number> {
+    await this.refreshShards();
+    let delivered = 0;
+    for (const [shardId, iterator] of this.iterators) {
+      if (!iterator) continue;
+      const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      this.iterators.set(shardId, page.NextShardIterator);
+      const records = (page.Records ?? []).filter(isInboxInsert);
+      const batchSize = this.options.batchSize ?? 25;
+      for (let start = 0; start < records.length; start += batchSize) {
+        await this.deliver(records.slice(start, start + batchSize));
+      }
+      delivered += records.length;
+    }
+    return delivered;
+  }
+
+  /** Polls until a pass finds nothing new: everything written so far has been processed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (let delivered = await this.pollOnce(); delivered > 0; delivered = await this.pollOnce()) total += delivered;
+    return total;
+  }
+
+  private async deliver(records: StreamRecord[]): Promise<void> {
+    let pending = records;
+    const maxAttempts = this.options.maxAttempts ?? 3;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const event = { Records: pending.map((record) => ({ ...record, eventSourceARN: this.options.streamArn })) } as DynamoDBStreamEvent;
+      let failedIds: Set<string>;
+      try {
+        const response = (await this.options.handler(event, lambdaContext('process-events'))) as DynamoDBBatchResponse | undefined;
+        failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+      } catch {
+        failedIds = new Set(pending.map((record) => record.dynamodb?.SequenceNumber ?? ''));
+      }
+      pending = pending.filter((record) => failedIds.has(record.dynamodb?.SequenceNumber ?? ''));
+      if (pending.length > 0 && attempt >= maxAttempts) {
+        this.deadLetters.push(...pending);
+        this.options.onDeadLetter?.(pending);
+        return;
+      }
+    }
+  }
+
+  start(intervalMs = 250): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.pollOnce();
+        } catch (error) {
+          console.error('local stream poll failed:', (error as Error).message);
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}

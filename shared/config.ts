@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** A missing or malformed environment variable, named, thrown once at start-up. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_OKTA_EVENT_TYPES = [
+  'group.user_membership.remove',
+  'user.lifecycle.delete.initiated',
+  'user.lifecycle.deactivate',
+] as const;
+
+const commaList = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.string()).min(1));
+
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  TABLE_NAME: z.string().min(3),
+  // Only for DynamoDB Local; unset on AWS.
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  OKTA_EVENT_TYPES: commaList.default([...DEFAULT_OKTA_EVENT_TYPES]),
+  CONNECTION_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  MAX_WEBHOOK_BODY_BYTES: positiveInt.default(1024 * 1024),
+  INBOX_RETENTION_DAYS: positiveInt.default(90),
+});
+
+export type Config = {
+  tableName: string;
+  dynamoEndpoint: string | undefined;
+  oktaEventTypes: ReadonlySet<string>;
+  connectionCacheMs: number;
+  maxWebhookBodyBytes: number;
+  inboxRetentionDays: number;
+};
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  const vars = parsed.data;
+  return {
+    tableName: vars.TABLE_NAME,
+    dynamoEndpoint: vars.DYNAMODB_ENDPOINT,
+    oktaEventTypes: new Set(vars.OKTA_EVENT_TYPES),
+    connectionCacheMs: vars.CONNECTION_CACHE_SECONDS * 1000,
+    maxWebhookBodyBytes: vars.MAX_WEBHOOK_BODY_BYTES,
+    inboxRetentionDays: vars.INBOX_RETENTION_DAYS,
+  };
+}
+
+let loaded: Config | undefined;
+
+/** The process-wide configuration, read on first use (at a handler module's import). */
+export function config(): Config {
+  loaded ??= readConfig();
+  return loaded;
+}

@@ -1,0 +1,29 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Webhook secrets are long random strings we generate, so a fast SHA-256 is enough to keep
+ * them out of the table in clear; a slow password hash would eat Okta's 3-second budget.
+ */
+export function hashHookSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** A new secret: 32 random bytes, base64url (43 characters). */
+export function generateHookSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * True when the presented value hashes to one of the stored hashes (two are allowed during
+ * rotation). Every stored hash is compared, in constant time, whatever matched first.
+ */
+export function matchesAnyHookSecret(presented: string | undefined, storedHashes: readonly string[]): boolean {
+  if (presented === undefined || presented === '') return false;
+  const presentedHash = Buffer.from(hashHookSecret(presented), 'hex');
+  let matched = false;
+  for (const storedHex of storedHashes) {
+    const stored = Buffer.from(storedHex, 'hex');
+    if (stored.length === presentedHash.length && timingSafeEqual(stored, presentedHash)) matched = true;
+  }
+  return matched;
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { normaliseEmail } from './privacy.js';
+
+/**
+ * Okta event hook wire format (developer.okta.com/docs/concepts/event-hooks): a
+ * `com.okta.event_hook` envelope with System Log events in `data.events[]`.
+ * Only the fields we use are kept: zod strips the rest (IPs, user agents, geo).
+ */
+const oktaTargetSchema = z.object({
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  alternateId: z.string().nullish(),
+  displayName: z.string().nullish(),
+});
+
+const oktaLogEventSchema = z.object({
+  uuid: z.string().min(1).max(128),
+  published: z.iso.datetime({ offset: true }),
+  eventType: z.string().min(1).max(256),
+  outcome: z.object({ result: z.string().nullish() }).nullish(),
+  target: z.array(oktaTargetSchema).max(50).nullish(),
+});
+
+export const oktaDeliverySchema = z.object({
+  eventType: z.literal('com.okta.event_hook'),
+  eventId: z.string().max(128).optional(),
+  data: z.object({ events: z.array(oktaLogEventSchema).max(1000) }),
+});
+
+export type OktaDelivery = z.infer<typeof oktaDeliverySchema>;
+export type OktaLogEvent = z.infer<typeof oktaLogEventSchema>;
+
+export type OktaTarget = {
+  type: string | null;
+  id: string | null;
+  alternateId: string | null;
+  displayName: string | null;
+};
+
+/** The slim, normalised form of one Okta System Log event that the inbox keeps. */
+export type OktaEventRecord = {
+  eventId: string;
+  eventType: string;
+  published: string;
+  outcomeResult: string | null;
+  targets: OktaTarget[];
+};
+
+export function toOktaEventRecord(event: OktaLogEvent): OktaEventRecord {
+  return {
+    eventId: event.uuid,
+    eventType: event.eventType,
+    published: new Date(event.published).toISOString(),
+    outcomeResult: event.outcome?.result ?? null,
+    targets: (event.target ?? []).map((target) => ({
+      type: target.type ?? null,
+      id: target.id ?? null,
+      alternateId: target.alternateId ?? null,
+      displayName: target.displayName ?? null,
+    })),
+  };
+}
+
+export const OKTA_GROUP_REMOVED = 'group.user_membership.remove';
+export const OKTA_USER_DEACTIVATED = 'user.lifecycle.deactivate';
+export const OKTA_USER_DELETE_INITIATED = 'user.lifecycle.delete.initiated';
+
+/** What an event asks us to do, in the domain's words. */
+export type DeprovisionIntent =
+  | { kind: 'groupRemoval'; email: string; group: string; occurredAt: string; reason: string }
+  | { kind: 'userDeprovisioned'; email: string; occurredAt: string; reason: string };
+
+export type OktaEventDecision =
+  | { action: 'deprovision'; intent: DeprovisionIntent }
+  | { action: 'skip'; reason: string }
+  | { action: 'invalid'; reason: string };
+
+/** Targets are picked by `type`, never by position: Okta does not promise an order. */
+function targetsOfType(record: OktaEventRecord, type: string): OktaTarget[] {
+  return record.targets.filter((target) => target.type === type);
+}
+
+function singleUserEmail(record: OktaEventRecord): { email: string } | { invalid: string } {
+  const users = targetsOfType(record, 'User');
+  if (users.length !== 1) return { invalid: `expected exactly one User target, found ${users.length}` };
+  const login = users[0]?.alternateId?.trim();
+  if (!login || !login.includes('@')) return { invalid: 'the User target has no email login (alternateId)' };
+  return { email: normaliseEmail(login) };
+}
+
+/**
+ * Decides what one stored Okta event means. Pure: no lookups. Failed attempts are logged by
+ * Okta too, so only `outcome.result === "SUCCESS"` acts; missing targets are invalid, never
+ * silently successful.
+ */
+export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlySet<string>): OktaEventDecision {
+  if (!actedOnTypes.has(record.eventType)) {
+    return { action: 'skip', reason: `event type ${record.eventType} is not acted on` };
+  }
+  if (record.outcomeResult !== 'SUCCESS') {
+    return { action: 'skip', reason: `outcome is ${record.outcomeResult ?? 'missing'}, not SUCCESS` };
+  }
+  const user = singleUserEmail(record);
+  if ('invalid' in user) return { action: 'invalid', reason: user.invalid };
+
+  switch (record.eventType) {
+    case OKTA_GROUP_REMOVED: {
+      const groups = targetsOfType(record, 'UserGroup');
+      if (groups.length !== 1) {
+        return { action: 'invalid', reason: `expected exactly one UserGroup target, found ${groups.length}` };
+      }
+      const group = groups[0]?.displayName?.trim();
+      if (!group) return { action: 'invalid', reason: 'the UserGroup target has no displayName' };
+      return {
+        action: 'deprovision',
+        intent: {
+          kind: 'groupRemoval',
+          email: user.email,
+          group,
+          occurredAt: record.published,
+          reason: `removed from IdP group "${group}"`,
+        },
+      };
+    }
+    case OKTA_USER_DEACTIVATED:
+    case OKTA_USER_DELETE_INITIATED:
+      return {
+        action: 'deprovision',
+        intent: {
+          kind: 'userDeprovisioned',
+          email: user.email,
+          occurredAt: record.published,
+          reason: record.eventType === OKTA_USER_DEACTIVATED ? 'IdP user deactivated' : 'IdP user deleted',
+        },
+      };
+    default:
+      return { action: 'skip', reason: `no deprovisioning rule for event type ${record.eventType}` };
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The seed file: connections, accounts with their SSO configs, and users with memberships,
+ * declared as JSON until the admin API exists. seed/seed.schema.json is generated from this
+ * schema (`npm run schema`) and a test keeps the two equal.
+ */
+import { z } from 'zod';
+import { ID_PATTERN } from './ids.js';
+import { ROLES } from './memberships.js';
+import { normaliseEmail } from './privacy.js';
+
+const id = z.string().regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")');
+const providerName = z.string().min(1).max(32).regex(/^[^_\s]+$/, 'Cognito provider names have no "_" or spaces');
+const domain = z
+  .string()
+  .regex(/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'an email domain such as example.com')
+  .transform((value) => value.toLowerCase());
+const isoTime = z.iso.datetime({ offset: true });
+
+const connectionSchema = z.object({
+  id,
+  type: z.literal('okta'),
+  name: z.string().max(200).optional(),
+  providerNames: z.array(providerName).min(1).describe('the Cognito identity provider names of this IdP'),
+  hookAuthHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/)
+    .default('authorization')
+    .describe('the header Okta sends the secret in (its "Authentication field")'),
+  hookSecrets: z
+    .array(z.string().min(32, 'a hook secret needs at least 32 characters'))
+    .max(2)
+    .default([])
+    .describe('plain secrets, hashed before they are stored; fine for local use only'),
+  hookSecretSha256: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase SHA-256 hex digest'))
+    .max(2)
+    .default([])
+    .describe('SHA-256 hex digests of the secrets, for files that must not hold them in clear'),
+});
+
+const ssoProviderSchema = z.object({
+  connectionId: id,
+  providerName,
+  groups: z
+    .array(z.object({ group: z.string().min(1).max(256), role: z.enum(ROLES) }))
+    .describe('IdP groups that grant access (Okta: group name; Entra: group object id) and the role each maps to'),
+});
+
+const accountSchema = z.object({
+  id,
+  name: z.string().max(200).optional(),
+  ssoConfig: z.object({
+    active: z.boolean(),
+    restoreOnSignIn: z.boolean().default(true),
+    allowedDomains: z.array(domain).min(1),
+    providers: z.array(ssoProviderSchema).min(1),
+  }),
+});
+
+const userSchema = z.object({
+  id: id.optional().describe('defaults to an id derived from the email'),
+  email: z.email().transform(normaliseEmail),
+  identities: z.array(z.object({ connectionId: id, subject: z.string().min(1).max(256).optional() })).min(1),
+  memberships: z
+    .array(
+      z.object({
+        accountId: id,
+        role: z.enum(ROLES),
+        status: z.enum(['active', 'deleted']).default('active'),
+        changedAt: isoTime.optional().describe('IdP time of the last change; defaults to the load time'),
+      }),
+    )
+    .default([]),
+});
+
+export const seedSchema = z.object({
+  $schema: z.string().optional(),
+  connections: z.array(connectionSchema).default([]),
+  accounts: z.array(accountSchema).default([]),
+  users: z.array(userSchema).default([]),
+});
+
+export type Seed = z.output<typeof seedSchema>;
+
+export class SeedError extends Error {
+  override name = 'SeedError';
+  constructor(readonly problems: string[]) {
+    super(`invalid seed file:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    '',
+  );
+}
+
+/** Cross-references a schema cannot express; each problem names the path of the bad field. */
+function referenceProblems(seed: Seed): string[] {
+  const problems: string[] = [];
+  const connections = new Map(seed.connections.map((connection) => [connection.id, connection]));
+  const accounts = new Set(seed.accounts.map((account) => account.id));
+  const duplicates = (values: string[], path: (index: number) => string, what: string) =>
+    values.forEach((value, index) => {
+      if (values.indexOf(value) !== index) problems.push(`${path(index)}: duplicate ${what} "${value}"`);
+    });
+
+  duplicates(seed.connections.map((c) => c.id), (i) => `connections[${i}].id`, 'connection id');
+  duplicates(seed.accounts.map((a) => a.id), (i) => `accounts[${i}].id`, 'account id');
+  duplicates(seed.users.map((u) => u.email), (i) => `users[${i}].email`, 'email');
+  const providerOwners = seed.connections.flatMap((c, i) => c.providerNames.map((name, j) => ({ name, path: `connections[${i}].providerNames[${j}]` })));
+  duplicates(providerOwners.map((p) => p.name), (i) => providerOwners[i]?.path ?? '', 'provider name');
+
+  seed.connections.forEach((connection, i) => {
+    const secrets = connection.hookSecrets.length + connection.hookSecretSha256.length;
+    if (secrets < 1 || secrets > 2) {
+      problems.push(`connections[${i}].hookSecrets: give one or two hook secrets in all (found ${secrets})`);
+    }
+  });
+  seed.accounts.forEach((account, i) =>
+    account.ssoConfig.providers.forEach((provider, j) => {
+      const path = `accounts[${i}].ssoConfig.providers[${j}]`;
+      const connection = connections.get(provider.connectionId);
+      if (!connection) problems.push(`${path}.connectionId: unknown connection "${provider.connectionId}"`);
+      else if (!connection.providerNames.includes(provider.providerName)) {
+        problems.push(`${path}.providerName: "${provider.providerName}" is not a provider of connection "${connection.id}"`);
+      }
+    }),
+  );
+  seed.users.forEach((user, i) => {
+    user.identities.forEach((identity, j) => {
+      if (!connections.has(identity.connectionId)) {
+        problems.push(`users[${i}].identities[${j}].connectionId: unknown connection "${identity.connectionId}"`);
+      }
+    });
+    user.memberships.forEach((membership, j) => {
+      if (!accounts.has(membership.accountId)) {
+        problems.push(`users[${i}].memberships[${j}].accountId: unknown account "${membership.accountId}"`);
+      }
+    });
+  });
+  return problems;
+}
+
+/** Parses and checks a whole seed file; throws a SeedError listing every bad field, before anything is written. */
+export function parseSeed(input: unknown): Seed {
+  const parsed = seedSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new SeedError(parsed.error.issues.map((issue) => `${pathText(issue.path) || '(root)'}: ${issue.message}`));
+  }
+  const problems = referenceProblems(parsed.data);
+  if (problems.length > 0) throw new SeedError(problems);
+  return parsed.data;
+}
+
+/** The JSON Schema of the seed file, as committed in seed/seed.schema.json. */
+export function seedJsonSchema(): unknown {
+  return z.toJSONSchema(seedSchema, { io: 'input', target: 'draft-2020-12' });
+}

@@ -1,0 +1,49 @@
+/**
+ * One error hierarchy for HTTP answers; one middleware (http-errors.ts) turns them into a
+ * status. Messages of 4xx errors reach the caller, so they say what was wrong and nothing
+ * internal; anything else becomes a bare 500.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class ValidationError extends HttpError {
+  override name = 'ValidationError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(400, message, options);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError';
+  constructor(message = 'missing or invalid webhook credentials') {
+    super(401, message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  override name = 'NotFoundError';
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+export class MethodNotAllowedError extends HttpError {
+  override name = 'MethodNotAllowedError';
+  constructor(method: string) {
+    super(405, `method ${method} is not allowed here`);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  override name = 'PayloadTooLargeError';
+  constructor(limitBytes: number) {
+    super(413, `body is larger than ${limitBytes} bytes`);
+  }
+}

@@ -1,0 +1,30 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { PayloadTooLargeError, ValidationError } from './errors.js';
+
+/** Header lookup that ignores case: API Gateway lowercases names, other callers may not. */
+export function headerValue(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+/** The raw body bytes, refused when over the limit before anything looks inside them. */
+export function rawBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>, limitBytes: number): Buffer {
+  const body = event.body ?? '';
+  // A cheap upper bound first: base64 is 4/3 of the bytes, UTF-8 at most 3 bytes a character.
+  if (!event.isBase64Encoded && body.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  const bytes = Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  return bytes;
+}
+
+/** JSON.parse with a 400 instead of a SyntaxError. */
+export function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ValidationError('body is not valid JSON');
+  }
+}

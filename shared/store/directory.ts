@@ -1,0 +1,43 @@
+/** Read side of users, identities, accounts and memberships: key lookups and Queries only (rule 5). */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { ROLES, type Membership } from '../domain/memberships.js';
+import { documentClient, tableName } from './client.js';
+import { keys } from './keys.js';
+import { queryPartition } from './query.js';
+
+export async function findUserIdByEmail(connectionId: string, email: string): Promise<string | undefined> {
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: tableName, Key: keys.identityByEmail(connectionId, email) }),
+  );
+  return typeof Item?.userId === 'string' ? Item.userId : undefined;
+}
+
+const accountLinkSchema = z.object({ accountId: z.string() });
+
+/** The accounts whose SSO config lists this IdP group for this connection. */
+export async function accountIdsGrantedByGroup(connectionId: string, group: string): Promise<string[]> {
+  const items = await queryPartition(keys.accountsGrantedBy(connectionId, group));
+  return items.map((item) => accountLinkSchema.parse(item).accountId);
+}
+
+/** Every account this connection serves. */
+export async function accountIdsServedBy(connectionId: string): Promise<string[]> {
+  const items = await queryPartition(keys.accountsServedBy(connectionId));
+  return items.map((item) => accountLinkSchema.parse(item).accountId);
+}
+
+const membershipSchema = z.object({
+  userId: z.string(),
+  accountId: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(['active', 'deleted']),
+  changedAt: z.string(),
+  reason: z.string(),
+  eventId: z.string().optional(),
+});
+
+export async function membershipsOfUser(userId: string): Promise<Membership[]> {
+  const items = await queryPartition(keys.membershipsOf(userId), keys.membershipPrefix);
+  return items.map((item) => membershipSchema.parse(item));
+}

@@ -1,0 +1,119 @@
+/**
+ * The one table's key design. Every entity, its keys and the query that uses them are
+ * listed here and in the README; nothing else in the code builds a key by hand.
+ *
+ * Ids (connections, accounts, users) match ID_PATTERN, so they never contain the `#`
+ * separator. Free-text parts (IdP group names, emails) come last or are URI-encoded.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export { ID_PATTERN } from '../domain/ids.js';
+
+export const TTL_ATTRIBUTE = 'expiresAt';
+export const BY_STATUS_INDEX = 'gsi1';
+
+export type Key = { pk: string; sk: string };
+
+export const ENTITY = {
+  connection: 'Connection',
+  providerLink: 'ProviderLink',
+  account: 'Account',
+  accountLink: 'AccountLink',
+  groupGrant: 'GroupGrant',
+  user: 'User',
+  identity: 'Identity',
+  membership: 'Membership',
+  inboxEvent: 'InboxEvent',
+  audit: 'Audit',
+} as const;
+
+export const keys = {
+  /** GetItem by connection id (webhook auth). */
+  connection: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'CONNECTION' }),
+  /** GetItem: Cognito provider name → connection id (sign-in provenance). */
+  provider: (providerName: string): Key => ({ pk: `PROVIDER#${providerName}`, sk: 'PROVIDER' }),
+  /** GetItem by account id: the account and its SSO config. */
+  account: (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' }),
+  /** Query pk: every account a connection serves (user deactivated/deleted). */
+  accountsServedBy: (connectionId: string) => `CONNECTION#${connectionId}#ACCOUNTS`,
+  accountLink: (connectionId: string, accountId: string): Key => ({
+    pk: keys.accountsServedBy(connectionId),
+    sk: `ACCOUNT#${accountId}`,
+  }),
+  /** Query pk: the accounts whose SSO config lists an IdP group for this connection (group removal). */
+  accountsGrantedBy: (connectionId: string, group: string) =>
+    `CONNECTION#${connectionId}#GROUP#${encodeURIComponent(group)}`,
+  groupGrant: (connectionId: string, group: string, accountId: string): Key => ({
+    pk: keys.accountsGrantedBy(connectionId, group),
+    sk: `ACCOUNT#${accountId}`,
+  }),
+  /** GetItem by user id. */
+  user: (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'USER' }),
+  /** GetItem: (connection, lowercased email) → user id (Okta events). */
+  identityByEmail: (connectionId: string, email: string): Key => ({
+    pk: `IDENTITY#${connectionId}#EMAIL#${email}`,
+    sk: 'IDENTITY',
+  }),
+  /** GetItem: (connection, IdP subject) → user id (Okta user id, Entra object id). */
+  identityBySubject: (connectionId: string, subject: string): Key => ({
+    pk: `IDENTITY#${connectionId}#SUBJECT#${subject}`,
+    sk: 'IDENTITY',
+  }),
+  /** Query pk + begins_with(sk, MEMBERSHIP#): all of a user's memberships. */
+  membershipsOf: (userId: string) => `USER#${userId}`,
+  membershipPrefix: 'MEMBERSHIP#',
+  membership: (userId: string, accountId: string): Key => ({
+    pk: `USER#${userId}`,
+    sk: `MEMBERSHIP#${accountId}`,
+  }),
+  /** gsi1: an account's members (admin listing). */
+  membersOfAccount: (accountId: string, userId: string) => ({
+    gsi1pk: `ACCOUNT#${accountId}#MEMBERS`,
+    gsi1sk: `USER#${userId}`,
+  }),
+  /** Conditional put on (connection, IdP event id): a redelivery is a no-op (rule 2). */
+  inboxEvent: (connectionId: string, eventId: string): Key => ({
+    pk: `EVENT#${connectionId}#${eventId}`,
+    sk: 'EVENT',
+  }),
+  /** gsi1: events by outcome status, per connection, oldest first (e.g. the failed ones). */
+  inboxByStatus: (status: string, connectionId: string, receivedAt: string, eventId: string) => ({
+    gsi1pk: `EVENTS#${status}`,
+    gsi1sk: `${connectionId}#${receivedAt}#${eventId}`,
+  }),
+  /** Query pk: an account's audit trail in IdP-time order. The sk is deterministic, so an effect is audited once. */
+  auditOf: (accountId: string) => `AUDIT#${accountId}`,
+  auditEntry: (accountId: string, occurredAt: string, eventId: string, userId: string): Key => ({
+    pk: keys.auditOf(accountId),
+    sk: `${occurredAt}#${eventId}#${userId}`,
+  }),
+};
+
+/** The table as the local stack and the tests create it; serverless.yml declares the same (a test checks). */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'gsi1pk', AttributeType: 'S' },
+      { AttributeName: 'gsi1sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: BY_STATUS_INDEX,
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+  };
+}

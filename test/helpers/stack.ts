@@ -1,0 +1,118 @@
+/**
+ * A test file's own table in the shared DynamoDB Local, seeded, with the real stream driving
+ * the real process-events handler. Reads here may Scan: they are assertions, not hot paths.
+ */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoClient, documentClient, tableName } from '../../shared/store/client.js';
+import { ensureTable } from '../../shared/store/table.js';
+import { keys } from '../../shared/store/keys.js';
+import { parseSeed } from '../../shared/domain/seed.js';
+import { writeSeed, seededUserId } from '../../shared/store/seed-writer.js';
+import { LocalStream } from '../../scripts/lib/local-stream.js';
+import { handler as processEvents } from '../../functions/process-events.js';
+
+export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';
+export const SECRET_A2 = 'test-okta-a-secret-two-0000000000000000';
+export const SECRET_B = 'test-okta-b-secret-0000000000000000000000';
+
+/** Two Okta orgs; okta-a serves acme and globex, okta-b serves initech. */
+export const testSeed = {
+  connections: [
+    { id: 'okta-a', type: 'okta', providerNames: ['OktaA'], hookSecrets: [SECRET_A1, SECRET_A2] },
+    { id: 'okta-b', type: 'okta', providerNames: ['OktaB'], hookSecrets: [SECRET_B] },
+  ],
+  accounts: [
+    {
+      id: 'acme',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [
+          {
+            connectionId: 'okta-a',
+            providerName: 'OktaA',
+            groups: [
+              { group: 'Finance-Approvers', role: 'Admin' },
+              { group: 'Payroll-Admins', role: 'Author' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      id: 'globex',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [{ connectionId: 'okta-a', providerName: 'OktaA', groups: [{ group: 'Payroll-Admins', role: 'Viewer' }] }],
+      },
+    },
+    {
+      id: 'initech',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [{ connectionId: 'okta-b', providerName: 'OktaB', groups: [{ group: 'Finance-Approvers', role: 'Admin' }] }],
+      },
+    },
+  ],
+  users: [
+    {
+      email: 'alex.doe@example.com',
+      identities: [{ connectionId: 'okta-a' }, { connectionId: 'okta-b' }],
+      memberships: [
+        { accountId: 'acme', role: 'Admin', changedAt: '2025-01-01T00:00:00Z' },
+        { accountId: 'globex', role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' },
+        { accountId: 'initech', role: 'Admin', changedAt: '2025-01-01T00:00:00Z' },
+      ],
+    },
+    {
+      email: 'riley.chen@example.com',
+      identities: [{ connectionId: 'okta-a' }],
+      memberships: [
+        { accountId: 'acme', role: 'Author', changedAt: '2025-01-01T00:00:00Z' },
+        { accountId: 'globex', role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' },
+      ],
+    },
+  ],
+};
+
+export const userIdOf = seededUserId;
+
+export async function createSeededTable(): Promise<LocalStream> {
+  const streamArn = await ensureTable(dynamoClient, tableName);
+  await writeSeed(parseSeed(structuredClone(testSeed)));
+  return new LocalStream({
+    endpoint: process.env.DYNAMODB_ENDPOINT ?? '',
+    streamArn,
+    handler: processEvents as never,
+    maxAttempts: 3,
+  });
+}
+
+export async function membership(email: string, accountId: string) {
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: tableName, Key: keys.membership(userIdOf(email), accountId), ConsistentRead: true }),
+  );
+  return Item;
+}
+
+export async function itemsOf(entity: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'entity = :entity',
+        ExpressionAttributeValues: { ':entity': entity },
+        ConsistentRead: true,
+        ExclusiveStartKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}

@@ -1,0 +1,13 @@
+/**
+ * Runs before each test file's imports: points the code at DynamoDB Local and at a table of
+ * the file's own, so files never see each other's data. Configuration is read at import, as on Lambda.
+ */
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+process.env.TABLE_NAME = `test-${randomUUID()}`;
+process.env.AWS_REGION = 'us-east-1';
+// Keep test output readable; set LOG_LEVEL=DEBUG to see the handlers' JSON logs.
+process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
