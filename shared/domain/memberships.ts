@@ -40,11 +40,9 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
   const eventTime = Date.parse(request.occurredAt);
   for (const membership of memberships) {
     if (!request.accountIds.has(membership.accountId)) continue;
-    if (membership.status === 'deleted') {
-      if (membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
-      else plan.alreadyDeleted.push(membership);
-    }
+    if (membership.status === 'deleted' && membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
     else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
+    else if (membership.status === 'deleted') plan.alreadyDeleted.push(membership);
     else {
       plan.softDeletes.push({
         before: membership,

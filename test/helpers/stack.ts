@@ -2,13 +2,12 @@
  * A test file's own table in the shared DynamoDB Local, seeded, with the real stream driving
  * the real process-events handler. Reads here may Scan: they are assertions, not hot paths.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient, documentClient, tableName } from '../../shared/store/client.js';
 import { ensureTable } from '../../shared/store/table.js';
 import { keys } from '../../shared/store/keys.js';
 import { parseSeed } from '../../shared/domain/seed.js';
-import { writeSeed, seededUserId } from '../../shared/store/seed-writer.js';
+import { seededUserId, seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { LocalStream } from '../../scripts/lib/local-stream.js';
 import { handler as processEvents } from '../../functions/process-events.js';
 
@@ -115,4 +114,25 @@ export async function itemsOf(entity: string): Promise<Record<string, unknown>[]
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return items;
+}
+
+/**
+ * Adds a user of its own to a test (identities on okta-a and okta-b, a Viewer membership in
+ * every account), writing only the user's items, so tests never share memberships.
+ */
+export async function addUser(email: string, changedAt = '2025-01-01T00:00:00Z'): Promise<string> {
+  const seed = parseSeed({
+    ...structuredClone(testSeed),
+    users: [
+      {
+        email,
+        identities: [{ connectionId: 'okta-a' }, { connectionId: 'okta-b' }],
+        memberships: ['acme', 'globex', 'initech'].map((accountId) => ({ accountId, role: 'Viewer', changedAt })),
+      },
+    ],
+  });
+  const userEntities = new Set(['User', 'Identity', 'Membership']);
+  const items = seedItems(seed, new Date()).filter((item) => userEntities.has(item.entity as string));
+  await Promise.all(items.map((Item) => documentClient.send(new PutCommand({ TableName: tableName, Item }))));
+  return email.toLowerCase();
 }

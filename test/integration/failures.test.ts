@@ -1,0 +1,72 @@
+/** Storage failures: Okta gets a 5xx and retries; a failing event is retried, recorded and dead-lettered. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { oktaDelivery, oktaLogEvent, withGroup, withUser } from '../helpers/fixtures.js';
+import { addUser, createSeededTable, itemsOf, membership, SECRET_A1 } from '../helpers/stack.js';
+import { postToOktaHook } from '../helpers/okta.js';
+import { clearFaults, failNext } from '../helpers/faults.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+let stream: LocalStream;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+});
+
+afterEach(clearFaults);
+
+const PUT_COMMANDS = ['PutCommand', 'PutItemCommand'];
+const TRANSACT_COMMANDS = ['TransactWriteCommand', 'TransactWriteItemsCommand'];
+
+describe('storage failure on receive', () => {
+  it('answers 500 so Okta retries, and the retried delivery applies each event once', async () => {
+    const email = await addUser('storage.failure@example.com');
+    const removal = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
+    const deactivation = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
+    const delivery = oktaDelivery([removal, deactivation]);
+
+    failNext(PUT_COMMANDS, 1);
+    const failed = await postToOktaHook('okta-a', delivery, { authorization: SECRET_A1 });
+    expect(failed.statusCode).toBe(500);
+    expect(failed.body).not.toContain('injected');
+
+    const retried = await postToOktaHook('okta-a', delivery, { authorization: SECRET_A1 });
+    expect(retried.statusCode).toBe(200);
+    await stream.drain();
+
+    const ids = [removal.uuid, deactivation.uuid];
+    expect((await itemsOf('InboxEvent')).filter((item) => ids.includes(item.eventId as string))).toHaveLength(2);
+    expect((await itemsOf('Audit')).filter((entry) => ids.includes(entry.eventId as string))).toHaveLength(2);
+    expect((await membership(email, 'acme'))?.status).toBe('deleted');
+    expect((await membership(email, 'globex'))?.status).toBe('deleted');
+  });
+});
+
+describe('failure while processing', () => {
+  it('retries a transient failure and applies the event, counting the failed attempt', async () => {
+    const email = await addUser('transient.failure@example.com');
+    const event = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
+    failNext(TRANSACT_COMMANDS, 1);
+    await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 });
+    await stream.drain();
+    expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 1 });
+    expect((await membership(email, 'acme'))?.status).toBe('deleted');
+  });
+
+  it('records an event that keeps failing as failed, with its error, and dead-letters it', async () => {
+    const email = await addUser('permanent.failure@example.com');
+    const event = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
+    failNext(TRANSACT_COMMANDS, 100);
+    await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 });
+    const deadBefore = stream.deadLetters.length;
+    await stream.drain();
+
+    expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      detail: expect.stringContaining('injected'),
+    });
+    expect(stream.deadLetters.length).toBe(deadBefore + 1);
+    expect((await membership(email, 'acme'))?.status).toBe('active');
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * Okta deprovisioning end to end: a delivery goes through the real hook handler into DynamoDB
+ * Local, the table's stream drives the real process-events handler, and the memberships,
+ * audit entries and recorded outcomes are read back.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
+import { addUser, createSeededTable, itemsOf, membership, SECRET_A1 } from '../helpers/stack.js';
+import { postToOktaHook } from '../helpers/okta.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+let stream: LocalStream;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+});
+
+/** Posts the events to okta-a, runs the stream, and returns each event's recorded outcome. */
+async function deliver(...events: OktaLogEvent[]) {
+  const response = await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 });
+  expect(response.statusCode).toBe(200);
+  await stream.drain();
+  return Promise.all(events.map((event) => getInboxEvent('okta-a', event.uuid)));
+}
+
+const removal = (email: string, group = 'Finance-Approvers', changes: Partial<OktaLogEvent> = {}) =>
+  withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json', changes), email), group);
+
+async function statuses(email: string) {
+  return {
+    acme: (await membership(email, 'acme'))?.status,
+    globex: (await membership(email, 'globex'))?.status,
+    initech: (await membership(email, 'initech'))?.status,
+  };
+}
+
+async function auditsFor(eventId: string) {
+  return (await itemsOf('Audit')).filter((entry) => entry.eventId === eventId);
+}
+
+describe('group removal', () => {
+  it('soft-deletes the membership of the account that lists the group, with one audit entry', async () => {
+    const email = await addUser('removed.from.finance@example.com');
+    const event = removal(email, 'Finance-Approvers');
+    const [outcome] = await deliver(event);
+
+    expect(outcome).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme' });
+    // Finance-Approvers grants acme only; globex is Payroll-Admins; initech belongs to okta-b.
+    expect(await statuses(email)).toEqual({ acme: 'deleted', globex: 'active', initech: 'active' });
+    expect(await membership(email, 'acme')).toMatchObject({
+      changedAt: event.published,
+      eventId: event.uuid,
+      reason: 'removed from IdP group "Finance-Approvers"',
+    });
+    const audits = await auditsFor(event.uuid);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ accountId: 'acme', action: 'membership.soft_deleted', before: { status: 'active' } });
+  });
+
+  it('removes from every account that lists the group', async () => {
+    const email = await addUser('removed.from.payroll@example.com');
+    const [outcome] = await deliver(removal(email, 'Payroll-Admins'));
+    expect(outcome?.status).toBe('applied');
+    expect(await statuses(email)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+  });
+
+  it('skips a group that no account of this connection lists, and changes nothing', async () => {
+    const email = await addUser('removed.from.everyone@example.com');
+    const [outcome] = await deliver(removal(email, 'Everyone'));
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('not configured') });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+
+  it('matches the email whatever its case', async () => {
+    const email = await addUser('mixed.case@example.com');
+    const [outcome] = await deliver(removal('Mixed.Case@EXAMPLE.com', 'Finance-Approvers'));
+    expect(outcome?.status).toBe('applied');
+    expect((await membership(email, 'acme'))?.status).toBe('deleted');
+  });
+
+  it('picks targets by type, in either order', async () => {
+    const email = await addUser('targets.reversed@example.com');
+    const event = removal(email, 'Finance-Approvers');
+    const [outcome] = await deliver({ ...event, target: [...(event.target ?? [])].reverse() });
+    expect(outcome?.status).toBe('applied');
+    expect((await membership(email, 'acme'))?.status).toBe('deleted');
+  });
+
+  it('records a removal without a group target as invalid and changes nothing', async () => {
+    const email = await addUser('no.group.target@example.com');
+    const event = removal(email);
+    const [outcome] = await deliver({ ...event, target: (event.target ?? []).filter((t) => t.type !== 'UserGroup') });
+    expect(outcome).toMatchObject({ status: 'invalid', detail: expect.stringContaining('UserGroup') });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+
+  it('records an event without a user target as invalid', async () => {
+    const event = oktaLogEvent('okta-user-deactivate.json', { target: [] });
+    const [outcome] = await deliver(event);
+    expect(outcome).toMatchObject({ status: 'invalid', detail: expect.stringContaining('User target') });
+  });
+
+  it('skips an event whose outcome is FAILURE and changes nothing', async () => {
+    const email = await addUser('failed.attempt@example.com');
+    const [outcome] = await deliver(removal(email, 'Finance-Approvers', { outcome: { result: 'FAILURE', reason: 'denied' } }));
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('FAILURE') });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+});
+
+describe('user deactivated or deleted', () => {
+  it.each([
+    ['okta-user-deactivate.json', 'IdP user deactivated'],
+    ['okta-user-delete.json', 'IdP user deleted'],
+  ])('%s deletes the memberships of every account of this connection, and no other', async (file, reason) => {
+    const email = await addUser(`leaver.${file.replace(/\W/g, '')}@example.com`);
+    const event = withUser(oktaLogEvent(file), email);
+    const [outcome] = await deliver(event);
+    expect(outcome).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme, globex' });
+    expect(await statuses(email)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect((await membership(email, 'globex'))?.reason).toBe(reason);
+    expect(await auditsFor(event.uuid)).toHaveLength(2);
+  });
+
+  it('skips an unknown user and creates nothing', async () => {
+    const users = (await itemsOf('User')).length;
+    const memberships = (await itemsOf('Membership')).length;
+    const identities = (await itemsOf('Identity')).length;
+    const [outcome] = await deliver(withUser(oktaLogEvent('okta-user-deactivate.json'), 'never.signed.in@example.com'));
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('no user') });
+    expect((await itemsOf('User')).length).toBe(users);
+    expect((await itemsOf('Membership')).length).toBe(memberships);
+    expect((await itemsOf('Identity')).length).toBe(identities);
+  });
+});
+
+describe('at-least-once delivery, exactly-once effects', () => {
+  it('applies an event delivered three times once, with one audit entry', async () => {
+    const email = await addUser('delivered.thrice@example.com');
+    const event = removal(email, 'Finance-Approvers');
+    for (let delivery = 0; delivery < 3; delivery++) await deliver(event);
+
+    expect((await itemsOf('InboxEvent')).filter((item) => item.eventId === event.uuid)).toHaveLength(1);
+    expect(await auditsFor(event.uuid)).toHaveLength(1);
+    expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied' });
+  });
+
+  it('gives the same outcome when the stream hands the same record over again', async () => {
+    const email = await addUser('stream.replay@example.com');
+    const event = removal(email, 'Payroll-Admins');
+    await deliver(event);
+    const { handler } = await import('../../functions/process-events.js');
+    const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const stored = await getInboxEvent('okta-a', event.uuid);
+    const record = { eventName: 'INSERT', dynamodb: { NewImage: marshall(stored), SequenceNumber: '1' } };
+    const response = await handler({ Records: [record] } as never, lambdaContext('process-events'));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme, globex' });
+    expect(await auditsFor(event.uuid)).toHaveLength(2);
+  });
+
+  it('does not let an older event override a newer state', async () => {
+    const email = await addUser('signed.in.later@example.com', '2030-01-01T00:00:00Z');
+    const older = removal(email, 'Finance-Approvers', { published: '2029-12-31T23:59:59.000Z' });
+    const [outcome] = await deliver(older);
+    expect(outcome?.status).toBe('stale');
+    expect((await membership(email, 'acme'))?.status).toBe('active');
+    expect(await auditsFor(older.uuid)).toHaveLength(0);
+  });
+
+  it('records an older removal arriving after a newer one as stale', async () => {
+    const email = await addUser('out.of.order@example.com');
+    const newer = removal(email, 'Finance-Approvers', { published: '2026-06-01T10:00:00.000Z' });
+    const older = removal(email, 'Finance-Approvers', { published: '2026-06-01T09:00:00.000Z' });
+    const [newerOutcome] = await deliver(newer);
+    const [olderOutcome] = await deliver(older);
+    expect(newerOutcome?.status).toBe('applied');
+    expect(olderOutcome?.status).toBe('stale');
+    expect(await membership(email, 'acme')).toMatchObject({ status: 'deleted', eventId: newer.uuid, changedAt: newer.published });
+  });
+
+  it('processes a batch that mixes relevant and irrelevant events', async () => {
+    const riley = await addUser('batch.riley@example.com');
+    const alex = await addUser('batch.alex@example.com');
+    const { oktaDeliveryFixture } = await import('../helpers/fixtures.js');
+    const body = structuredClone(oktaDeliveryFixture('okta-batch.json'));
+    const events = body.data.events.map((event) => ({ ...event, uuid: crypto.randomUUID(), published: new Date().toISOString() }));
+    const [sessionStart, payrollRemoval, addEvent, deactivateEvent] = events.map((event) =>
+      withUser(event, event.eventType === 'group.user_membership.add' ? alex : riley),
+    ) as OktaLogEvent[];
+    // Finance-Approvers grants acme only, so the deactivation still has globex to delete.
+    const financeRemoval = withGroup(payrollRemoval as OktaLogEvent, 'Finance-Approvers');
+    const outcomes = await deliver(...([sessionStart, financeRemoval, addEvent, deactivateEvent] as OktaLogEvent[]));
+    expect(outcomes.map((outcome) => outcome?.detail)).toEqual([
+      undefined,
+      'soft-deleted membership in acme',
+      undefined,
+      'soft-deleted membership in globex',
+    ]);
+    expect(await statuses(riley)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect(await statuses(alex)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+});
