@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the classic build adds ~400 KB to every bundle; mini adds ~20 KB.
+import * as z from 'zod/mini';
 
 /** A missing or malformed environment variable, named, thrown once at start-up. */
 export class ConfigError extends Error {
@@ -11,21 +12,21 @@ export const DEFAULT_OKTA_EVENT_TYPES = [
   'user.lifecycle.deactivate',
 ] as const;
 
-const commaList = z
-  .string()
-  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
-  .pipe(z.array(z.string()).min(1));
+const commaList = z.pipe(
+  z.string(),
+  z.transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean)),
+).check(z.minLength(1, 'give at least one value'));
 
-const positiveInt = z.coerce.number().int().positive();
+const integer = (minimum: number) => z.coerce.number().check(z.int(), z.gte(minimum));
 
 const environmentSchema = z.object({
-  TABLE_NAME: z.string().min(3),
+  TABLE_NAME: z.string().check(z.minLength(3)),
   // Only for DynamoDB Local; unset on AWS.
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  OKTA_EVENT_TYPES: commaList.default([...DEFAULT_OKTA_EVENT_TYPES]),
-  CONNECTION_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
-  MAX_WEBHOOK_BODY_BYTES: positiveInt.default(1024 * 1024),
-  INBOX_RETENTION_DAYS: positiveInt.default(90),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  OKTA_EVENT_TYPES: z._default(commaList, [...DEFAULT_OKTA_EVENT_TYPES]),
+  CONNECTION_CACHE_SECONDS: z._default(integer(0), 60),
+  MAX_WEBHOOK_BODY_BYTES: z._default(integer(1), 1024 * 1024),
+  INBOX_RETENTION_DAYS: z._default(integer(1), 90),
 });
 
 export type Config = {

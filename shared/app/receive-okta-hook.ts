@@ -3,7 +3,7 @@
  * → parse → validate → store → answer. Nothing is stored unless every check passed, and the
  * only I/O on the way is the (cached) connection read and one conditional put per event.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { matchesAnyHookSecret } from '../domain/hook-secrets.js';
 import { oktaDeliverySchema, toOktaEventRecord } from '../domain/okta-events.js';
 import { ID_PATTERN } from '../store/keys.js';

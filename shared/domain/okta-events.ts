@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { normaliseEmail } from './privacy.js';
 
 /**
@@ -6,25 +6,27 @@ import { normaliseEmail } from './privacy.js';
  * `com.okta.event_hook` envelope with System Log events in `data.events[]`.
  * Only the fields we use are kept: zod strips the rest (IPs, user agents, geo).
  */
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 const oktaTargetSchema = z.object({
-  id: z.string().nullish(),
-  type: z.string().nullish(),
-  alternateId: z.string().nullish(),
-  displayName: z.string().nullish(),
+  id: z.nullish(z.string()),
+  type: z.nullish(z.string()),
+  alternateId: z.nullish(z.string()),
+  displayName: z.nullish(z.string()),
 });
 
 const oktaLogEventSchema = z.object({
-  uuid: z.string().min(1).max(128),
+  uuid: text(128),
   published: z.iso.datetime({ offset: true }),
-  eventType: z.string().min(1).max(256),
-  outcome: z.object({ result: z.string().nullish() }).nullish(),
-  target: z.array(oktaTargetSchema).max(50).nullish(),
+  eventType: text(256),
+  outcome: z.nullish(z.object({ result: z.nullish(z.string()) })),
+  target: z.nullish(z.array(oktaTargetSchema).check(z.maxLength(50))),
 });
 
 export const oktaDeliverySchema = z.object({
   eventType: z.literal('com.okta.event_hook'),
-  eventId: z.string().max(128).optional(),
-  data: z.object({ events: z.array(oktaLogEventSchema).max(1000) }),
+  eventId: z.optional(text(128)),
+  data: z.object({ events: z.array(oktaLogEventSchema).check(z.maxLength(1000)) }),
 });
 
 export type OktaDelivery = z.infer<typeof oktaDeliverySchema>;

@@ -1,17 +1,17 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { documentClient, tableName } from './client.js';
 import { keys } from './keys.js';
 
 const connectionSchema = z.object({
   connectionId: z.string(),
   type: z.enum(['okta', 'entra']),
-  name: z.string().optional(),
+  name: z.optional(z.string()),
   providerNames: z.array(z.string()),
   /** Lowercased header name Okta sends the secret in (its "Authentication field"). */
-  hookAuthHeader: z.string().default('authorization'),
+  hookAuthHeader: z._default(z.string(), 'authorization'),
   /** SHA-256 hex of the active webhook secrets: one, or two while rotating. */
-  hookSecretHashes: z.array(z.string()).max(2),
+  hookSecretHashes: z.array(z.string()).check(z.maxLength(2)),
 });
 
 export type Connection = z.infer<typeof connectionSchema>;

@@ -1,6 +1,6 @@
 /** Read side of users, identities, accounts and memberships: key lookups and Queries only (rule 5). */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { keys } from './keys.js';
@@ -34,7 +34,7 @@ const membershipSchema = z.object({
   status: z.enum(['active', 'deleted']),
   changedAt: z.string(),
   reason: z.string(),
-  eventId: z.string().optional(),
+  eventId: z.optional(z.string()),
 });
 
 export async function membershipsOfUser(userId: string): Promise<Membership[]> {

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { OktaEventRecord } from '../domain/okta-events.js';
 import type { EventOutcome } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
@@ -15,20 +15,20 @@ export const inboxEventSchema = z.object({
   eventId: z.string(),
   eventType: z.string(),
   published: z.string(),
-  outcomeResult: z.string().nullable(),
+  outcomeResult: z.nullable(z.string()),
   targets: z.array(
     z.object({
-      type: z.string().nullable(),
-      id: z.string().nullable(),
-      alternateId: z.string().nullable(),
-      displayName: z.string().nullable(),
+      type: z.nullable(z.string()),
+      id: z.nullable(z.string()),
+      alternateId: z.nullable(z.string()),
+      displayName: z.nullable(z.string()),
     }),
   ),
-  deliveryId: z.string().optional(),
+  deliveryId: z.optional(z.string()),
   receivedAt: z.string(),
   status: z.enum(['pending', 'applied', 'skipped', 'stale', 'invalid', 'failed']),
-  detail: z.string().optional(),
-  attempts: z.number().int().default(0),
+  detail: z.optional(z.string()),
+  attempts: z._default(z.number(), 0),
 });
 
 export type InboxEvent = z.infer<typeof inboxEventSchema>;
