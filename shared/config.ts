@@ -1,5 +1,6 @@
 // zod/mini: the classic build adds ~400 KB to every bundle; mini adds ~20 KB.
 import * as z from 'zod/mini';
+import { describeIssues } from './validation.js';
 
 /** A missing or malformed environment variable, named, thrown once at start-up. */
 export class ConfigError extends Error {
@@ -43,8 +44,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+    throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error, Infinity)}`);
   }
   const vars = parsed.data;
   return {

