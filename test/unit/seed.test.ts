@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseSeed, SeedError } from '../../shared/domain/seed.js';
+import { seedItems, seededUserId } from '../../shared/store/seed-writer.js';
+import { hashHookSecret } from '../../shared/domain/hook-secrets.js';
+import { SEED_SCHEMA_FILE, seedSchemaText } from '../../scripts/write-seed-schema.js';
+
+const demo = JSON.parse(readFileSync('seed/demo.json', 'utf8'));
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseSeed(input);
+  } catch (error) {
+    if (error instanceof SeedError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('the seed file', () => {
+  it('accepts the demo seed', () => {
+    expect(problemsOf(demo)).toEqual([]);
+  });
+
+  it('has its committed JSON Schema in step with the zod schema (npm run schema)', () => {
+    expect(readFileSync(SEED_SCHEMA_FILE, 'utf8')).toBe(seedSchemaText());
+  });
+
+  it('names the path of a bad field', () => {
+    const bad = structuredClone(demo);
+    bad.accounts[0].ssoConfig.allowedDomains[0] = 'not a domain';
+    bad.users[1].email = 'nobody';
+    expect(problemsOf(bad)).toEqual([
+      expect.stringMatching(/^accounts\[0\]\.ssoConfig\.allowedDomains\[0\]: /),
+      expect.stringMatching(/^users\[1\]\.email: /),
+    ]);
+  });
+
+  it('refuses a provider name that its connection does not have', () => {
+    const bad = structuredClone(demo);
+    bad.accounts[0].ssoConfig.providers[0].providerName = 'OtherOkta';
+    expect(problemsOf(bad)).toEqual([
+      'accounts[0].ssoConfig.providers[0].providerName: "OtherOkta" is not a provider of connection "demo-okta"',
+    ]);
+  });
+
+  it('refuses duplicate ids, emails and provider names', () => {
+    const bad = structuredClone(demo);
+    bad.connections[1].id = 'demo-okta';
+    bad.connections[1].providerNames = ['Okta'];
+    bad.users[1].email = 'ALEX.DOE@example.com';
+    const problems = problemsOf(bad);
+    expect(problems).toContain('connections[1].id: duplicate connection id "demo-okta"');
+    expect(problems).toContain('connections[1].providerNames[0]: duplicate provider name "Okta"');
+    expect(problems).toContain('users[1].email: duplicate email "alex.doe@example.com"');
+  });
+
+  it('needs one or two hook secrets per connection', () => {
+    const none = structuredClone(demo);
+    none.connections[0].hookSecrets = [];
+    expect(problemsOf(none)).toEqual([expect.stringContaining('connections[0].hookSecrets: give one or two')]);
+    const three = structuredClone(demo);
+    three.connections[0].hookSecretSha256 = ['a'.repeat(64), 'b'.repeat(64)];
+    expect(problemsOf(three)).toEqual([expect.stringContaining('found 3')]);
+  });
+});
+
+describe('seed items', () => {
+  const items = seedItems(parseSeed(structuredClone(demo)), new Date('2026-01-01T00:00:00Z'));
+
+  it('stores hook secrets only as SHA-256 hashes', () => {
+    const connection = items.find((item) => item.pk === 'CONNECTION#demo-okta');
+    expect(connection?.hookSecretHashes).toEqual([hashHookSecret(demo.connections[0].hookSecrets[0])]);
+    expect(JSON.stringify(items)).not.toContain(demo.connections[0].hookSecrets[0]);
+  });
+
+  it('indexes accounts by (connection, group) and by connection', () => {
+    const grants = items.filter((item) => item.entity === 'GroupGrant').map((item) => `${item.pk} ${item.sk} ${item.role}`);
+    expect(grants).toEqual([
+      'CONNECTION#demo-okta#GROUP#Finance-Approvers ACCOUNT#demo-account Admin',
+      'CONNECTION#demo-okta#GROUP#Payroll-Admins ACCOUNT#demo-account Author',
+      'CONNECTION#other-okta#GROUP#Finance-Approvers ACCOUNT#other-account Viewer',
+    ]);
+    expect(items.filter((item) => item.entity === 'AccountLink').map((item) => item.pk)).toEqual([
+      'CONNECTION#demo-okta#ACCOUNTS',
+      'CONNECTION#other-okta#ACCOUNTS',
+    ]);
+  });
+
+  it('links identities by lowercased email and by subject', () => {
+    const identities = items.filter((item) => item.entity === 'Identity').map((item) => item.pk);
+    expect(identities).toContain('IDENTITY#demo-okta#EMAIL#alex.doe@example.com');
+    expect(identities).toContain('IDENTITY#demo-okta#SUBJECT#00u0000000000000DEV1');
+  });
+
+  it('gives users without an id a stable one derived from the email', () => {
+    expect(seededUserId('a@example.com')).toBe(seededUserId('a@example.com'));
+    expect(seededUserId('a@example.com')).not.toBe(seededUserId('b@example.com'));
+  });
+});
