@@ -14,6 +14,7 @@ import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { inboxEventSchema, recordFailedAttempt } from '../shared/store/inbox.js';
 import { processOktaEvent } from '../shared/app/process-okta-event.js';
+import { maskEmail } from '../shared/domain/privacy.js';
 
 const settings = config();
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -22,7 +23,12 @@ async function processRecord(record: DynamoDBRecord): Promise<void> {
   const image = unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>);
   const event = inboxEventSchema.parse(image);
   logger.setCorrelationId(event.eventId);
-  const context = { connectionId: event.connectionId, eventType: event.eventType };
+  const userTarget = event.targets.find((target) => target.type === 'User');
+  const context = {
+    connectionId: event.connectionId,
+    eventType: event.eventType,
+    user: userTarget?.alternateId ? maskEmail(userTarget.alternateId) : undefined,
+  };
   try {
     const outcome = await processOktaEvent(event, settings.oktaEventTypes);
     logger.info('event processed', { ...context, status: outcome.status, detail: outcome.detail });
