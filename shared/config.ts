@@ -41,7 +41,8 @@ export type Config = {
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  // A blank variable counts as unset (serverless.yml writes '' for DYNAMODB_ENDPOINT on AWS).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error, Infinity)}`);

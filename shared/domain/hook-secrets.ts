@@ -8,6 +8,8 @@ export function hashHookSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+export const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
 /** A new secret: 32 random bytes, base64url (43 characters). */
 export function generateHookSecret(): string {
   return randomBytes(32).toString('base64url');
@@ -22,8 +24,9 @@ export function matchesAnyHookSecret(presented: string | undefined, storedHashes
   const presentedHash = Buffer.from(hashHookSecret(presented), 'hex');
   let matched = false;
   for (const storedHex of storedHashes) {
-    const stored = Buffer.from(storedHex, 'hex');
-    if (stored.length === presentedHash.length && timingSafeEqual(stored, presentedHash)) matched = true;
+    // Buffer.from(hex) silently stops at the first non-hex character: accept only a whole digest.
+    if (!SHA256_HEX.test(storedHex)) continue;
+    if (timingSafeEqual(Buffer.from(storedHex, 'hex'), presentedHash)) matched = true;
   }
   return matched;
 }

@@ -79,7 +79,11 @@ export function outcomeOfPlan(plan: SoftDeletePlan): EventOutcome {
     return { status: 'applied', detail: `soft-deleted membership in ${deletedAccounts.join(', ')}` };
   }
   if (plan.stale.length > 0) {
-    return { status: 'stale', detail: 'every matched membership changed after this event' };
+    const detail =
+      plan.alreadyDeleted.length > 0
+        ? 'nothing to delete: the other matched memberships were already deleted, these changed after this event'
+        : 'every matched membership changed after this event';
+    return { status: 'stale', detail };
   }
   if (plan.alreadyDeleted.length > 0) {
     return { status: 'skipped', detail: 'memberships already deleted' };

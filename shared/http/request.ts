@@ -13,8 +13,9 @@ export function headerValue(event: Pick<APIGatewayProxyEventV2, 'headers'>, name
 /** The raw body bytes, refused when over the limit before anything looks inside them. */
 export function rawBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>, limitBytes: number): Buffer {
   const body = event.body ?? '';
-  // A cheap upper bound first: base64 is 4/3 of the bytes, UTF-8 at most 3 bytes a character.
-  if (!event.isBase64Encoded && body.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  // Cheap bounds before decoding: a character is at least one UTF-8 byte; 4 base64 characters are 3 bytes.
+  const leastBytes = event.isBase64Encoded ? Math.floor((body.length * 3) / 4) - 2 : body.length;
+  if (leastBytes > limitBytes) throw new PayloadTooLargeError(limitBytes);
   const bytes = Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8');
   if (bytes.length > limitBytes) throw new PayloadTooLargeError(limitBytes);
   return bytes;

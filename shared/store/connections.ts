@@ -42,8 +42,10 @@ export function cachedConnectionLookup(
     const connection = load(connectionId);
     if (cache.size >= MAX_CACHED_CONNECTIONS) cache.delete(cache.keys().next().value as string);
     cache.set(connectionId, { expires: now() + ttlMs, connection });
-    // A failed read must not be remembered.
-    connection.catch(() => cache.delete(connectionId));
+    // A failed read must not be remembered (nor evict a newer entry that replaced it).
+    connection.catch(() => {
+      if (cache.get(connectionId)?.connection === connection) cache.delete(connectionId);
+    });
     return connection;
   };
 }

@@ -18,12 +18,12 @@ beforeAll(async () => {
   // Powertools writes INFO to stdout and WARN/ERROR to stderr: capture both.
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: never[]) => {
+    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
       const text = chunk.toString();
-      if (!text.startsWith('{')) return write(chunk, ...rest);
+      if (!text.startsWith('{')) return write(chunk);
       lines.push(...text.split('\n').filter(Boolean));
       return true;
-    });
+    }) as typeof stream.write);
   }
 });
 

@@ -1,0 +1,102 @@
+/** The environment is read once, validated, and refused with the offending variable's name. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../../shared/config.js';
+
+const MINIMAL = { TABLE_NAME: 'sso-sync-dev' };
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    readConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('readConfig accepted the environment');
+}
+
+describe('readConfig', () => {
+  it('applies the defaults when only TABLE_NAME is set', () => {
+    const config = readConfig(MINIMAL);
+    expect(config.tableName).toBe('sso-sync-dev');
+    expect(config.dynamoEndpoint).toBeUndefined();
+    expect([...config.oktaEventTypes].sort()).toEqual([
+      'group.user_membership.remove',
+      'user.lifecycle.deactivate',
+      'user.lifecycle.delete.initiated',
+    ]);
+    expect(config.connectionCacheMs).toBe(60_000);
+    expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
+    expect(config.inboxRetentionDays).toBe(90);
+  });
+
+  it('reads every variable that is set', () => {
+    const config = readConfig({
+      TABLE_NAME: 'sso-sync-prod',
+      DYNAMODB_ENDPOINT: 'http://localhost:8000',
+      OKTA_EVENT_TYPES: 'user.lifecycle.deactivate',
+      CONNECTION_CACHE_SECONDS: '0',
+      MAX_WEBHOOK_BODY_BYTES: '65536',
+      INBOX_RETENTION_DAYS: '30',
+    });
+    expect(config).toEqual({
+      tableName: 'sso-sync-prod',
+      dynamoEndpoint: 'http://localhost:8000',
+      oktaEventTypes: new Set(['user.lifecycle.deactivate']),
+      connectionCacheMs: 0,
+      maxWebhookBodyBytes: 65536,
+      inboxRetentionDays: 30,
+    });
+  });
+
+  it('splits OKTA_EVENT_TYPES on commas, trimming spaces and dropping empty parts', () => {
+    const config = readConfig({ ...MINIMAL, OKTA_EVENT_TYPES: ' user.lifecycle.deactivate , group.user_membership.remove,, ' });
+    expect(config.oktaEventTypes).toEqual(new Set(['user.lifecycle.deactivate', 'group.user_membership.remove']));
+  });
+
+  it('refuses an OKTA_EVENT_TYPES that lists no type at all', () => {
+    expect(configError({ ...MINIMAL, OKTA_EVENT_TYPES: ' , ' }).message).toContain('OKTA_EVENT_TYPES');
+  });
+
+  it('refuses a missing TABLE_NAME with a ConfigError that names it', () => {
+    const error = configError({});
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toContain('TABLE_NAME');
+  });
+
+  it.each(['1.5', 'sixty', '-1'])('refuses CONNECTION_CACHE_SECONDS=%j with a ConfigError that names it', (value) => {
+    const error = configError({ ...MINIMAL, CONNECTION_CACHE_SECONDS: value });
+    expect(error.message).toContain('CONNECTION_CACHE_SECONDS');
+    expect(error.message).not.toContain('TABLE_NAME');
+  });
+
+  it('names every bad variable in one error', () => {
+    const error = configError({ CONNECTION_CACHE_SECONDS: 'x', MAX_WEBHOOK_BODY_BYTES: '0' });
+    for (const name of ['TABLE_NAME', 'CONNECTION_CACHE_SECONDS', 'MAX_WEBHOOK_BODY_BYTES']) expect(error.message).toContain(name);
+  });
+
+  it('refuses a DYNAMODB_ENDPOINT that is not a URL', () => {
+    expect(configError({ ...MINIMAL, DYNAMODB_ENDPOINT: 'localhost' }).message).toContain('DYNAMODB_ENDPOINT');
+  });
+
+  it('counts an empty-string variable as unset, so the default applies', () => {
+    const config = readConfig({
+      ...MINIMAL,
+      DYNAMODB_ENDPOINT: '',
+      OKTA_EVENT_TYPES: '',
+      CONNECTION_CACHE_SECONDS: '',
+      MAX_WEBHOOK_BODY_BYTES: '',
+    });
+    expect(config.dynamoEndpoint).toBeUndefined();
+    expect(config.oktaEventTypes.size).toBe(3);
+    expect(config.connectionCacheMs).toBe(60_000);
+    expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
+  });
+
+  it('counts an empty TABLE_NAME as missing', () => {
+    expect(configError({ TABLE_NAME: '' }).message).toContain('TABLE_NAME');
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(readConfig({ ...MINIMAL, PATH: '/usr/bin', HOME: '/root' }).tableName).toBe('sso-sync-dev');
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * Which memberships an IdP removal soft-deletes, and the outcome recorded for it: scoped to the
+ * event's accounts, never overriding a newer change, and the same however often it is replayed.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  outcomeOfPlan,
+  planSoftDeletes,
+  ROLES,
+  type Membership,
+  type SoftDeleteRequest,
+} from '../../shared/domain/memberships.js';
+
+const EVENT_TIME = '2025-03-11T14:02:07.417Z';
+
+function membership(accountId: string, changes: Partial<Membership> = {}): Membership {
+  return {
+    userId: 'user-alex',
+    accountId,
+    role: 'Viewer',
+    status: 'active',
+    changedAt: '2025-03-01T09:00:00.000Z',
+    reason: 'seeded',
+    ...changes,
+  };
+}
+
+function removal(accountIds: string[], changes: Partial<SoftDeleteRequest> = {}): SoftDeleteRequest {
+  return {
+    accountIds: new Set(accountIds),
+    occurredAt: EVENT_TIME,
+    eventId: 'event-1',
+    reason: 'removed from IdP group "Finance-Approvers"',
+    ...changes,
+  };
+}
+
+describe('planSoftDeletes', () => {
+  it('soft-deletes only the memberships in the accounts the event covers', () => {
+    const plan = planSoftDeletes([membership('acme'), membership('globex'), membership('initech')], removal(['acme', 'initech']));
+    expect(plan.softDeletes.map((change) => change.before.accountId)).toEqual(['acme', 'initech']);
+    expect(plan.stale).toEqual([]);
+    expect(plan.alreadyDeleted).toEqual([]);
+    expect(plan.appliedEarlier).toEqual([]);
+  });
+
+  it('marks the membership deleted with the event time, reason and id, and keeps the role', () => {
+    const before = membership('acme', { role: 'Admin' });
+    const plan = planSoftDeletes([before], removal(['acme']));
+    expect(plan.softDeletes).toEqual([
+      {
+        before,
+        after: {
+          userId: 'user-alex',
+          accountId: 'acme',
+          role: 'Admin',
+          status: 'deleted',
+          changedAt: EVENT_TIME,
+          reason: 'removed from IdP group "Finance-Approvers"',
+          eventId: 'event-1',
+        },
+      },
+    ]);
+  });
+
+  it('does not modify the memberships it is given', () => {
+    const before = membership('acme');
+    const copy = structuredClone(before);
+    planSoftDeletes([before], removal(['acme']));
+    expect(before).toEqual(copy);
+  });
+
+  it('plans nothing when the user has no membership in the covered accounts', () => {
+    const plan = planSoftDeletes([membership('globex')], removal(['acme']));
+    expect(plan).toEqual({ softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] });
+    expect(outcomeOfPlan(plan)).toEqual({
+      status: 'skipped',
+      detail: 'the user has no membership in the accounts this event covers',
+    });
+  });
+
+  it('an older removal does not override a newer sign-in', () => {
+    const newer = membership('acme', { changedAt: '2025-03-11T14:02:07.418Z', reason: 'signed in' });
+    const plan = planSoftDeletes([newer], removal(['acme']));
+    expect(plan.softDeletes).toEqual([]);
+    expect(plan.stale).toEqual([newer]);
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'stale', detail: 'every matched membership changed after this event' });
+  });
+
+  it('compares instants, not strings: a later change written with an offset is still newer', () => {
+    // 13:02:08-01:00 is 14:02:08Z, a second after the event, yet it sorts before the event as text.
+    const newer = membership('acme', { changedAt: '2025-03-11T13:02:08.000-01:00' });
+    expect(planSoftDeletes([newer], removal(['acme'])).stale).toEqual([newer]);
+  });
+
+  it('a removal at exactly the same instant as the last change wins', () => {
+    const sameInstant = membership('acme', { changedAt: EVENT_TIME });
+    const plan = planSoftDeletes([sameInstant], removal(['acme']));
+    expect(plan.softDeletes.map((change) => change.after.status)).toEqual(['deleted']);
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'soft-deleted membership in acme' });
+  });
+
+  it('leaves a membership already deleted by another event alone and reports it skipped', () => {
+    const deleted = membership('acme', { status: 'deleted', eventId: 'event-0', changedAt: '2025-03-10T00:00:00.000Z' });
+    const plan = planSoftDeletes([deleted], removal(['acme']));
+    expect(plan.softDeletes).toEqual([]);
+    expect(plan.alreadyDeleted).toEqual([deleted]);
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'skipped', detail: 'memberships already deleted' });
+  });
+
+  it('recognises a membership deleted by this same event as applied earlier, with the same outcome as the first time', () => {
+    const active = membership('acme');
+    const first = planSoftDeletes([active], removal(['acme']));
+    const [change] = first.softDeletes;
+    if (!change) throw new Error('the first pass planned no soft-delete');
+
+    const redelivery = planSoftDeletes([change.after], removal(['acme']));
+    expect(redelivery.softDeletes).toEqual([]);
+    expect(redelivery.appliedEarlier).toEqual([change.after]);
+    expect(outcomeOfPlan(redelivery)).toEqual(outcomeOfPlan(first));
+    expect(outcomeOfPlan(redelivery)).toEqual({ status: 'applied', detail: 'soft-deleted membership in acme' });
+  });
+
+  it('lists every deleted account in sorted order in the outcome, new and earlier alike', () => {
+    const plan = planSoftDeletes(
+      [
+        membership('initech'),
+        membership('acme', { status: 'deleted', eventId: 'event-1', changedAt: EVENT_TIME }),
+        membership('globex', { changedAt: '2025-03-12T00:00:00.000Z' }),
+      ],
+      removal(['initech', 'acme', 'globex']),
+    );
+    expect(plan.stale.map((m) => m.accountId)).toEqual(['globex']);
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'soft-deleted membership in acme, initech' });
+  });
+
+  it('reports stale rather than skipped when some memberships are newer and the rest already deleted', () => {
+    const plan = planSoftDeletes(
+      [
+        membership('acme', { changedAt: '2025-03-12T00:00:00.000Z' }),
+        membership('globex', { status: 'deleted', eventId: 'event-0' }),
+      ],
+      removal(['acme', 'globex']),
+    );
+    expect(outcomeOfPlan(plan).status).toBe('stale');
+  });
+});
+
+// --- properties -------------------------------------------------------------------------------
+
+const ACCOUNTS = ['acme', 'globex', 'initech', 'umbrella', 'hooli'] as const;
+const EVENT_IDS = ['event-1', 'event-2', 'event-3'] as const;
+const BASE_MS = Date.parse(EVENT_TIME);
+
+/** Times within a few seconds of each other: whole seconds, so equal instants come up often, and odd milliseconds. */
+const instant = fc
+  .oneof(fc.integer({ min: -3, max: 3 }).map((seconds) => seconds * 1000), fc.integer({ min: -3000, max: 3000 }))
+  .map((offsetMs) => new Date(BASE_MS + offsetMs).toISOString());
+
+const membershipArb: fc.Arbitrary<Membership> = fc.record({
+  userId: fc.constant('user-alex'),
+  accountId: fc.constantFrom(...ACCOUNTS),
+  role: fc.constantFrom(...ROLES),
+  status: fc.constantFrom('active' as const, 'deleted' as const),
+  changedAt: instant,
+  reason: fc.constantFrom('seeded', 'signed in', 'removed from IdP group "X"'),
+  eventId: fc.option(fc.constantFrom(...EVENT_IDS), { nil: undefined }),
+});
+
+/** A user's memberships: at most one per account, as the table's keys allow. */
+const membershipsArb = fc.uniqueArray(membershipArb, { selector: (m) => m.accountId, maxLength: ACCOUNTS.length });
+
+const requestArb: fc.Arbitrary<SoftDeleteRequest> = fc.record({
+  accountIds: fc.subarray([...ACCOUNTS]).map((ids) => new Set(ids) as ReadonlySet<string>),
+  occurredAt: instant,
+  eventId: fc.constantFrom(...EVENT_IDS),
+  reason: fc.constantFrom('IdP user deactivated', 'removed from IdP group "Finance-Approvers"'),
+});
+
+/** The memberships as they are after the plan's writes succeeded. */
+function applied(memberships: readonly Membership[], plan: ReturnType<typeof planSoftDeletes>): Membership[] {
+  return memberships.map((current) => plan.softDeletes.find((change) => change.before === current)?.after ?? current);
+}
+
+describe('planSoftDeletes properties', () => {
+  it('never plans a change for an account outside the requested set', () => {
+    fc.assert(
+      fc.property(membershipsArb, requestArb, (memberships, request) => {
+        const plan = planSoftDeletes(memberships, request);
+        const touched = [
+          ...plan.softDeletes.flatMap((change) => [change.before.accountId, change.after.accountId]),
+          ...plan.appliedEarlier.map((m) => m.accountId),
+          ...plan.stale.map((m) => m.accountId),
+          ...plan.alreadyDeleted.map((m) => m.accountId),
+        ];
+        for (const accountId of touched) expect(request.accountIds.has(accountId)).toBe(true);
+      }),
+    );
+  });
+
+  it('puts every in-scope membership in exactly one bucket', () => {
+    fc.assert(
+      fc.property(membershipsArb, requestArb, (memberships, request) => {
+        const plan = planSoftDeletes(memberships, request);
+        const bucketed = [
+          ...plan.softDeletes.map((change) => change.before),
+          ...plan.appliedEarlier,
+          ...plan.stale,
+          ...plan.alreadyDeleted,
+        ];
+        const inScope = memberships.filter((m) => request.accountIds.has(m.accountId));
+        expect(bucketed).toHaveLength(inScope.length);
+        expect(new Set(bucketed)).toEqual(new Set(inScope));
+      }),
+    );
+  });
+
+  it('never soft-deletes a membership whose last change is later than the event', () => {
+    fc.assert(
+      fc.property(membershipsArb, requestArb, (memberships, request) => {
+        const plan = planSoftDeletes(memberships, request);
+        for (const { before, after } of plan.softDeletes) {
+          expect(Date.parse(before.changedAt)).toBeLessThanOrEqual(Date.parse(request.occurredAt));
+          expect(before.status).toBe('active');
+          expect(after).toEqual({
+            ...before,
+            status: 'deleted',
+            changedAt: request.occurredAt,
+            reason: request.reason,
+            eventId: request.eventId,
+          });
+        }
+      }),
+    );
+  });
+
+  it('is idempotent: replanning after the writes plans nothing new and records the same outcome', () => {
+    fc.assert(
+      fc.property(membershipsArb, requestArb, (memberships, request) => {
+        const first = planSoftDeletes(memberships, request);
+        const again = planSoftDeletes(applied(memberships, first), request);
+        expect(again.softDeletes).toEqual([]);
+        expect(outcomeOfPlan(again)).toEqual(outcomeOfPlan(first));
+      }),
+    );
+  });
+
+  it('a redelivery after only some writes succeeded finishes the rest and records the same outcome', () => {
+    fc.assert(
+      fc.property(membershipsArb, requestArb, fc.infiniteStream(fc.boolean()), (memberships, request, succeeded) => {
+        const first = planSoftDeletes(memberships, request);
+        const partial = { ...first, softDeletes: first.softDeletes.filter(() => succeeded.next().value) };
+        const retry = planSoftDeletes(applied(memberships, partial), request);
+        expect(retry.softDeletes.map((change) => change.after)).toEqual(
+          first.softDeletes.filter((change) => !partial.softDeletes.includes(change)).map((change) => change.after),
+        );
+        expect(outcomeOfPlan(retry)).toEqual(outcomeOfPlan(first));
+      }),
+    );
+  });
+});
