@@ -9,6 +9,7 @@ import { keys } from '../../shared/store/keys.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seededUserId, seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { LocalStream } from '../../scripts/lib/local-stream.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
 import { handler as processEvents } from '../../functions/process-events.js';
 
 export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';
@@ -135,4 +136,19 @@ export async function addUser(email: string, changedAt = '2025-01-01T00:00:00Z')
   const items = seedItems(seed, new Date()).filter((item) => userEntities.has(item.entity as string));
   await Promise.all(items.map((Item) => documentClient.send(new PutCommand({ TableName: tableName, Item }))));
   return email.toLowerCase();
+}
+
+/**
+ * Runs the stream until these events have left `pending`. DynamoDB Local may show a record on
+ * the stream a moment after the write, so one empty poll is not proof that nothing is coming.
+ */
+export async function processUntilSettled(stream: LocalStream, connectionId: string, eventIds: string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await stream.drain();
+    const events = await Promise.all(eventIds.map((eventId) => getInboxEvent(connectionId, eventId)));
+    if (events.every((event) => event?.status !== 'pending')) return;
+    if (Date.now() > deadline) throw new Error('events still pending after 10 s of stream processing');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

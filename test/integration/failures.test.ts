@@ -1,7 +1,7 @@
 /** Storage failures: Okta gets a 5xx and retries; a failing event is retried, recorded and dead-lettered. */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser } from '../helpers/fixtures.js';
-import { addUser, createSeededTable, itemsOf, membership, SECRET_A1 } from '../helpers/stack.js';
+import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { clearFaults, failNext } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
@@ -32,9 +32,9 @@ describe('storage failure on receive', () => {
 
     const retried = await postToOktaHook('okta-a', delivery, { authorization: SECRET_A1 });
     expect(retried.statusCode).toBe(200);
-    await stream.drain();
-
     const ids = [removal.uuid, deactivation.uuid];
+    await processUntilSettled(stream, 'okta-a', ids);
+
     expect((await itemsOf('InboxEvent')).filter((item) => ids.includes(item.eventId as string))).toHaveLength(2);
     expect((await itemsOf('Audit')).filter((entry) => ids.includes(entry.eventId as string))).toHaveLength(2);
     expect((await membership(email, 'acme'))?.status).toBe('deleted');
@@ -48,7 +48,7 @@ describe('failure while processing', () => {
     const event = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
     failNext(TRANSACT_COMMANDS, 1);
     await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 });
-    await stream.drain();
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 1 });
     expect((await membership(email, 'acme'))?.status).toBe('deleted');
   });
@@ -59,7 +59,7 @@ describe('failure while processing', () => {
     failNext(TRANSACT_COMMANDS, 100);
     await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 });
     const deadBefore = stream.deadLetters.length;
-    await stream.drain();
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
 
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({
       status: 'failed',

@@ -1,7 +1,7 @@
 /** The logs say what happened, with the event id as correlation id, and never carry secrets, emails or payloads. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
-import { addUser, createSeededTable, SECRET_A1, SECRET_B } from '../helpers/stack.js';
+import { addUser, createSeededTable, processUntilSettled, SECRET_A1, SECRET_B } from '../helpers/stack.js';
 import { getOktaHook, postToOktaHook } from '../helpers/okta.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
@@ -39,7 +39,7 @@ describe('logs', () => {
     await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_B });
     await postToOktaHook('okta-a', `{"secret":"${SECRET_A1}"`, { authorization: SECRET_A1 });
     await getOktaHook('okta-a', { authorization: SECRET_A1, 'x-okta-verification-challenge': 'challenge-value' });
-    await stream.drain();
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
 
     const all = lines.join('\n');
     expect(lines.length).toBeGreaterThanOrEqual(4);

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
-import { addUser, createSeededTable, itemsOf, membership, SECRET_A1 } from '../helpers/stack.js';
+import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
@@ -20,7 +20,7 @@ beforeAll(async () => {
 async function deliver(...events: OktaLogEvent[]) {
   const response = await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 });
   expect(response.statusCode).toBe(200);
-  await stream.drain();
+  await processUntilSettled(stream, 'okta-a', events.map((event) => event.uuid));
   return Promise.all(events.map((event) => getInboxEvent('okta-a', event.uuid)));
 }
 
