@@ -11,7 +11,7 @@ import { httpErrors, jsonResponse } from '../shared/http/http-errors.js';
 import { headerValue, parseJson, rawBody } from '../shared/http/request.js';
 
 const settings = config();
-const lookupConnection = cachedConnectionLookup(settings.connectionCacheMs);
+const lookupConnection = cachedConnectionLookup(settings.configCacheMs);
 
 async function oktaHook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext.http.method;

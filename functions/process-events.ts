@@ -13,10 +13,12 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { inboxEventSchema, recordFailedAttempt } from '../shared/store/inbox.js';
+import { cachedAccountLookups } from '../shared/store/directory.js';
 import { processOktaEvent } from '../shared/app/process-okta-event.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 
-const settings = config();
+const { oktaEventTypes, configCacheMs } = config();
+const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 async function processRecord(record: DynamoDBRecord): Promise<void> {
@@ -30,7 +32,7 @@ async function processRecord(record: DynamoDBRecord): Promise<void> {
     user: userTarget?.alternateId ? maskEmail(userTarget.alternateId) : undefined,
   };
   try {
-    const outcome = await processOktaEvent(event, settings.oktaEventTypes);
+    const outcome = await processOktaEvent(event, processing);
     logger.info('event processed', { ...context, status: outcome.status, detail: outcome.detail });
   } catch (error) {
     logger.error('event failed; the stream will retry it', { ...context, error: error as Error });

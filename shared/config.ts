@@ -25,7 +25,7 @@ const environmentSchema = z.object({
   // Only for DynamoDB Local; unset on AWS.
   DYNAMODB_ENDPOINT: z.optional(z.url()),
   OKTA_EVENT_TYPES: z._default(commaList, [...DEFAULT_OKTA_EVENT_TYPES]),
-  CONNECTION_CACHE_SECONDS: z._default(integer(0), 60),
+  CONFIG_CACHE_SECONDS: z._default(integer(0), 60),
   MAX_WEBHOOK_BODY_BYTES: z._default(integer(1), 1024 * 1024),
   INBOX_RETENTION_DAYS: z._default(integer(1), 90),
 });
@@ -34,7 +34,7 @@ export type Config = {
   tableName: string;
   dynamoEndpoint: string | undefined;
   oktaEventTypes: ReadonlySet<string>;
-  connectionCacheMs: number;
+  configCacheMs: number;
   maxWebhookBodyBytes: number;
   inboxRetentionDays: number;
 };
@@ -52,7 +52,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tableName: vars.TABLE_NAME,
     dynamoEndpoint: vars.DYNAMODB_ENDPOINT,
     oktaEventTypes: new Set(vars.OKTA_EVENT_TYPES),
-    connectionCacheMs: vars.CONNECTION_CACHE_SECONDS * 1000,
+    configCacheMs: vars.CONFIG_CACHE_SECONDS * 1000,
     maxWebhookBodyBytes: vars.MAX_WEBHOOK_BODY_BYTES,
     inboxRetentionDays: vars.INBOX_RETENTION_DAYS,
   };

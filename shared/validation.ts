@@ -7,9 +7,19 @@ import { en } from 'zod/locales';
 
 z.config(en());
 
-export function describeIssues(error: z.core.$ZodError, limit = 3): string {
-  return error.issues
-    .slice(0, limit)
-    .map((issue) => `${issue.path.length > 0 ? `${z.core.toDotPath(issue.path)}: ` : ''}${issue.message}`)
-    .join('; ');
+/** ["data", "events", 0, "uuid"] → "data.events[0].uuid" */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    '',
+  );
+}
+
+/** Each issue as "path: message". (z.core.toDotPath would do, but touching z.core pulls ~400 KB into every bundle.) */
+export function issueLines(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => `${issue.path.length > 0 ? `${formatPath(issue.path)}: ` : ''}${issue.message}`);
+}
+
+export function describeIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, limit = 3): string {
+  return issueLines(error.issues.slice(0, limit)).join('; ');
 }

@@ -5,20 +5,25 @@
  */
 import { decideOktaEvent, type DeprovisionIntent } from '../domain/okta-events.js';
 import { outcomeOfPlan, planSoftDeletes, type EventOutcome } from '../domain/memberships.js';
-import { accountIdsGrantedByGroup, accountIdsServedBy, findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
+import { findUserIdByEmail, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applySoftDeletes } from '../store/deprovision.js';
 import { recordOutcome, type InboxEvent } from '../store/inbox.js';
 
+export type ProcessingSettings = {
+  actedOnTypes: ReadonlySet<string>;
+  accounts: AccountLookups;
+};
+
 /** The accounts an intent covers: those granted by the group, or every account of the connection (rule 4). */
-function accountsCoveredBy(connectionId: string, intent: DeprovisionIntent): Promise<string[]> {
+function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent): Promise<string[]> {
   return intent.kind === 'groupRemoval'
-    ? accountIdsGrantedByGroup(connectionId, intent.group)
-    : accountIdsServedBy(connectionId);
+    ? accounts.accountIdsGrantedByGroup(connectionId, intent.group)
+    : accounts.accountIdsServedBy(connectionId);
 }
 
-async function outcomeOfIntent(event: InboxEvent, intent: DeprovisionIntent): Promise<EventOutcome> {
+async function outcomeOfIntent(event: InboxEvent, intent: DeprovisionIntent, accounts: AccountLookups): Promise<EventOutcome> {
   const [accountIds, userId] = await Promise.all([
-    accountsCoveredBy(event.connectionId, intent),
+    accountsCoveredBy(accounts, event.connectionId, intent),
     findUserIdByEmail(event.connectionId, intent.email),
   ]);
   if (accountIds.length === 0) {
@@ -47,14 +52,14 @@ async function recorded(event: InboxEvent, outcome: EventOutcome): Promise<Event
   return outcome;
 }
 
-export async function processOktaEvent(event: InboxEvent, actedOnTypes: ReadonlySet<string>): Promise<EventOutcome> {
-  const decision = decideOktaEvent(event, actedOnTypes);
+export async function processOktaEvent(event: InboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
+  const decision = decideOktaEvent(event, settings.actedOnTypes);
   switch (decision.action) {
     case 'skip':
       return recorded(event, { status: 'skipped', detail: decision.reason });
     case 'invalid':
       return recorded(event, { status: 'invalid', detail: decision.reason });
     case 'deprovision':
-      return outcomeOfIntent(event, decision.intent);
+      return outcomeOfIntent(event, decision.intent, settings.accounts);
   }
 }

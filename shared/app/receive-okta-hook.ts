@@ -7,7 +7,7 @@ import { matchesAnyHookSecret } from '../domain/hook-secrets.js';
 import { oktaDeliverySchema, toOktaEventRecord } from '../domain/okta-events.js';
 import { ID_PATTERN } from '../store/keys.js';
 import type { Connection } from '../store/connections.js';
-import { storeOktaEvent, type StoreResult } from '../store/inbox.js';
+import { storeOktaEvents } from '../store/inbox.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../http/errors.js';
 import { describeIssues } from '../validation.js';
 
@@ -43,27 +43,10 @@ export type DeliveryReceipt = {
   ignored: number;
 };
 
-// Puts in flight at once for one delivery: enough to finish a large batch well inside
-// Okta's 3 s, few enough not to flood the SDK's socket pool.
-const STORE_CONCURRENCY = 25;
-
-async function forEachLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
 /**
  * Validates a delivery and stores every event of a type we act on. A storage failure throws,
- * so the handler answers 5xx and Okta retries the whole delivery; the events already stored
- * then come back as duplicates and are not stored twice.
+ * so the handler answers 5xx and Okta retries the whole delivery; events already stored then
+ * count as duplicates and are not stored twice.
  */
 export async function receiveOktaDelivery(input: {
   connection: Connection;
@@ -78,21 +61,18 @@ export async function receiveOktaDelivery(input: {
   }
   const delivery = parsed.data;
   const relevant = delivery.data.events.filter((event) => input.actedOnTypes.has(event.eventType));
-  const results = await forEachLimited<(typeof relevant)[number], StoreResult>(relevant, STORE_CONCURRENCY, (event) =>
-    storeOktaEvent({
-      connectionId: input.connection.connectionId,
-      record: toOktaEventRecord(event),
-      deliveryId: delivery.eventId,
-      receivedAt: input.receivedAt,
-      retentionDays: input.retentionDays,
-    }),
-  );
-  const stored = results.filter((result) => result === 'stored').length;
+  const { stored, duplicates } = await storeOktaEvents({
+    connectionId: input.connection.connectionId,
+    records: relevant.map(toOktaEventRecord),
+    deliveryId: delivery.eventId,
+    receivedAt: input.receivedAt,
+    retentionDays: input.retentionDays,
+  });
   return {
     deliveryId: delivery.eventId,
     received: delivery.data.events.length,
     stored,
-    duplicates: results.length - stored,
+    duplicates,
     ignored: delivery.data.events.length - relevant.length,
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
 import { ROLES } from './memberships.js';
 import { normaliseEmail } from './privacy.js';
+import { issueLines } from '../validation.js';
 
 const id = z.string().regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")');
 const providerName = z.string().min(1).max(32).regex(/^[^_\s]+$/, 'Cognito provider names have no "_" or spaces');
@@ -89,13 +90,6 @@ export class SeedError extends Error {
   }
 }
 
-function pathText(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
-    '',
-  );
-}
-
 /** Cross-references a schema cannot express; each problem names the path of the bad field. */
 function referenceProblems(seed: Seed): string[] {
   const problems: string[] = [];
@@ -147,7 +141,7 @@ function referenceProblems(seed: Seed): string[] {
 export function parseSeed(input: unknown): Seed {
   const parsed = seedSchema.safeParse(input);
   if (!parsed.success) {
-    throw new SeedError(parsed.error.issues.map((issue) => `${pathText(issue.path) || '(root)'}: ${issue.message}`));
+    throw new SeedError(issueLines(parsed.error.issues.map((issue) => ({ ...issue, path: issue.path.length ? issue.path : ['(root)'] }))));
   }
   const problems = referenceProblems(parsed.data);
   if (problems.length > 0) throw new SeedError(problems);

@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { documentClient, tableName } from './client.js';
 import { keys } from './keys.js';
+import { cached } from './cache.js';
 
 const connectionSchema = z.object({
   connectionId: z.string(),
@@ -28,24 +29,10 @@ export async function getConnection(connectionId: string): Promise<Connection | 
  * short time: a warm ack then costs a single DynamoDB call (the inbox put). Misses are cached
  * too, so a flood of requests for an unknown id does not become a flood of reads.
  */
-const MAX_CACHED_CONNECTIONS = 1000;
-
 export function cachedConnectionLookup(
   ttlMs: number,
   load: (connectionId: string) => Promise<Connection | undefined> = getConnection,
   now: () => number = Date.now,
 ): (connectionId: string) => Promise<Connection | undefined> {
-  const cache = new Map<string, { expires: number; connection: Promise<Connection | undefined> }>();
-  return (connectionId) => {
-    const cached = cache.get(connectionId);
-    if (cached && cached.expires > now()) return cached.connection;
-    const connection = load(connectionId);
-    if (cache.size >= MAX_CACHED_CONNECTIONS) cache.delete(cache.keys().next().value as string);
-    cache.set(connectionId, { expires: now() + ttlMs, connection });
-    // A failed read must not be remembered (nor evict a newer entry that replaced it).
-    connection.catch(() => {
-      if (cache.get(connectionId)?.connection === connection) cache.delete(connectionId);
-    });
-    return connection;
-  };
+  return cached(ttlMs, load, { now });
 }

@@ -5,6 +5,7 @@ import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { keys } from './keys.js';
 import { queryPartition } from './query.js';
+import { cached } from './cache.js';
 
 export async function findUserIdByEmail(connectionId: string, email: string): Promise<string | undefined> {
   const { Item } = await documentClient.send(
@@ -25,6 +26,19 @@ export async function accountIdsGrantedByGroup(connectionId: string, group: stri
 export async function accountIdsServedBy(connectionId: string): Promise<string[]> {
   const items = await queryPartition(keys.accountsServedBy(connectionId));
   return items.map((item) => accountLinkSchema.parse(item).accountId);
+}
+
+/** Which accounts an event covers: SSO configuration, read on every event, so cached like connections. */
+export type AccountLookups = {
+  accountIdsGrantedByGroup: (connectionId: string, group: string) => Promise<string[]>;
+  accountIdsServedBy: (connectionId: string) => Promise<string[]>;
+};
+
+export function cachedAccountLookups(ttlMs: number): AccountLookups {
+  return {
+    accountIdsGrantedByGroup: cached(ttlMs, accountIdsGrantedByGroup),
+    accountIdsServedBy: cached(ttlMs, accountIdsServedBy),
+  };
 }
 
 const membershipSchema = z.object({

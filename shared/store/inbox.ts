@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
 import type { OktaEventRecord } from '../domain/okta-events.js';
 import type { EventOutcome } from '../domain/memberships.js';
@@ -33,43 +33,99 @@ export const inboxEventSchema = z.object({
 
 export type InboxEvent = z.infer<typeof inboxEventSchema>;
 
-export type StoreResult = 'stored' | 'duplicate';
+export type StoreCounts = { stored: number; duplicates: number };
 
-/**
- * Stores one IdP event, keyed by (connection, IdP event id), unless it is already there:
- * Okta delivers at least once, and a redelivery must not become a second inbox item (rule 2).
- */
-export async function storeOktaEvent(input: {
+export type InboxDelivery = {
   connectionId: string;
-  record: OktaEventRecord;
+  records: OktaEventRecord[];
   deliveryId: string | undefined;
   receivedAt: Date;
   retentionDays: number;
-}): Promise<StoreResult> {
-  const { connectionId, record, receivedAt } = input;
-  const receivedIso = receivedAt.toISOString();
-  const item = {
-    ...keys.inboxEvent(connectionId, record.eventId),
-    ...keys.inboxByStatus('pending', connectionId, receivedIso, record.eventId),
+};
+
+// One transaction holds at most 100 actions.
+const EVENTS_PER_TRANSACTION = 100;
+const MAX_STORE_ROUNDS = 5;
+
+function inboxItem(delivery: InboxDelivery, record: OktaEventRecord) {
+  const receivedIso = delivery.receivedAt.toISOString();
+  return {
+    ...keys.inboxEvent(delivery.connectionId, record.eventId),
+    ...keys.inboxByStatus('pending', delivery.connectionId, receivedIso, record.eventId),
     entity: ENTITY.inboxEvent,
-    connectionId,
+    connectionId: delivery.connectionId,
     source: 'okta',
     ...record,
-    deliveryId: input.deliveryId,
+    deliveryId: delivery.deliveryId,
     receivedAt: receivedIso,
     status: 'pending',
     attempts: 0,
-    [TTL_ATTRIBUTE]: Math.floor(receivedAt.getTime() / 1000) + input.retentionDays * 86_400,
+    [TTL_ATTRIBUTE]: Math.floor(delivery.receivedAt.getTime() / 1000) + delivery.retentionDays * 86_400,
   };
+}
+
+const storeCondition = 'attribute_not_exists(pk)';
+
+async function putOne(item: ReturnType<typeof inboxItem>): Promise<StoreCounts> {
   try {
-    await documentClient.send(
-      new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-    );
-    return 'stored';
+    await documentClient.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: storeCondition }));
+    return { stored: 1, duplicates: 0 };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+    if (error instanceof ConditionalCheckFailedException) return { stored: 0, duplicates: 1 };
     throw error;
   }
+}
+
+/**
+ * Puts up to 100 items in one transaction, each only if absent. When the transaction is
+ * cancelled, the items whose condition failed are already stored (duplicates): drop them and
+ * try the rest again; a conflict with a concurrent writer is simply retried.
+ */
+async function putAllOrSkipDuplicates(items: ReturnType<typeof inboxItem>[]): Promise<StoreCounts> {
+  let pending = items;
+  let duplicates = 0;
+  for (let round = 1; pending.length > 1; round++) {
+    try {
+      await documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: pending.map((Item) => ({ Put: { TableName: tableName, Item, ConditionExpression: storeCondition } })),
+        }),
+      );
+      return { stored: pending.length, duplicates };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException) || round >= MAX_STORE_ROUNDS) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const isDuplicate = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+      const stillPending = pending.filter((_, index) => !isDuplicate(index));
+      duplicates += pending.length - stillPending.length;
+      // Nothing was a duplicate: a concurrent writer conflicted; back off a little and retry.
+      if (stillPending.length === pending.length) await new Promise((resolve) => setTimeout(resolve, 25 * round));
+      pending = stillPending;
+    }
+  }
+  const last = pending[0] ? await putOne(pending[0]) : { stored: 0, duplicates: 0 };
+  return { stored: last.stored, duplicates: duplicates + last.duplicates };
+}
+
+/**
+ * Stores a delivery's events, each keyed by (connection, IdP event id), unless already there:
+ * Okta delivers at least once, and a redelivery must not become a second inbox item (rule 2).
+ * A batch is written in one transaction (one round trip instead of one per event), so a
+ * 50-event delivery is acknowledged about as fast as a single one.
+ */
+export async function storeOktaEvents(delivery: InboxDelivery): Promise<StoreCounts> {
+  // The same uuid twice in one delivery would make the transaction invalid; it is one event.
+  const unique = [...new Map(delivery.records.map((record) => [record.eventId, record])).values()];
+  const items = unique.map((record) => inboxItem(delivery, record));
+  const chunks: (typeof items)[] = [];
+  for (let start = 0; start < items.length; start += EVENTS_PER_TRANSACTION) {
+    chunks.push(items.slice(start, start + EVENTS_PER_TRANSACTION));
+  }
+  const counts = await Promise.all(chunks.map(putAllOrSkipDuplicates));
+  return counts.reduce(
+    (total, chunk) => ({ stored: total.stored + chunk.stored, duplicates: total.duplicates + chunk.duplicates }),
+    { stored: 0, duplicates: delivery.records.length - unique.length },
+  );
 }
 
 /** The Update that records an event's outcome; used alone or inside a transaction. */

@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 afterEach(clearFaults);
 
-const PUT_COMMANDS = ['PutCommand', 'PutItemCommand'];
+const STORE_COMMANDS = ['PutCommand', 'PutItemCommand', 'TransactWriteCommand', 'TransactWriteItemsCommand'];
 const TRANSACT_COMMANDS = ['TransactWriteCommand', 'TransactWriteItemsCommand'];
 
 describe('storage failure on receive', () => {
@@ -25,7 +25,7 @@ describe('storage failure on receive', () => {
     const deactivation = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
     const delivery = oktaDelivery([removal, deactivation]);
 
-    failNext(PUT_COMMANDS, 1);
+    failNext(STORE_COMMANDS, 1);
     const failed = await postToOktaHook('okta-a', delivery, { authorization: SECRET_A1 });
     expect(failed.statusCode).toBe(500);
     expect(failed.body).not.toContain('injected');

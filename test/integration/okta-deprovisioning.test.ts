@@ -146,6 +146,19 @@ describe('at-least-once delivery, exactly-once effects', () => {
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied' });
   });
 
+  it('stores only the new events of a redelivered batch, and a uuid repeated in one delivery once', async () => {
+    const email = await addUser('partly.redelivered@example.com');
+    const removal1 = removal(email, 'Finance-Approvers');
+    const deactivation = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
+    await deliver(removal1);
+    const outcomes = await deliver(removal1, deactivation, deactivation);
+    expect(outcomes.map((outcome) => outcome?.status)).toEqual(['applied', 'applied', 'applied']);
+    const ids = [removal1.uuid, deactivation.uuid];
+    expect((await itemsOf('InboxEvent')).filter((item) => ids.includes(item.eventId as string))).toHaveLength(2);
+    expect((await auditsFor(removal1.uuid)).map((entry) => entry.accountId)).toEqual(['acme']);
+    expect((await auditsFor(deactivation.uuid)).map((entry) => entry.accountId)).toEqual(['globex']);
+  });
+
   it('gives the same outcome when the stream hands the same record over again', async () => {
     const email = await addUser('stream.replay@example.com');
     const event = removal(email, 'Payroll-Admins');

@@ -24,7 +24,7 @@ describe('readConfig', () => {
       'user.lifecycle.deactivate',
       'user.lifecycle.delete.initiated',
     ]);
-    expect(config.connectionCacheMs).toBe(60_000);
+    expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
     expect(config.inboxRetentionDays).toBe(90);
   });
@@ -34,7 +34,7 @@ describe('readConfig', () => {
       TABLE_NAME: 'sso-sync-prod',
       DYNAMODB_ENDPOINT: 'http://localhost:8000',
       OKTA_EVENT_TYPES: 'user.lifecycle.deactivate',
-      CONNECTION_CACHE_SECONDS: '0',
+      CONFIG_CACHE_SECONDS: '0',
       MAX_WEBHOOK_BODY_BYTES: '65536',
       INBOX_RETENTION_DAYS: '30',
     });
@@ -42,7 +42,7 @@ describe('readConfig', () => {
       tableName: 'sso-sync-prod',
       dynamoEndpoint: 'http://localhost:8000',
       oktaEventTypes: new Set(['user.lifecycle.deactivate']),
-      connectionCacheMs: 0,
+      configCacheMs: 0,
       maxWebhookBodyBytes: 65536,
       inboxRetentionDays: 30,
     });
@@ -63,15 +63,15 @@ describe('readConfig', () => {
     expect(error.message).toContain('TABLE_NAME');
   });
 
-  it.each(['1.5', 'sixty', '-1'])('refuses CONNECTION_CACHE_SECONDS=%j with a ConfigError that names it', (value) => {
-    const error = configError({ ...MINIMAL, CONNECTION_CACHE_SECONDS: value });
-    expect(error.message).toContain('CONNECTION_CACHE_SECONDS');
+  it.each(['1.5', 'sixty', '-1'])('refuses CONFIG_CACHE_SECONDS=%j with a ConfigError that names it', (value) => {
+    const error = configError({ ...MINIMAL, CONFIG_CACHE_SECONDS: value });
+    expect(error.message).toContain('CONFIG_CACHE_SECONDS');
     expect(error.message).not.toContain('TABLE_NAME');
   });
 
   it('names every bad variable in one error', () => {
-    const error = configError({ CONNECTION_CACHE_SECONDS: 'x', MAX_WEBHOOK_BODY_BYTES: '0' });
-    for (const name of ['TABLE_NAME', 'CONNECTION_CACHE_SECONDS', 'MAX_WEBHOOK_BODY_BYTES']) expect(error.message).toContain(name);
+    const error = configError({ CONFIG_CACHE_SECONDS: 'x', MAX_WEBHOOK_BODY_BYTES: '0' });
+    for (const name of ['TABLE_NAME', 'CONFIG_CACHE_SECONDS', 'MAX_WEBHOOK_BODY_BYTES']) expect(error.message).toContain(name);
   });
 
   it('refuses a DYNAMODB_ENDPOINT that is not a URL', () => {
@@ -83,12 +83,12 @@ describe('readConfig', () => {
       ...MINIMAL,
       DYNAMODB_ENDPOINT: '',
       OKTA_EVENT_TYPES: '',
-      CONNECTION_CACHE_SECONDS: '',
+      CONFIG_CACHE_SECONDS: '',
       MAX_WEBHOOK_BODY_BYTES: '',
     });
     expect(config.dynamoEndpoint).toBeUndefined();
     expect(config.oktaEventTypes.size).toBe(3);
-    expect(config.connectionCacheMs).toBe(60_000);
+    expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
   });
 

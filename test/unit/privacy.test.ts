@@ -27,7 +27,8 @@ describe('maskEmail', () => {
       fc.property(localPart, domain, (local, host) => {
         const masked = maskEmail(`${local}@${host}`);
         expect(masked).toBe(`${local[0]}***@${host}`);
-        expect(masked.slice(0, masked.lastIndexOf('@'))).not.toContain(local.slice(1));
+        // Between the first character and the @ there is only the mask, whatever the local part was.
+        expect(masked.slice(1, masked.lastIndexOf('@'))).toBe('***');
       }),
     );
   });
