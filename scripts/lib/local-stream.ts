@@ -18,6 +18,9 @@ export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Pr
 /** Mirrors the filterPatterns of process-events in serverless.yml (a test keeps them equal). */
 export const INBOX_INSERT_FILTER = { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['InboxEvent'] } } } };
 
+/** The event source mapping of process-events in serverless.yml (a test keeps them equal). */
+export const STREAM_SETTINGS = { batchSize: 25, parallelizationFactor: 5, maximumRetryAttempts: 5 };
+
 export function isInboxInsert(record: StreamRecord): boolean {
   return (
     INBOX_INSERT_FILTER.eventName.includes(record.eventName ?? '') &&
@@ -47,6 +50,8 @@ export type LocalStreamOptions = {
   streamArn: string;
   handler: StreamHandler;
   batchSize?: number;
+  /** Batches processed at once (Lambda's parallelizationFactor). */
+  parallelization?: number;
   /** Attempts per record before it is "dead-lettered" (the deployed limit is in serverless.yml). */
   maxAttempts?: number;
   onDeadLetter?: (records: StreamRecord[]) => void;
@@ -79,7 +84,11 @@ export class LocalStream {
     }
   }
 
-  /** One pass over every shard; returns how many inbox records it handed to the handler. */
+  /**
+   * One pass over every shard; returns how many inbox records it handed to the handler.
+   * Like Lambda's parallelization factor, several batches of a shard run at once. (Lambda
+   * keeps records with the same partition key in order; every inbox item has its own key.)
+   */
   async pollOnce(): Promise<number> {
     await this.refreshShards();
     let delivered = 0;
@@ -88,10 +97,15 @@ export class LocalStream {
       const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       this.iterators.set(shardId, page.NextShardIterator);
       const records = (page.Records ?? []).filter(isInboxInsert);
-      const batchSize = this.options.batchSize ?? 25;
-      for (let start = 0; start < records.length; start += batchSize) {
-        await this.deliver(records.slice(start, start + batchSize));
-      }
+      const batchSize = this.options.batchSize ?? STREAM_SETTINGS.batchSize;
+      const batches: StreamRecord[][] = [];
+      for (let start = 0; start < records.length; start += batchSize) batches.push(records.slice(start, start + batchSize));
+      const lanes = Math.min(this.options.parallelization ?? STREAM_SETTINGS.parallelizationFactor, batches.length);
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          for (let batch = batches.shift(); batch; batch = batches.shift()) await this.deliver(batch);
+        }),
+      );
       delivered += records.length;
     }
     return delivered;

@@ -47,11 +47,14 @@ export type InboxDelivery = {
 const EVENTS_PER_TRANSACTION = 100;
 const MAX_STORE_ROUNDS = 5;
 
-function inboxItem(delivery: InboxDelivery, record: OktaEventRecord) {
+/**
+ * The item stored on receipt. It carries no status-index keys: that index lists processed
+ * outcomes, and leaving pending items out of it halves the write on Okta's 3-second path.
+ */
+export function inboxItem(delivery: Omit<InboxDelivery, 'records'>, record: OktaEventRecord) {
   const receivedIso = delivery.receivedAt.toISOString();
   return {
     ...keys.inboxEvent(delivery.connectionId, record.eventId),
-    ...keys.inboxByStatus('pending', delivery.connectionId, receivedIso, record.eventId),
     entity: ENTITY.inboxEvent,
     connectionId: delivery.connectionId,
     source: 'okta',
@@ -128,22 +131,29 @@ export async function storeOktaEvents(delivery: InboxDelivery): Promise<StoreCou
   );
 }
 
-/** The Update that records an event's outcome; used alone or inside a transaction. */
+/**
+ * The Update that records an event's outcome; used alone or inside a transaction. Only the
+ * outcomes a person should look at (skipped, stale, invalid, failed) go into the status
+ * index; applied events are in the accounts' audit trails, and keeping them out of the index
+ * saves an index write on every applied event.
+ */
 export function outcomeUpdate(event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>, outcome: EventOutcome) {
+  const indexed = outcome.status !== 'applied';
   const index = keys.inboxByStatus(outcome.status, event.connectionId, event.receivedAt, event.eventId);
   return {
     TableName: tableName,
     Key: keys.inboxEvent(event.connectionId, event.eventId),
     // attribute_exists: never resurrect an item that TTL has removed.
     ConditionExpression: 'attribute_exists(pk)',
-    UpdateExpression: 'SET #status = :status, detail = :detail, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, processedAt = :now',
+    UpdateExpression: indexed
+      ? 'SET #status = :status, detail = :detail, processedAt = :now, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk'
+      : 'SET #status = :status, detail = :detail, processedAt = :now REMOVE gsi1pk, gsi1sk',
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
       ':status': outcome.status,
       ':detail': outcome.detail,
-      ':gsi1pk': index.gsi1pk,
-      ':gsi1sk': index.gsi1sk,
       ':now': new Date().toISOString(),
+      ...(indexed ? { ':gsi1pk': index.gsi1pk, ':gsi1sk': index.gsi1sk } : {}),
     },
   };
 }

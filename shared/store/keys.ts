@@ -76,7 +76,7 @@ export const keys = {
     pk: `EVENT#${connectionId}#${eventId}`,
     sk: 'EVENT',
   }),
-  /** gsi1: events by outcome status, per connection, oldest first (e.g. the failed ones). */
+  /** gsi1: processed events by outcome status, per connection, oldest first (e.g. the failed ones). */
   inboxByStatus: (status: string, connectionId: string, receivedAt: string, eventId: string) => ({
     gsi1pk: `EVENTS#${status}`,
     gsi1sk: `${connectionId}#${receivedAt}#${eventId}`,
@@ -111,7 +111,9 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
           { AttributeName: 'gsi1pk', KeyType: 'HASH' },
           { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        // Keys only: listings fetch the items they need, and an update that changes no key
+        // (a membership's status, an event's attempts) then costs no index write.
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },

@@ -5,6 +5,9 @@ import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, S
 import { postToOktaHook } from '../helpers/okta.js';
 import { clearFaults, failNext } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, tableName } from '../../shared/store/client.js';
+import { BY_STATUS_INDEX } from '../../shared/store/keys.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 let stream: LocalStream;
@@ -14,6 +17,19 @@ beforeAll(async () => {
 });
 
 afterEach(clearFaults);
+
+/** Event ids the status index lists under a status, as an operator (or the admin API) would read them. */
+async function listedAs(status: string): Promise<string[]> {
+  const { Items } = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: BY_STATUS_INDEX,
+      KeyConditionExpression: 'gsi1pk = :status AND begins_with(gsi1sk, :connection)',
+      ExpressionAttributeValues: { ':status': `EVENTS#${status}`, ':connection': 'okta-a#' },
+    }),
+  );
+  return (Items ?? []).map((item) => String(item.pk).split('#').at(-1) ?? '');
+}
 
 const STORE_COMMANDS = ['PutCommand', 'PutItemCommand', 'TransactWriteCommand', 'TransactWriteItemsCommand'];
 const TRANSACT_COMMANDS = ['TransactWriteCommand', 'TransactWriteItemsCommand'];
@@ -51,6 +67,8 @@ describe('failure while processing', () => {
     await processUntilSettled(stream, 'okta-a', [event.uuid]);
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 1 });
     expect((await membership(email, 'acme'))?.status).toBe('deleted');
+    // Once applied, it has left the list of failed events.
+    expect(await listedAs('failed')).not.toContain(event.uuid);
   });
 
   it('records an event that keeps failing as failed, with its error, and dead-letters it', async () => {
@@ -67,6 +85,7 @@ describe('failure while processing', () => {
       detail: expect.stringContaining('injected'),
     });
     expect(stream.deadLetters.length).toBe(deadBefore + 1);
+    expect(await listedAs('failed')).toContain(event.uuid);
     expect((await membership(email, 'acme'))?.status).toBe('active');
   });
 });

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INBOX_INSERT_FILTER } from '../../scripts/lib/local-stream.js';
+import { INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
 import { tableDefinition, TTL_ATTRIBUTE } from '../../shared/store/keys.js';
 
 const SERVERLESS_YML = join(dirname(fileURLToPath(import.meta.url)), '../../serverless.yml');
@@ -20,6 +20,7 @@ type StreamEvent = {
   stream: {
     type: string;
     batchSize: number;
+    parallelizationFactor?: number;
     maximumRetryAttempts?: number;
     bisectBatchOnFunctionError?: boolean;
     functionResponseType?: string;
@@ -125,6 +126,11 @@ describe('the process-events stream mapping', () => {
     expect(Number.isInteger(maximumRetryAttempts)).toBe(true);
     expect(maximumRetryAttempts).toBeGreaterThanOrEqual(0);
     expect(maximumRetryAttempts).toBeLessThanOrEqual(10_000);
+  });
+
+  it('runs with the batch size, parallelization and retries the local stream mirrors', () => {
+    const { batchSize, parallelizationFactor, maximumRetryAttempts } = streamEventOf('process-events');
+    expect({ batchSize, parallelizationFactor, maximumRetryAttempts }).toEqual(STREAM_SETTINGS);
   });
 
   it('sends what still fails to the dead-letter queue declared in resources', () => {

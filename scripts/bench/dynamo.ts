@@ -1,0 +1,71 @@
+/**
+ * Every measurement that needs the table, in an order that keeps them apart: the baseline puts
+ * and the acks run before the stream is consumed, the end-to-end run last. Import after the env is set.
+ */
+import { callsSince, installCallCounter, snapshot } from './calls.js';
+import { runEndToEnd } from './end-to-end.js';
+import { deliveryRequest, removalEvent, timedAck } from './okta.js';
+import { measurePutThroughput, timedPut } from './put-item.js';
+import { interleavedSamples, round2, sequentialSamples, summarize } from './stats.js';
+import { prepareTable } from './table.js';
+
+export type DynamoBenchOptions = {
+  endpoint: string;
+  users: number;
+  endToEndEvents: number;
+  concurrency: number;
+  /** Sequential samples of a bare put and of a single-event ack, interleaved. */
+  sequential: { warmup: number; samples: number };
+  throughputPuts: number;
+  batchAck: { batchSize: number; warmup: number; samples: number };
+};
+
+const ackOfEvents = (count: number) => () => timedAck(deliveryRequest(Array.from({ length: count }, () => removalEvent())));
+
+/** DynamoDB commands of one warm single-event ack: the connection is cached, so only the inbox put should remain. */
+async function warmSingleAckCalls(): Promise<number> {
+  const before = snapshot();
+  await ackOfEvents(1)();
+  return callsSince(before, 'ack').total;
+}
+
+export async function runDynamoBenchmarks(options: DynamoBenchOptions, log: (message: string) => void) {
+  installCallCounter();
+  if (options.users < options.endToEndEvents) throw new Error('need at least one seeded user per end-to-end event');
+
+  log(`creating the table and seeding ${options.users} users`);
+  const table = await prepareTable(options.users);
+  log(`seeded ${table.items} items`);
+
+  const { warmup, samples } = options.sequential;
+  log(`putItem and oktaAck: ${samples} sequential samples each, interleaved`);
+  const [putDurations, ackDurations] = await interleavedSamples(warmup, samples, timedPut, ackOfEvents(1));
+  log(`putItem: ${options.throughputPuts} puts at concurrency ${options.concurrency}`);
+  const putThroughput = await measurePutThroughput({ throughputPuts: options.throughputPuts, concurrency: options.concurrency });
+  const putItem = { ...summarize(putDurations), ...putThroughput };
+  const oktaAck = summarize(ackDurations);
+  const warmSingleAck = await warmSingleAckCalls();
+
+  const { batchSize } = options.batchAck;
+  log(`oktaBatchAck: ${options.batchAck.samples} deliveries of ${batchSize} events`);
+  const batchDurations = await sequentialSamples(options.batchAck.warmup, options.batchAck.samples, ackOfEvents(batchSize));
+  const oktaBatchAck = { batchSize, ...summarize(batchDurations) };
+
+  log(`endToEnd: ${options.endToEndEvents} group removals at concurrency ${options.concurrency}, stream running`);
+  const endToEnd = await runEndToEnd({
+    streamArn: table.streamArn,
+    endpoint: options.endpoint,
+    emails: table.emails.slice(0, options.endToEndEvents),
+    concurrency: options.concurrency,
+  });
+
+  const { calls, ...endToEndResult } = endToEnd;
+  return {
+    putItem,
+    oktaAck,
+    oktaBatchAck,
+    endToEnd: endToEndResult,
+    dynamoCallsPerEvent: round2(calls.total / endToEnd.events),
+    dynamoCalls: { ...calls, warmSingleAck },
+  };
+}
