@@ -18,7 +18,7 @@ const seedFile = process.env.SEED_FILE ?? fileURLToPath(new URL('../seed/demo.js
 let dynamo: DynamoDbLocal | undefined;
 let offline: ChildProcess | undefined;
 let stopStream: (() => Promise<void>) | undefined;
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -28,9 +28,9 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+/** Stops what was started, once: a second Ctrl-C (tsx relays the signal too) waits for the same cleanup. */
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
     console.log('\nStopping the local stack…');
     await stopStream?.().catch(() => undefined);
     if (offline?.pid && offline.exitCode === null) {
@@ -42,8 +42,9 @@ async function stopAll(code: number): Promise<never> {
     }
     await dynamo?.stop();
     removeState();
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -104,7 +105,8 @@ async function main(): Promise<void> {
   stream.start();
   stopStream = () => stream.stop();
 
-  const httpPort = (await portIsFree(3000)) ? 3000 : await freePort();
+  const wantedPort = Number(process.env.HTTP_PORT ?? 3000);
+  const httpPort = (await portIsFree(wantedPort)) ? wantedPort : await freePort();
   const lambdaPort = await freePort();
   rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
   offline = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev'], {
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     detached: true,
   });
   offline.on('exit', (code) => {
-    if (!stopping) {
+    if (stopping === undefined) {
       console.error(`serverless-offline stopped (code ${code})`);
       void stopAll(1);
     }

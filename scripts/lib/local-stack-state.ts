@@ -2,7 +2,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const STATE_FILE = fileURLToPath(new URL('../../.local-stack.json', import.meta.url));
+// LOCAL_STACK_STATE_FILE lets a test run its own stack beside one a developer has running.
+export const STATE_FILE = process.env.LOCAL_STACK_STATE_FILE ?? fileURLToPath(new URL('../../.local-stack.json', import.meta.url));
 
 export type LocalStackState = {
   pid: number;

@@ -1,0 +1,89 @@
+/**
+ * The newcomer's path, for real: `npm start` (DynamoDB Local, seed, serverless-offline, the
+ * stream) and `npm run demo` against it over HTTP, then Ctrl-C stops everything it started.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, JavaMissingError, startDynamoDbLocal } from '../../scripts/lib/dynamodb-local.js';
+
+const run = promisify(execFile);
+const stateFile = join(mkdtempSync(join(tmpdir(), 'local-stack-')), 'state.json');
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start and npm run demo', async () => {
+  const env = {
+    ...process.env,
+    LOCAL_STACK_STATE_FILE: stateFile,
+    HTTP_PORT: String(await freePort()),
+    DYNAMODB_ENDPOINT: '',
+    TABLE_NAME: '',
+  };
+  const stack = spawn('node_modules/.bin/tsx', ['scripts/start.ts'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  stack.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  stack.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  afterAll(() => {
+    if (stack.exitCode === null && stack.pid) process.kill(-stack.pid, 'SIGKILL');
+  });
+
+  it('starts, prints the hook URLs and secrets, and the demo shows a membership deleted', { timeout: 120_000 }, async () => {
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('Press Ctrl-C') && Date.now() < deadline && stack.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(output).toContain(`http://localhost:${env.HTTP_PORT}/hooks/okta/demo-okta`);
+    expect(output).toContain('demo-okta-hook-secret-do-not-use-in-production-0000');
+    expect(output).toContain('npm run demo');
+
+    const demo = await run('node_modules/.bin/tsx', ['scripts/demo.ts'], { env });
+    expect(demo.stdout).toMatch(/before\s+alex\.doe@example\.com in demo-account: active/);
+    expect(demo.stdout).toMatch(/→ 200 in/);
+    expect(demo.stdout).toMatch(/applied \(soft-deleted membership in demo-account\)/);
+    expect(demo.stdout).toMatch(/after\s+alex\.doe@example\.com in demo-account: deleted/);
+  });
+
+  it('stops everything it started on Ctrl-C', { timeout: 30_000 }, async () => {
+    const dynamoPort = Number(/DynamoDB Local on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+    expect(dynamoPort).toBeGreaterThan(0);
+    const exited = new Promise((resolve) => stack.once('exit', resolve));
+    process.kill(-(stack.pid as number), 'SIGINT'); // what a terminal sends to the foreground group
+    await exited;
+    expect(output).toContain('Stopping the local stack');
+    // Within a few seconds nothing answers on the stack's ports any more.
+    const answers = (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+    const deadline = Date.now() + 15_000;
+    while ((await answers(`http://localhost:${env.HTTP_PORT}/`)) || (await answers(`http://127.0.0.1:${dynamoPort}/`))) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await answers(`http://localhost:${env.HTTP_PORT}/`)).toBe(false);
+    expect(await answers(`http://127.0.0.1:${dynamoPort}/`)).toBe(false);
+    expect(isRunning(stack.pid as number)).toBe(false);
+  });
+});
+
+describe('DynamoDB Local without Java', () => {
+  it('says that Java is needed and how to install it', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(startDynamoDbLocal()).rejects.toBeInstanceOf(JavaMissingError);
+      await expect(startDynamoDbLocal()).rejects.toThrow(/Java 17/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
