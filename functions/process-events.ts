@@ -1,8 +1,8 @@
 /**
  * Runs on the table's stream (INSERTs of inbox items only, by a filter in serverless.yml).
- * Each record is one event; a failing record is reported alone (partial batch response), its
- * attempt is recorded on the inbox item, and the stream retries, bisects and finally
- * dead-letters it (serverless.yml).
+ * The batch is planned and committed together (shared/app/process-okta-batch.ts); each record
+ * then reports its own result: a failed one is recorded on its inbox item and reported alone
+ * (partial batch response), and the stream retries, bisects and finally dead-letters it.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -12,37 +12,61 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
-import { inboxEventSchema, recordFailedAttempt } from '../shared/store/inbox.js';
+import { inboxEventSchema, recordFailedAttempt, type InboxEvent } from '../shared/store/inbox.js';
 import { cachedAccountLookups } from '../shared/store/directory.js';
-import { processOktaEvent } from '../shared/app/process-okta-event.js';
+import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 
 const { oktaEventTypes, configCacheMs } = config();
 const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
+// Records are reported one after another, so each log line carries its own correlation id.
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
-async function processRecord(record: DynamoDBRecord): Promise<void> {
-  const image = unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>);
-  const event = inboxEventSchema.parse(image);
-  logger.setCorrelationId(event.eventId);
+function inboxEventOf(record: DynamoDBRecord): InboxEvent {
+  return inboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
+}
+
+function logContext(event: InboxEvent) {
   const userTarget = event.targets.find((target) => target.type === 'User');
-  const context = {
+  return {
     connectionId: event.connectionId,
     eventType: event.eventType,
     user: userTarget?.alternateId ? maskEmail(userTarget.alternateId) : undefined,
   };
-  try {
-    const outcome = await processOktaEvent(event, processing);
-    logger.info('event processed', { ...context, status: outcome.status, detail: outcome.detail });
-  } catch (error) {
-    logger.error('event failed; the stream will retry it', { ...context, error: error as Error });
-    await recordFailedAttempt(event, error instanceof Error ? error.message : String(error)).catch((recordError) =>
-      logger.error('could not record the failed attempt', { ...context, error: recordError as Error }),
-    );
-    throw error;
+}
+
+async function reportRecord(record: DynamoDBRecord, results: Map<string, EventResult>): Promise<void> {
+  const event = inboxEventOf(record);
+  logger.setCorrelationId(event.eventId);
+  const result = results.get(event.eventId) ?? { error: new Error('the event was not processed') };
+  if ('outcome' in result) {
+    logger.info('event processed', { ...logContext(event), status: result.outcome.status, detail: result.outcome.detail });
+    return;
   }
+  const message = result.error instanceof Error ? result.error.message : String(result.error);
+  logger.error('event failed; the stream will retry it', { ...logContext(event), error: result.error as Error });
+  await recordFailedAttempt(event, message).catch((recordError) =>
+    logger.error('could not record the failed attempt', { ...logContext(event), error: recordError as Error }),
+  );
+  throw result.error;
+}
+
+async function processEvents(event: DynamoDBStreamEvent, context: Context) {
+  // Records that do not parse are left out here and fail on their own below.
+  const events = event.Records.flatMap((record) => {
+    try {
+      return [inboxEventOf(record)];
+    } catch {
+      return [];
+    }
+  });
+  const results = await processOktaBatch(events, processing);
+  return processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results), processor, {
+    context,
+    processInParallel: false,
+  });
 }
 
 export const handler = middy<DynamoDBStreamEvent, unknown, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event, context) => processPartialResponse(event, processRecord, processor, { context }));
+  .handler(processEvents);

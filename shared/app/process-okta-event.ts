@@ -1,65 +1,77 @@
 /**
- * Turns one stored Okta event into its effect and its recorded outcome. Every path ends in a
- * recorded outcome (applied, skipped, stale, invalid); errors propagate so the stream retries.
- * The deprovisioning path only ever soft-deletes: it never creates a user or a membership.
+ * Turns one stored Okta event into a plan: its effect (which memberships to soft-delete) and
+ * its outcome (applied, skipped, stale, invalid). Planning only reads; committing writes the
+ * effects, their audit entries and the outcome in one transaction. The deprovisioning path
+ * only ever soft-deletes: it never creates a user or a membership.
  */
 import { decideOktaEvent, type DeprovisionIntent } from '../domain/okta-events.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome } from '../domain/memberships.js';
+import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type Membership } from '../domain/memberships.js';
 import { findUserIdByEmail, membershipsOfUser, type AccountLookups } from '../store/directory.js';
-import { applySoftDeletes } from '../store/deprovision.js';
-import { recordOutcome, type InboxEvent } from '../store/inbox.js';
+import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
+import type { InboxEvent } from '../store/inbox.js';
 
 export type ProcessingSettings = {
   actedOnTypes: ReadonlySet<string>;
   accounts: AccountLookups;
 };
 
+/** What planning needs to read; answered one call at a time, or from a batch's prefetch. */
+export type EventLookups = {
+  accounts: AccountLookups;
+  userIdByEmail: (connectionId: string, email: string) => Promise<string | undefined>;
+  memberships: (userId: string, accountIds: readonly string[]) => Promise<Membership[]>;
+};
+
+export function directLookups(accounts: AccountLookups): EventLookups {
+  return { accounts, userIdByEmail: findUserIdByEmail, memberships: (userId) => membershipsOfUser(userId) };
+}
+
 /** The accounts an intent covers: those granted by the group, or every account of the connection (rule 4). */
-function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent): Promise<string[]> {
+export function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent): Promise<string[]> {
   return intent.kind === 'groupRemoval'
     ? accounts.accountIdsGrantedByGroup(connectionId, intent.group)
     : accounts.accountIdsServedBy(connectionId);
 }
 
-async function outcomeOfIntent(event: InboxEvent, intent: DeprovisionIntent, accounts: AccountLookups): Promise<EventOutcome> {
+async function planIntent(event: InboxEvent, intent: DeprovisionIntent, lookups: EventLookups): Promise<PlannedEvent> {
   const [accountIds, userId] = await Promise.all([
-    accountsCoveredBy(accounts, event.connectionId, intent),
-    findUserIdByEmail(event.connectionId, intent.email),
+    accountsCoveredBy(lookups.accounts, event.connectionId, intent),
+    lookups.userIdByEmail(event.connectionId, intent.email),
   ]);
+  const skipped = (detail: string): PlannedEvent => ({ event, outcome: { status: 'skipped', detail } });
   if (accountIds.length === 0) {
-    const detail =
+    return skipped(
       intent.kind === 'groupRemoval'
         ? `group "${intent.group}" is not configured for any account of this connection`
-        : 'this connection serves no account';
-    return recorded(event, { status: 'skipped', detail });
+        : 'this connection serves no account',
+    );
   }
-  if (!userId) return recorded(event, { status: 'skipped', detail: 'no user with this email is linked to this connection' });
+  if (!userId) return skipped('no user with this email is linked to this connection');
 
-  const plan = planSoftDeletes(await membershipsOfUser(userId), {
+  const plan = planSoftDeletes(await lookups.memberships(userId, accountIds), {
     accountIds: new Set(accountIds),
     occurredAt: intent.occurredAt,
     eventId: event.eventId,
     reason: intent.reason,
   });
-  const outcome = outcomeOfPlan(plan);
-  if (plan.softDeletes.length === 0) return recorded(event, outcome);
-  await applySoftDeletes(event, plan, outcome);
-  return outcome;
+  return { event, plan, outcome: outcomeOfPlan(plan) };
 }
 
-async function recorded(event: InboxEvent, outcome: EventOutcome): Promise<EventOutcome> {
-  await recordOutcome(event, outcome);
-  return outcome;
-}
-
-export async function processOktaEvent(event: InboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
-  const decision = decideOktaEvent(event, settings.actedOnTypes);
+export async function planOktaEvent(event: InboxEvent, actedOnTypes: ReadonlySet<string>, lookups: EventLookups): Promise<PlannedEvent> {
+  const decision = decideOktaEvent(event, actedOnTypes);
   switch (decision.action) {
     case 'skip':
-      return recorded(event, { status: 'skipped', detail: decision.reason });
+      return { event, outcome: { status: 'skipped', detail: decision.reason } };
     case 'invalid':
-      return recorded(event, { status: 'invalid', detail: decision.reason });
+      return { event, outcome: { status: 'invalid', detail: decision.reason } };
     case 'deprovision':
-      return outcomeOfIntent(event, decision.intent, settings.accounts);
+      return planIntent(event, decision.intent, lookups);
   }
+}
+
+/** One event on its own: plan with fresh reads, then commit. Errors propagate so the stream retries. */
+export async function processOktaEvent(event: InboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
+  const planned = await planOktaEvent(event, settings.actedOnTypes, directLookups(settings.accounts));
+  await applyPlannedEvent(planned);
+  return planned.outcome;
 }

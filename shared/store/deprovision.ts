@@ -3,7 +3,14 @@ import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/l
 import type { EventOutcome, SoftDeletePlan } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
-import { outcomeUpdate, type InboxEvent } from './inbox.js';
+import { outcomeUpdate, recordOutcome, type InboxEvent } from './inbox.js';
+
+/** An event with what processing decided: its soft-deletes (if any) and its outcome. */
+export type PlannedEvent = {
+  event: InboxEvent;
+  plan?: SoftDeletePlan;
+  outcome: EventOutcome;
+};
 
 /** Another writer (a sign-in, a concurrent event) changed a membership between our read and our write. */
 export class ConcurrentMembershipChangeError extends Error {
@@ -12,21 +19,17 @@ export class ConcurrentMembershipChangeError extends Error {
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-// A transaction holds at most 100 actions: two per soft-delete plus the inbox outcome.
-const SOFT_DELETES_PER_TRANSACTION = 49;
+/** A transaction holds at most 100 actions. */
+export const MAX_TRANSACTION_ACTIONS = 100;
 
 /**
- * Soft-deletes the planned memberships, appends one audit entry for each and records the
- * event's outcome, all in one transaction. Each update is conditional on the membership still
- * being what we planned from, so a concurrent change cancels it and the event is retried.
- * The audit key is deterministic, so a replay can never audit the same effect twice.
+ * The writes of one planned event: per soft-delete a conditional membership update and an
+ * audit entry, then the event's outcome. Each update is conditional on the membership still
+ * being what the plan was made from, so a concurrent change cancels the transaction and the
+ * event is planned again. The audit key is deterministic, so an effect is audited once.
  */
-export async function applySoftDeletes(
-  event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
-  plan: SoftDeletePlan,
-  outcome: EventOutcome,
-): Promise<void> {
-  const actions: TransactItem[] = plan.softDeletes.flatMap(({ before, after }): TransactItem[] => [
+export function plannedActions({ event, plan, outcome }: PlannedEvent): TransactItem[] {
+  const effects = (plan?.softDeletes ?? []).flatMap(({ before, after }): TransactItem[] => [
     {
       Update: {
         TableName: tableName,
@@ -65,25 +68,48 @@ export async function applySoftDeletes(
       },
     },
   ]);
+  // The outcome comes last: when an event needs several transactions, it is recorded only
+  // once every effect is in.
+  return [...effects, { Update: outcomeUpdate(event, outcome) }];
+}
 
-  const chunks: TransactItem[][] = [];
-  for (let start = 0; start < actions.length; start += SOFT_DELETES_PER_TRANSACTION * 2) {
-    chunks.push(actions.slice(start, start + SOFT_DELETES_PER_TRANSACTION * 2));
-  }
-  // The outcome rides in the last transaction: it is recorded only once every effect is in.
-  if (chunks.length === 0) chunks.push([]);
-  chunks.at(-1)?.push({ Update: outcomeUpdate(event, outcome) });
-
-  for (const chunk of chunks) {
-    try {
-      await documentClient.send(new TransactWriteCommand({ TransactItems: chunk }));
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) {
-        throw new ConcurrentMembershipChangeError('a membership changed while the event was processed', {
-          cause: error,
-        });
-      }
-      throw error;
+async function transact(actions: TransactItem[]): Promise<void> {
+  try {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: actions }));
+  } catch (error) {
+    if (error instanceof TransactionCanceledException) {
+      throw new ConcurrentMembershipChangeError('a membership changed while the event was processed', { cause: error });
     }
+    throw error;
   }
+}
+
+/**
+ * Commits one planned event: in one transaction, or, for a user with more memberships than a
+ * transaction holds, in several, the outcome in the last. A retry after a partial commit
+ * finds the done part deleted by this event and plans only the rest.
+ */
+export async function applyPlannedEvent(planned: PlannedEvent): Promise<void> {
+  if (!planned.plan?.softDeletes.length) return recordOutcome(planned.event, planned.outcome);
+  const actions = plannedActions(planned);
+  const outcome = actions.pop() as TransactItem;
+  // An even number, so a membership update never parts from its audit entry.
+  const effectsPerTransaction = MAX_TRANSACTION_ACTIONS - 2;
+  const chunks: TransactItem[][] = [];
+  for (let start = 0; start < actions.length; start += effectsPerTransaction) {
+    chunks.push(actions.slice(start, start + effectsPerTransaction));
+  }
+  const last = chunks.at(-1);
+  if (last) last.push(outcome);
+  else chunks.push([outcome]);
+  for (const chunk of chunks) await transact(chunk);
+}
+
+/**
+ * Commits several planned events in one transaction (group commit): one round trip instead
+ * of one per event. All or nothing: the caller falls back to one event at a time if it fails.
+ * The events must not touch the same membership, and their actions must fit one transaction.
+ */
+export async function applyPlannedGroup(group: PlannedEvent[]): Promise<void> {
+  await transact(group.flatMap(plannedActions));
 }

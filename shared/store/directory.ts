@@ -1,9 +1,9 @@
 /** Read side of users, identities, accounts and memberships: key lookups and Queries only (rule 5). */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
-import { keys } from './keys.js';
+import { keys, type Key } from './keys.js';
 import { queryPartition } from './query.js';
 import { cached } from './cache.js';
 
@@ -51,7 +51,53 @@ const membershipSchema = z.object({
   eventId: z.optional(z.string()),
 });
 
+/** A user's memberships, read strongly consistent: the plan's conditions are built on them. */
 export async function membershipsOfUser(userId: string): Promise<Membership[]> {
-  const items = await queryPartition(keys.membershipsOf(userId), keys.membershipPrefix);
+  const items = await queryPartition(keys.membershipsOf(userId), keys.membershipPrefix, { consistent: true });
+  return items.map((item) => membershipSchema.parse(item));
+}
+
+const BATCH_GET_LIMIT = 100;
+
+/** BatchGetItem over any number of keys, retrying what DynamoDB leaves unprocessed. */
+async function getItems(keyList: Key[], consistent: boolean): Promise<Record<string, unknown>[]> {
+  // BatchGetItem refuses a request that names a key twice.
+  const wanted = [...new Map(keyList.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
+  const found: Record<string, unknown>[] = [];
+  for (let start = 0; start < wanted.length; start += BATCH_GET_LIMIT) {
+    let pending: Record<string, unknown>[] = wanted.slice(start, start + BATCH_GET_LIMIT);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`DynamoDB left ${pending.length} keys unprocessed`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+      const page = await documentClient.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } } }),
+      );
+      found.push(...(page.Responses?.[tableName] ?? []));
+      pending = page.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  }
+  return found;
+}
+
+const identitySchema = z.object({ connectionId: z.string(), email: z.string(), userId: z.string() });
+
+/** Many (connection, email) → user id lookups in as few calls as possible; absent ones are missing from the map. */
+export async function findUserIdsByEmail(wanted: { connectionId: string; email: string }[]): Promise<Map<string, string>> {
+  const items = await getItems(wanted.map(({ connectionId, email }) => keys.identityByEmail(connectionId, email)), false);
+  return new Map(
+    items.map((item) => {
+      const identity = identitySchema.parse(item);
+      return [identityLookupKey(identity.connectionId, identity.email), identity.userId];
+    }),
+  );
+}
+
+export function identityLookupKey(connectionId: string, email: string): string {
+  return `${connectionId}\u0000${email}`;
+}
+
+/** The memberships of these (user, account) pairs that exist, read strongly consistent. */
+export async function membershipsByKey(wanted: { userId: string; accountId: string }[]): Promise<Membership[]> {
+  const items = await getItems(wanted.map(({ userId, accountId }) => keys.membership(userId, accountId)), true);
   return items.map((item) => membershipSchema.parse(item));
 }

@@ -16,9 +16,14 @@ export async function queryAll(input: Omit<QueryCommandInput, 'TableName'>): Pro
 }
 
 /** Every item of one partition, optionally only those whose sort key starts with a prefix. */
-export function queryPartition(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
+export function queryPartition(
+  pk: string,
+  skPrefix?: string,
+  { consistent = false }: { consistent?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
   return queryAll({
     KeyConditionExpression: skPrefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
     ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':prefix': skPrefix } : { ':pk': pk },
+    ConsistentRead: consistent,
   });
 }

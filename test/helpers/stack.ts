@@ -147,6 +147,8 @@ export async function processUntilSettled(stream: LocalStream, connectionId: str
   for (;;) {
     await stream.drain();
     const events = await Promise.all(eventIds.map((eventId) => getInboxEvent(connectionId, eventId)));
+    const missing = eventIds.filter((_, index) => events[index] === undefined);
+    if (missing.length > 0) throw new Error(`never stored: ${missing.join(', ')}`);
     if (events.every((event) => event?.status !== 'pending')) return;
     if (Date.now() > deadline) throw new Error('events still pending after 10 s of stream processing');
     await new Promise((resolve) => setTimeout(resolve, 50));

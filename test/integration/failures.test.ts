@@ -59,10 +59,23 @@ describe('storage failure on receive', () => {
 });
 
 describe('failure while processing', () => {
+  it('falls back to one event at a time when the group commit fails, and loses nothing', async () => {
+    const emails = await Promise.all(['group.one@example.com', 'group.two@example.com'].map((email) => addUser(email)));
+    const events = emails.map((email) => withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers'));
+    expect((await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    failNext(TRANSACT_COMMANDS, 1);
+    await processUntilSettled(stream, 'okta-a', events.map((event) => event.uuid));
+    for (const [index, event] of events.entries()) {
+      expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 0 });
+      expect((await membership(emails[index] as string, 'acme'))?.status).toBe('deleted');
+    }
+  });
+
   it('retries a transient failure and applies the event, counting the failed attempt', async () => {
     const email = await addUser('transient.failure@example.com');
     const event = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
-    failNext(TRANSACT_COMMANDS, 1);
+    // Two failures: the batch's group commit, then the event's own retry in the same invocation.
+    failNext(TRANSACT_COMMANDS, 2);
     await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 });
     await processUntilSettled(stream, 'okta-a', [event.uuid]);
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 1 });

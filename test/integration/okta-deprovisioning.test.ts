@@ -8,6 +8,7 @@ import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } fr
 import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
+import { DEFAULT_OKTA_EVENT_TYPES } from '../../shared/config.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 let stream: LocalStream;
@@ -20,7 +21,8 @@ beforeAll(async () => {
 async function deliver(...events: OktaLogEvent[]) {
   const response = await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 });
   expect(response.statusCode).toBe(200);
-  await processUntilSettled(stream, 'okta-a', events.map((event) => event.uuid));
+  const stored = events.filter((event) => (DEFAULT_OKTA_EVENT_TYPES as readonly string[]).includes(event.eventType));
+  await processUntilSettled(stream, 'okta-a', stored.map((event) => event.uuid));
   return Promise.all(events.map((event) => getInboxEvent('okta-a', event.uuid)));
 }
 
@@ -157,6 +159,26 @@ describe('at-least-once delivery, exactly-once effects', () => {
     expect((await itemsOf('InboxEvent')).filter((item) => ids.includes(item.eventId as string))).toHaveLength(2);
     expect((await auditsFor(removal1.uuid)).map((entry) => entry.accountId)).toEqual(['acme']);
     expect((await auditsFor(deactivation.uuid)).map((entry) => entry.accountId)).toEqual(['globex']);
+  });
+
+  it('applies events of one batch that touch the same user one at a time, in IdP time order', async () => {
+    const email = await addUser('two.events.one.batch@example.com');
+    const earlier = removal(email, 'Finance-Approvers', { published: new Date(Date.now() - 60_000).toISOString() });
+    const later = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
+    expect((await postToOktaHook('okta-a', oktaDelivery([later, earlier]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    // The stream may cut a batch anywhere, so hand the processor this batch directly, newest first:
+    // within a batch, `published` decides the order, not the position.
+    const { processOktaBatch } = await import('../../shared/app/process-okta-batch.js');
+    const { cachedAccountLookups } = await import('../../shared/store/directory.js');
+    const batch = await Promise.all([later, earlier].map(async (event) => (await getInboxEvent('okta-a', event.uuid))!));
+    const results = await processOktaBatch(batch, {
+      actedOnTypes: new Set(DEFAULT_OKTA_EVENT_TYPES),
+      accounts: cachedAccountLookups(0),
+    });
+    expect(results.get(earlier.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme' } });
+    expect(results.get(later.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in globex' } });
+    expect(await membership(email, 'acme')).toMatchObject({ status: 'deleted', eventId: earlier.uuid });
+    expect(await membership(email, 'globex')).toMatchObject({ status: 'deleted', eventId: later.uuid });
   });
 
   it('gives the same outcome when the stream hands the same record over again', async () => {
