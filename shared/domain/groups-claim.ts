@@ -1,0 +1,46 @@
+/**
+ * The IdP groups as they arrive in a mapped Cognito attribute (default `custom:groups`).
+ * Seen and documented forms (../shared/fixtures/groups-claim-formats.json):
+ *   `[a, b]`            SAML multi-valued attribute; Cognito URL-form-encodes each value that
+ *                       has characters other than letters, digits and . - * _ ("+" is a space)
+ *   `["a","b"]`         an OIDC array claim, as JSON text
+ *   `a` / `a,b`         a single value, or one the IdP joined with commas
+ *   `` / `[]` / absent  no groups
+ * Values are trimmed; empty ones and repeats are dropped; order is kept.
+ */
+
+/** Cognito keeps at most 2,048 characters of a mapped attribute value. */
+export const COGNITO_ATTRIBUTE_LIMIT = 2048;
+
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value; // not valid percent-encoding: it was a literal "%"
+  }
+}
+
+function cleaned(values: string[]): string[] {
+  return [...new Set(values.map((value) => value.trim()).filter(Boolean))];
+}
+
+function jsonStringArray(text: string): string[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseGroupsClaim(raw: string | null | undefined): string[] {
+  const text = raw?.trim() ?? '';
+  if (text === '') return [];
+  // A list cut at the limit has lost its closing bracket.
+  const inner = text.startsWith('[') ? text.slice(1, text.endsWith(']') ? -1 : undefined) : undefined;
+  const groups = inner === undefined ? text.split(',') : (jsonStringArray(text) ?? inner.split(',').map(formDecode));
+  const parsed = cleaned(groups);
+  // A value at the limit may have been cut short, and a cut group name could equal another,
+  // shorter group ("Admins-ReadOnly" → "Admins"). Never grant from a possibly cut last value.
+  return (raw?.length ?? 0) >= COGNITO_ATTRIBUTE_LIMIT ? parsed.slice(0, -1) : parsed;
+}
