@@ -11,3 +11,4 @@ process.env.TABLE_NAME = `test-${randomUUID()}`;
 process.env.AWS_REGION = 'us-east-1';
 // Keep test output readable; set LOG_LEVEL=DEBUG to see the handlers' JSON logs.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
+process.env.COGNITO_ENDPOINT = inject('motoEndpoint');
