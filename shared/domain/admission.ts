@@ -30,9 +30,10 @@ export const REFUSAL_MESSAGES: Record<RefusalReason | 'no_account', string> = {
   no_granting_group: 'You are not in a group that grants access. Ask your administrator to add you to one.',
 };
 
-/** Lowercased text after the last "@" (a quoted local part may itself contain "@"). */
+/** Lowercased text after the last "@" (a quoted local part may itself contain "@"); no domain without a local part and an "@". */
 export function emailDomain(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).trim().toLowerCase();
+  const at = email.lastIndexOf('@');
+  return at > 0 ? email.slice(at + 1).trim().toLowerCase() : '';
 }
 
 /** Admin > Author > Reviewer > Viewer: ROLES lists them in that order. */
@@ -100,7 +101,7 @@ export function isManagedRoleGroup(group: string): boolean {
 /** The Cognito group calls that make the user's managed groups exactly `wanted`; nothing when already right. */
 export function managedGroupChanges(current: readonly string[], wanted: readonly string[]): { add: string[]; remove: string[] } {
   const have = new Set(current);
-  const want = new Set(wanted);
+  const want = new Set(wanted.filter(isManagedRoleGroup)); // a caller's mistake must not add an unmanaged group
   return {
     add: [...want].filter((group) => !have.has(group)),
     remove: [...have].filter((group) => isManagedRoleGroup(group) && !want.has(group)),
@@ -116,8 +117,17 @@ export function tokenGroups(current: readonly string[], wanted: readonly string[
  * PreTokenGeneration's answer shape depends on the event version: version 1 reads
  * `claimsOverrideDetails`, versions 2 and 3 read `claimsAndScopeOverrideDetails`.
  */
-export function preTokenGroupOverride(version: string, groups: string[]) {
-  const groupOverrideDetails = { groupsToOverride: groups };
+export function preTokenGroupOverride(
+  version: string,
+  groups: string[],
+  // Cognito replaces the whole group configuration: pass the request's roles through, or identity-pool role mapping loses them.
+  current: { iamRolesToOverride?: string[]; preferredRole?: string | null } = {},
+) {
+  const groupOverrideDetails = {
+    groupsToOverride: groups,
+    iamRolesToOverride: current.iamRolesToOverride ?? [],
+    ...(current.preferredRole ? { preferredRole: current.preferredRole } : {}),
+  };
   return version === '1'
     ? { claimsOverrideDetails: { groupOverrideDetails } }
     : { claimsAndScopeOverrideDetails: { groupOverrideDetails } };

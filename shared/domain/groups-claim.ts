@@ -24,6 +24,11 @@ function cleaned(values: string[]): string[] {
   return [...new Set(values.map((value) => value.trim()).filter(Boolean))];
 }
 
+/** The complete quoted strings of a JSON array that was cut short (its last one is dropped later). */
+function cutJsonStrings(inner: string): string[] {
+  return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(([quoted]) => JSON.parse(quoted) as string);
+}
+
 function jsonStringArray(text: string): string[] | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
@@ -38,7 +43,10 @@ export function parseGroupsClaim(raw: string | null | undefined): string[] {
   if (text === '') return [];
   // A list cut at the limit has lost its closing bracket.
   const inner = text.startsWith('[') ? text.slice(1, text.endsWith(']') ? -1 : undefined) : undefined;
-  const groups = inner === undefined ? text.split(',') : (jsonStringArray(text) ?? inner.split(',').map(formDecode));
+  const groups =
+    inner === undefined
+      ? text.split(',')
+      : (jsonStringArray(text) ?? (inner.trimStart().startsWith('"') ? cutJsonStrings(inner) : inner.split(',').map(formDecode)));
   const parsed = cleaned(groups);
   // A value at the limit may have been cut short, and a cut group name could equal another,
   // shorter group ("Admins-ReadOnly" → "Admins"). Never grant from a possibly cut last value.

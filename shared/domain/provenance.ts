@@ -65,3 +65,13 @@ export function idpSubject(input: {
   }
   return objectId.toLowerCase();
 }
+
+/**
+ * The configured provider a userName prefix names. Cognito may store the userName lower-cased
+ * (public captures: `azure_…`, `adfs_…`), so an exact match wins, else the one case-insensitive match.
+ */
+export function resolveProviderName(prefix: string, configuredNames: readonly string[]): string | undefined {
+  if (configuredNames.includes(prefix)) return prefix;
+  const matches = configuredNames.filter((name) => name.toLowerCase() === prefix.toLowerCase());
+  return matches.length === 1 ? matches[0] : undefined;
+}

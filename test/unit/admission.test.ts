@@ -67,6 +67,8 @@ describe('admission', () => {
     expect(signIn(['Finance-Approvers'], [account('acme')], '"a@example.com"@evil.example')[0]?.admitted).toBe(false);
     expect(signIn(['Finance-Approvers'], [account('acme')], 'Alex@EXAMPLE.COM')[0]?.admitted).toBe(true);
     expect(emailDomain('x@Sub.Example.com')).toBe('sub.example.com');
+    expect(signIn(['Finance-Approvers'], [account('acme')], 'example.com')[0]).toMatchObject({ reason: 'domain_not_allowed' });
+    expect(signIn(['Finance-Approvers'], [account('acme')], '@example.com')[0]).toMatchObject({ reason: 'domain_not_allowed' });
   });
 
   it('refuses a user in no granting group, and an inactive config', () => {
@@ -93,6 +95,17 @@ describe('admission', () => {
 });
 
 describe('managed Cognito groups', () => {
+  it('keep the IAM roles of the request in the token override', () => {
+    const roles = { iamRolesToOverride: ['arn:aws:iam::000000000000:role/reader'], preferredRole: 'arn:aws:iam::000000000000:role/reader' };
+    expect(preTokenGroupOverride('1', ['acme:Admin'], roles).claimsOverrideDetails?.groupOverrideDetails).toEqual({
+      groupsToOverride: ['acme:Admin'],
+      ...roles,
+    });
+    expect(preTokenGroupOverride('1', [], { iamRolesToOverride: [], preferredRole: null })).toEqual({
+      claimsOverrideDetails: { groupOverrideDetails: { groupsToOverride: [], iamRolesToOverride: [] } },
+    });
+  });
+
   const autoGroup = 'us-east-1_DEV000001_Okta';
 
   it('are named per account and role, and only they are managed', () => {
@@ -110,6 +123,10 @@ describe('managed Cognito groups', () => {
     });
   });
 
+  it('are never added from an unmanaged name, even when asked', () => {
+    expect(managedGroupChanges([], [autoGroup, 'beta-testers', 'acme:Admin'])).toEqual({ add: ['acme:Admin'], remove: [] });
+  });
+
   it('need no call when membership is already right', () => {
     expect(managedGroupChanges([autoGroup, 'acme:Admin'], ['acme:Admin'])).toEqual({ add: [], remove: [] });
   });
@@ -124,11 +141,11 @@ describe('managed Cognito groups', () => {
 
   it('are answered under the key the PreTokenGeneration version reads', () => {
     expect(preTokenGroupOverride('1', ['acme:Admin'])).toEqual({
-      claimsOverrideDetails: { groupOverrideDetails: { groupsToOverride: ['acme:Admin'] } },
+      claimsOverrideDetails: { groupOverrideDetails: { groupsToOverride: ['acme:Admin'], iamRolesToOverride: [] } },
     });
     for (const version of ['2', '3']) {
       expect(preTokenGroupOverride(version, ['acme:Admin'])).toEqual({
-        claimsAndScopeOverrideDetails: { groupOverrideDetails: { groupsToOverride: ['acme:Admin'] } },
+        claimsAndScopeOverrideDetails: { groupOverrideDetails: { groupsToOverride: ['acme:Admin'], iamRolesToOverride: [] } },
       });
     }
   });

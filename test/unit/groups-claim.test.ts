@@ -29,6 +29,14 @@ describe('parseGroupsClaim', () => {
     expect(names.slice(0, parsed.length)).toEqual(parsed);
   });
 
+  it('keeps the complete names of a JSON array cut at the attribute limit, without their quotes', () => {
+    const names = Array.from({ length: 400 }, (_, index) => `Group-${index}`);
+    const raw = JSON.stringify(names).slice(0, COGNITO_ATTRIBUTE_LIMIT);
+    const parsed = parseGroupsClaim(raw);
+    expect(parsed.length).toBeGreaterThan(100);
+    expect(parsed).toEqual(names.slice(0, parsed.length));
+  });
+
   const groupName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._&/-]{0,30}[A-Za-z0-9]$/);
   const groupList = fc.uniqueArray(groupName, { minLength: 1, maxLength: 10 });
 
@@ -38,6 +46,7 @@ describe('parseGroupsClaim', () => {
       fc.property(groupList, (groups) => {
         expect(parseGroupsClaim(JSON.stringify(groups))).toEqual(groups);
         expect(parseGroupsClaim(`[${groups.map(formEncode).join(', ')}]`)).toEqual(groups);
+        expect(parseGroupsClaim(`[${groups.join(', ')}]`)).toEqual(groups);
         if (groups.every((group) => !group.includes(','))) expect(parseGroupsClaim(groups.join(','))).toEqual(groups);
       }),
     );

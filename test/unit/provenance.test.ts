@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { federatedIdentity, idpSubject, ProvenanceError, providerNameFromUserName } from '../../shared/domain/provenance.js';
+import { federatedIdentity, idpSubject, ProvenanceError, providerNameFromUserName, resolveProviderName } from '../../shared/domain/provenance.js';
 import { fixture } from '../helpers/fixtures.js';
 
 type TriggerEvent = { userName: string; request: { userAttributes: Record<string, string> } };
@@ -30,6 +30,13 @@ describe('provenance', () => {
     expect(event.request.userAttributes.identities).toBeUndefined();
     expect(providerNameFromUserName(event.userName)).toBe('Okta');
     expect(providerNameFromUserName('native-user')).toBeUndefined();
+  });
+
+  it('finds the configured provider when Cognito lower-cased the user name', () => {
+    expect(resolveProviderName(providerNameFromUserName('okta_00u0000000000000dev1')!, ['Okta', 'EntraID'])).toBe('Okta');
+    expect(resolveProviderName('Okta', ['Okta', 'okta'])).toBe('Okta');
+    expect(resolveProviderName('OKTA', ['Okta', 'okta'])).toBeUndefined();
+    expect(resolveProviderName('Google', ['Okta'])).toBeUndefined();
   });
 
   it('links an Entra user by the mapped object id, not by its pairwise sub', () => {
