@@ -28,6 +28,9 @@ const environmentSchema = z.object({
   CONFIG_CACHE_SECONDS: z._default(integer(0), 60),
   MAX_WEBHOOK_BODY_BYTES: z._default(integer(1), 1024 * 1024),
   INBOX_RETENTION_DAYS: z._default(integer(1), 90),
+  // Sign-in mapping: the Cognito attributes the IdP groups and Entra's object id are mapped to.
+  GROUPS_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:groups'),
+  OBJECT_ID_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:oid'),
 });
 
 export type Config = {
@@ -37,6 +40,8 @@ export type Config = {
   configCacheMs: number;
   maxWebhookBodyBytes: number;
   inboxRetentionDays: number;
+  groupsAttribute: string;
+  objectIdAttribute: string;
 };
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
@@ -55,6 +60,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     configCacheMs: vars.CONFIG_CACHE_SECONDS * 1000,
     maxWebhookBodyBytes: vars.MAX_WEBHOOK_BODY_BYTES,
     inboxRetentionDays: vars.INBOX_RETENTION_DAYS,
+    groupsAttribute: vars.GROUPS_ATTRIBUTE,
+    objectIdAttribute: vars.OBJECT_ID_ATTRIBUTE,
   };
 }
 

@@ -60,7 +60,7 @@ export async function membershipsOfUser(userId: string): Promise<Membership[]> {
 const BATCH_GET_LIMIT = 100;
 
 /** BatchGetItem over any number of keys, retrying what DynamoDB leaves unprocessed. */
-async function getItems(keyList: Key[], consistent: boolean): Promise<Record<string, unknown>[]> {
+export async function getItemsByKey(keyList: Key[], consistent: boolean): Promise<Record<string, unknown>[]> {
   // BatchGetItem refuses a request that names a key twice.
   const wanted = [...new Map(keyList.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
   const found: Record<string, unknown>[] = [];
@@ -83,7 +83,7 @@ const identitySchema = z.object({ connectionId: z.string(), email: z.string(), u
 
 /** Many (connection, email) → user id lookups in as few calls as possible; absent ones are missing from the map. */
 export async function findUserIdsByEmail(wanted: { connectionId: string; email: string }[]): Promise<Map<string, string>> {
-  const items = await getItems(wanted.map(({ connectionId, email }) => keys.identityByEmail(connectionId, email)), false);
+  const items = await getItemsByKey(wanted.map(({ connectionId, email }) => keys.identityByEmail(connectionId, email)), false);
   return new Map(
     items.map((item) => {
       const identity = identitySchema.parse(item);
@@ -98,6 +98,6 @@ export function identityLookupKey(connectionId: string, email: string): string {
 
 /** The memberships of these (user, account) pairs that exist, read strongly consistent. */
 export async function membershipsByKey(wanted: { userId: string; accountId: string }[]): Promise<Membership[]> {
-  const items = await getItems(wanted.map(({ userId, accountId }) => keys.membership(userId, accountId)), true);
+  const items = await getItemsByKey(wanted.map(({ userId, accountId }) => keys.membership(userId, accountId)), true);
   return items.map((item) => membershipSchema.parse(item));
 }

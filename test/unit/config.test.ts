@@ -37,6 +37,8 @@ describe('readConfig', () => {
       CONFIG_CACHE_SECONDS: '0',
       MAX_WEBHOOK_BODY_BYTES: '65536',
       INBOX_RETENTION_DAYS: '30',
+      GROUPS_ATTRIBUTE: 'custom:idp_groups',
+      OBJECT_ID_ATTRIBUTE: 'custom:objectid',
     });
     expect(config).toEqual({
       tableName: 'sso-sync-prod',
@@ -45,7 +47,13 @@ describe('readConfig', () => {
       configCacheMs: 0,
       maxWebhookBodyBytes: 65536,
       inboxRetentionDays: 30,
+      groupsAttribute: 'custom:idp_groups',
+      objectIdAttribute: 'custom:objectid',
     });
+  });
+
+  it('refuses a groups attribute that is not a custom attribute', () => {
+    expect(() => readConfig({ ...MINIMAL, GROUPS_ATTRIBUTE: 'groups' })).toThrow(/GROUPS_ATTRIBUTE/);
   });
 
   it('splits OKTA_EVENT_TYPES on commas, trimming spaces and dropping empty parts', () => {

@@ -1,0 +1,73 @@
+/**
+ * The Cognito user pool triggers of sign-in mapping: PreSignUp (external provider),
+ * PostConfirmation, PostAuthentication and PreTokenGeneration (v1, v2, v3). Native users
+ * pass through untouched. A thrown error denies the sign-in and Cognito shows its message,
+ * so only messages meant for the person leave this function.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { config } from '../shared/config.js';
+import { logger } from '../shared/logger.js';
+import { preTokenGroupOverride } from '../shared/domain/admission.js';
+import { ProvenanceError } from '../shared/domain/provenance.js';
+import { checkSignUp, groupsForToken, recordSignIn, SignInDeniedError } from '../shared/app/sign-in.js';
+import { cachedSignInConfig } from '../shared/store/sign-in.js';
+
+const { groupsAttribute, objectIdAttribute, configCacheMs } = config();
+const settings = { groupsAttribute, objectIdAttribute, ...cachedSignInConfig(configCacheMs) };
+
+const triggerEventSchema = z.looseObject({
+  version: z.string(),
+  triggerSource: z.string(),
+  userPoolId: z.string(),
+  userName: z.string(),
+  request: z.looseObject({
+    userAttributes: z.record(z.string(), z.string()),
+    groupConfiguration: z.optional(
+      z.looseObject({
+        groupsToOverride: z.optional(z.array(z.string())),
+        iamRolesToOverride: z.optional(z.array(z.string())),
+        preferredRole: z.optional(z.nullable(z.string())),
+      }),
+    ),
+  }),
+  response: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
+});
+
+type TriggerEvent = z.infer<typeof triggerEventSchema>;
+
+async function cognitoTrigger(raw: unknown): Promise<unknown> {
+  const event: TriggerEvent = triggerEventSchema.parse(raw);
+  const user = { userPoolId: event.userPoolId, userName: event.userName, userAttributes: event.request.userAttributes };
+  const source = event.triggerSource;
+  if (source === 'PreSignUp_ExternalProvider') await checkSignUp(user, settings);
+  else if (source === 'PostConfirmation_ConfirmSignUp' || source === 'PostAuthentication_Authentication') await recordSignIn(user, settings);
+  else if (source.startsWith('TokenGeneration_')) {
+    const current = event.request.groupConfiguration ?? {};
+    const groups = await groupsForToken(user, current.groupsToOverride ?? [], source === 'TokenGeneration_RefreshTokens', settings);
+    if (groups) event.response = { ...(event.response ?? {}), ...preTokenGroupOverride(event.version, groups, current) };
+  }
+  return event;
+}
+
+/** Only refusals written for the person reach Cognito; anything else becomes a plain retry message. */
+function personFacingErrors(): middy.MiddlewareObj<unknown, unknown> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      if (error instanceof SignInDeniedError || error instanceof ProvenanceError) {
+        logger.warn('sign-in denied', { reason: error.message });
+        throw new Error(error.message);
+      }
+      logger.error('sign-in trigger failed', { error: error as Error });
+      throw new Error('Sign-in is temporarily unavailable. Please try again in a moment.');
+    },
+  };
+}
+
+export const handler = middy<unknown, unknown, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(personFacingErrors())
+  .handler(cognitoTrigger);

@@ -1,0 +1,72 @@
+/**
+ * What a federated sign-in changes in our memberships. A sign-in is the IdP asserting, now,
+ * which accounts the person may enter (see admission.ts); the plan brings the memberships of
+ * the accounts this provider serves in line with that, and changes nothing when they already
+ * are. Pure: the caller reads the memberships and writes the plan in one transaction.
+ */
+import type { AccountDecision } from './admission.js';
+import { roleGroupName } from './admission.js';
+import type { Membership } from './memberships.js';
+
+export type MembershipChange =
+  | { kind: 'create'; after: Membership }
+  | { kind: 'changeRole'; before: Membership; after: Membership }
+  | { kind: 'restore'; before: Membership; after: Membership }
+  | { kind: 'revoke'; before: Membership; after: Membership };
+
+export type SignInPlan = { changes: MembershipChange[]; keptDeleted: Membership[] };
+
+export type SignInRequest = {
+  userId: string;
+  decisions: readonly AccountDecision[];
+  /** Per account: whether a later valid sign-in may restore a soft-deleted membership (default on). */
+  restoreOnSignIn: (accountId: string) => boolean;
+  signedInAt: string;
+};
+
+/**
+ * - admitted, no membership → create it with the role;
+ * - admitted, active with another role → change the role;
+ * - admitted, soft-deleted before this sign-in, restore allowed → restore (audited by the caller);
+ *   otherwise it stays deleted: a deletion newer than the sign-in wins, and so does the account's choice;
+ * - refused because the IdP no longer grants it (domain or groups) while active → revoke;
+ *   an inactive SSO config says nothing about the person, so it changes nothing.
+ */
+export function planSignIn(memberships: readonly Membership[], request: SignInRequest): SignInPlan {
+  const byAccount = new Map(memberships.map((membership) => [membership.accountId, membership]));
+  const plan: SignInPlan = { changes: [], keptDeleted: [] };
+  const at = request.signedInAt;
+  for (const decision of request.decisions) {
+    const before = byAccount.get(decision.accountId);
+    if (!decision.admitted) {
+      if (before?.status === 'active' && decision.reason !== 'sso_inactive') {
+        const reason = decision.reason === 'domain_not_allowed' ? 'sign-in: email domain no longer allowed' : 'sign-in: no longer in a granting IdP group';
+        plan.changes.push({ kind: 'revoke', before, after: { ...before, status: 'deleted', changedAt: at, reason, eventId: undefined } });
+      }
+      continue;
+    }
+    const granted = { userId: request.userId, accountId: decision.accountId, role: decision.role, status: 'active' as const, changedAt: at, reason: `sign-in: IdP group ${decision.matchedGroups.join(', ')}` };
+    if (!before) plan.changes.push({ kind: 'create', after: granted });
+    else if (before.status === 'deleted') {
+      const deletedBeforeSignIn = Date.parse(before.changedAt) < Date.parse(at);
+      if (deletedBeforeSignIn && request.restoreOnSignIn(decision.accountId)) plan.changes.push({ kind: 'restore', before, after: granted });
+      else plan.keptDeleted.push(before);
+    } else if (before.role !== decision.role) plan.changes.push({ kind: 'changeRole', before, after: { ...granted, changedAt: at } });
+  }
+  return plan;
+}
+
+/** The managed Cognito groups a user should be in: one per active membership. */
+export function wantedRoleGroups(memberships: readonly Membership[]): string[] {
+  return memberships
+    .filter((membership) => membership.status === 'active')
+    .map((membership) => roleGroupName(membership.accountId, membership.role))
+    .sort();
+}
+
+/** The memberships after a plan, to compute the groups and the token from. */
+export function membershipsAfter(memberships: readonly Membership[], plan: SignInPlan): Membership[] {
+  const byAccount = new Map(memberships.map((membership) => [membership.accountId, membership]));
+  for (const change of plan.changes) byAccount.set(change.after.accountId, change.after);
+  return [...byAccount.values()];
+}

@@ -1,0 +1,185 @@
+/**
+ * The sign-in triggers end to end: Cognito's trigger events (from ../shared/fixtures) through
+ * the real handler, against DynamoDB Local (memberships) and moto_server (the user pool).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handler } from '../../functions/cognito-trigger.js';
+import { groupsOfUser } from '../../shared/idp/cognito.js';
+import { lambdaContext } from '../../scripts/lib/local-stream.js';
+import { fixture } from '../helpers/fixtures.js';
+import { createSeededTable, itemsOf } from '../helpers/stack.js';
+import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
+import { REFUSAL_MESSAGES } from '../../shared/domain/admission.js';
+import { findUserIdByEmail, membershipsOfUser } from '../../shared/store/directory.js';
+
+type TriggerEvent = {
+  version: string;
+  triggerSource: string;
+  userPoolId: string;
+  userName: string;
+  request: { userAttributes: Record<string, string>; groupConfiguration?: Record<string, unknown> };
+  response: Record<string, unknown> | null;
+};
+
+let userPoolId: string;
+
+beforeAll(async () => {
+  await createSeededTable();
+  userPoolId = await createUserPool();
+});
+
+/** A federated OktaA user of the test's own, in moto and in a Cognito event of the given kind. */
+async function oktaUser(name: string, email = `${name}@example.com`) {
+  const idpUserId = `00u${name.replace(/\W/g, '').slice(0, 12).padEnd(12, '0')}DEV1`;
+  const userName = `OktaA_${idpUserId}`;
+  await createFederatedUser(userPoolId, userName, email);
+  const event = (file: string, groups: string | undefined, changes: Partial<TriggerEvent> = {}): TriggerEvent => {
+    const base = structuredClone(fixture<TriggerEvent>(file));
+    const identities = JSON.stringify([{ userId: idpUserId, providerName: 'OktaA', providerType: 'OIDC', issuer: null, primary: true, dateCreated: 1 }]);
+    const attributes: Record<string, string> = { ...base.request.userAttributes, email, identities };
+    if (groups === undefined) delete attributes['custom:groups'];
+    else attributes['custom:groups'] = groups;
+    return { ...base, userPoolId, userName, ...changes, request: { ...base.request, userAttributes: attributes } };
+  };
+  return { userName, email, cognito: { userPoolId, username: userName }, event };
+}
+
+const invoke = (event: TriggerEvent) => handler(event, lambdaContext('cognito-trigger')) as Promise<TriggerEvent>;
+const confirm = 'cognito-post-confirmation-external.json';
+const authenticate = 'cognito-post-authentication-okta.json';
+const token = 'cognito-pre-token-generation.json';
+
+async function rolesOf(email: string) {
+  const userId = await findUserIdByEmail('okta-a', email);
+  const memberships = userId ? await membershipsOfUser(userId) : [];
+  return Object.fromEntries(memberships.map((m) => [m.accountId, `${m.status}:${m.role}`]));
+}
+
+describe('first and later sign-ins', () => {
+  it('admits a first sign-in with its role, links the identity and adds the Cognito group', async () => {
+    const user = await oktaUser('first-sign-in');
+    const result = await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    expect(result.triggerSource).toBe('PostConfirmation_ConfirmSignUp');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+    const identity = (await itemsOf('Identity')).find((item) => item.cognitoUsername === user.userName);
+    expect(identity).toMatchObject({ subject: user.userName.slice('OktaA_'.length), appliedGroups: ['acme:Admin'] });
+  });
+
+  it('updates roles and groups when a later sign-in brings other groups, one user in two accounts with two roles', async () => {
+    const user = await oktaUser('changed-groups');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '[Payroll-Admins]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Author', globex: 'active:Viewer' });
+    expect((await groupsOfUser(user.cognito)).sort()).toEqual(['acme:Author', 'globex:Viewer']);
+  });
+
+  it('denies a sign-in whose claim no longer names a granting group, and removes the managed groups', async () => {
+    const user = await oktaUser('left-all-groups');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await expect(invoke(user.event(authenticate, '["Everyone"]'))).rejects.toThrow(REFUSAL_MESSAGES.no_granting_group);
+    expect(await groupsOfUser(user.cognito)).toEqual([]);
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+});
+
+describe('refusals', () => {
+  it('refuses an email domain the accounts do not allow, before sign-up', async () => {
+    const user = await oktaUser('wrong-domain', 'someone@elsewhere.example');
+    await expect(invoke(user.event('cognito-pre-signup-external.json', '["Finance-Approvers"]'))).rejects.toThrow(
+      REFUSAL_MESSAGES.domain_not_allowed,
+    );
+  });
+
+  it('refuses a user in no granting group, with a plain message and no trace', async () => {
+    const user = await oktaUser('no-group');
+    const error = await invoke(user.event(confirm, '["Everyone"]')).catch((caught: Error) => caught);
+    expect((error as Error).message).toBe(REFUSAL_MESSAGES.no_granting_group);
+    expect((error as Error).message).not.toMatch(/acme|globex|\n\s+at /);
+    expect(await rolesOf(user.email)).toEqual({});
+  });
+
+  it('refuses a provider that no connection has', async () => {
+    const user = await oktaUser('unknown-provider');
+    const event = user.event(confirm, '["Finance-Approvers"]');
+    event.request.userAttributes.identities = event.request.userAttributes.identities!.replace('OktaA', 'Mystery');
+    await expect(invoke(event)).rejects.toThrow(/SSO is not set up/);
+  });
+});
+
+describe('tokens', () => {
+  it.each([
+    ['1', 'claimsOverrideDetails'],
+    ['2', 'claimsAndScopeOverrideDetails'],
+  ])('puts the role groups into a version %s token under %s, keeping the automatic group', async (version, key) => {
+    const user = await oktaUser(`token-v${version}`);
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    const autoGroup = `${userPoolId}_OktaA`;
+    const event = user.event(token, '["Finance-Approvers"]', { version });
+    event.request.groupConfiguration = { groupsToOverride: [autoGroup], iamRolesToOverride: [], preferredRole: null };
+    const result = await invoke(event);
+    expect(result.response?.[key]).toEqual({ groupOverrideDetails: { groupsToOverride: [autoGroup, 'acme:Admin'], iamRolesToOverride: [] } });
+  });
+
+  it('refuses new tokens on refresh to a user with no active membership left', async () => {
+    const user = await oktaUser('refresh-after-leaving');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '["Everyone"]')).catch(() => undefined);
+    const refresh = user.event(token, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_RefreshTokens' });
+    await expect(invoke(refresh)).rejects.toThrow(/access has been removed/);
+  });
+});
+
+describe('native users', () => {
+  it('pass through untouched, and a custom:groups value gives them nothing', async () => {
+    const native = fixture<TriggerEvent>(token);
+    delete native.request.userAttributes.identities;
+    native.userName = 'native-person';
+    native.userPoolId = userPoolId;
+    native.request.userAttributes['custom:groups'] = '["Finance-Approvers"]';
+    native.request.userAttributes.email = 'native.person@example.com';
+    const before = structuredClone(native);
+    expect(await invoke(native)).toEqual(before);
+    const confirmNative = { ...structuredClone(native), triggerSource: 'PostConfirmation_ConfirmSignUp' };
+    expect(await invoke(confirmNative)).toEqual(confirmNative);
+    expect(await rolesOf(native.request.userAttributes.email!)).toEqual({});
+  });
+});
+
+describe('cost and restoration', () => {
+  it('makes 2 DynamoDB reads, no write and no Cognito call for a sign-in that changes nothing', async () => {
+    const { dynamoClient } = await import('../../shared/store/client.js');
+    const { cognitoClient } = await import('../../shared/idp/cognito.js');
+    const user = await oktaUser('unchanged');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '["Finance-Approvers"]')); // warms the configuration cache
+
+    const calls: string[] = [];
+    const counter = (prefix: string) => (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      calls.push(`${prefix}:${context.commandName}`);
+      return next(args);
+    };
+    dynamoClient.middlewareStack.add(counter('dynamo') as never, { step: 'initialize', name: 'countSignInCalls' });
+    cognitoClient.middlewareStack.add(counter('cognito') as never, { step: 'initialize', name: 'countSignInCalls' });
+    try {
+      await invoke(user.event(authenticate, '["Finance-Approvers"]'));
+    } finally {
+      dynamoClient.middlewareStack.remove('countSignInCalls');
+      cognitoClient.middlewareStack.remove('countSignInCalls');
+    }
+    expect(calls.sort()).toEqual(['dynamo:GetItemCommand', 'dynamo:QueryCommand']);
+  });
+
+  it('restores a soft-deleted membership when a later sign-in grants it again', async () => {
+    const user = await oktaUser('comes-back');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '["Everyone"]')).catch(() => undefined);
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+    await invoke(user.event(authenticate, '["Finance-Approvers"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+    const userId = await findUserIdByEmail('okta-a', user.email);
+    const audits = (await itemsOf('Audit')).filter((entry) => entry.userId === userId).map((entry) => entry.action);
+    expect(audits.sort()).toEqual(['membership.created', 'membership.restored', 'membership.soft_deleted']);
+  });
+});
