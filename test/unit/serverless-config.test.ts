@@ -187,3 +187,26 @@ describe('the grants check itself', () => {
     expect(grants(pattern, 'dynamodb:Scan')).toBe(expected);
   });
 });
+
+describe('the sign-in triggers and the federated app client', () => {
+  it('wire cognito-trigger to the four moments of a federated sign-in', () => {
+    const triggers = (serverless.functions['cognito-trigger']?.events ?? []).map(
+      (event) => (event as { cognitoUserPool: { pool: string; trigger: string } }).cognitoUserPool.trigger,
+    );
+    expect(triggers.sort()).toEqual(['PostAuthentication', 'PostConfirmation', 'PreSignUp', 'PreTokenGeneration']);
+  });
+
+  it('give the pool the custom attributes the groups and the Entra object id are mapped to', () => {
+    const schema = serverless.resources.Resources.CognitoUserPoolSsoSync?.Properties.Schema as { Name: string }[];
+    expect(schema.map((attribute) => attribute.Name).sort()).toEqual(['groups', 'oid']);
+  });
+
+  it('let no token of the federated client write its own attributes', () => {
+    const client = serverless.resources.Resources.FederatedAppClient?.Properties ?? {};
+    // Cognito must be able to write mapped attributes, so they are in WriteAttributes; a user can
+    // only write them with an access token carrying aws.cognito.signin.user.admin, which this
+    // client never issues, and without password or SRP sign-in.
+    expect(client.AllowedOAuthScopes).not.toContain('aws.cognito.signin.user.admin');
+    expect(client.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
+  });
+});
