@@ -16,8 +16,9 @@ import { inboxEventSchema, recordFailedAttempt, type InboxEvent } from '../share
 import { cachedAccountLookups } from '../shared/store/directory.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
+import { revokeLeavers } from '../shared/app/revoke-access.js';
 
-const { oktaEventTypes, configCacheMs } = config();
+const { oktaEventTypes, configCacheMs, disableOnDeprovision } = config();
 const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
 // Records are reported one after another, so each log line carries its own correlation id.
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -61,6 +62,14 @@ async function processEvents(event: DynamoDBStreamEvent, context: Context) {
     }
   });
   const results = await processOktaBatch(events, processing);
+  const applied = events.filter((inboxEvent) => {
+    const result = results.get(inboxEvent.eventId);
+    return result !== undefined && 'outcome' in result && result.outcome.status === 'applied';
+  });
+  // After the commit, and never failing it: a revocation problem is recorded on the event.
+  await revokeLeavers(applied, { actedOnTypes: oktaEventTypes, disableOnDeprovision }).catch((error) =>
+    logger.error('revocation step failed', { error: error as Error }),
+  );
   return processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results), processor, {
     context,
     processInParallel: false,

@@ -31,6 +31,8 @@ const environmentSchema = z.object({
   // Sign-in mapping: the Cognito attributes the IdP groups and Entra's object id are mapped to.
   GROUPS_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:groups'),
   OBJECT_ID_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:oid'),
+  // Deprovisioning: also disable the Cognito user once no active membership is left.
+  DISABLE_ON_DEPROVISION: z._default(z.enum(['true', 'false']), 'false'),
 });
 
 export type Config = {
@@ -42,6 +44,7 @@ export type Config = {
   inboxRetentionDays: number;
   groupsAttribute: string;
   objectIdAttribute: string;
+  disableOnDeprovision: boolean;
 };
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
@@ -62,6 +65,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inboxRetentionDays: vars.INBOX_RETENTION_DAYS,
     groupsAttribute: vars.GROUPS_ATTRIBUTE,
     objectIdAttribute: vars.OBJECT_ID_ATTRIBUTE,
+    disableOnDeprovision: vars.DISABLE_ON_DEPROVISION === 'true',
   };
 }
 

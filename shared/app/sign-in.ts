@@ -120,7 +120,7 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
     restoreOnSignIn: (accountId) => configs.get(accountId)?.restoreOnSignIn ?? true,
     signedInAt: now.toISOString(),
   });
-  await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, identity, plan, signedInAt: now.toISOString() });
+  await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt: now.toISOString() });
 
   const wanted = wantedRoleGroups(membershipsAfter(memberships, plan));
   const alreadyApplied = identity?.appliedGroups !== undefined && identity.appliedGroups.join('\n') === wanted.join('\n');

@@ -92,6 +92,22 @@ export async function findUserIdsByEmail(wanted: { connectionId: string; email: 
   );
 }
 
+const cognitoIdentitySchema = z.object({
+  connectionId: z.string(),
+  email: z.string(),
+  userId: z.string(),
+  cognitoUsername: z.optional(z.string()),
+  userPoolId: z.optional(z.string()),
+});
+
+export type EmailIdentity = z.infer<typeof cognitoIdentitySchema>;
+
+/** The email identities of these (connection, email) pairs, with the Cognito user linked at sign-in if any. */
+export async function emailIdentities(wanted: { connectionId: string; email: string }[]): Promise<EmailIdentity[]> {
+  const items = await getItemsByKey(wanted.map(({ connectionId, email }) => keys.identityByEmail(connectionId, email)), false);
+  return items.map((item) => cognitoIdentitySchema.parse(item));
+}
+
 export function identityLookupKey(connectionId: string, email: string): string {
   return `${connectionId}\u0000${email}`;
 }

@@ -29,6 +29,7 @@ export const inboxEventSchema = z.object({
   status: z.enum(['pending', 'applied', 'skipped', 'stale', 'invalid', 'failed']),
   detail: z.optional(z.string()),
   attempts: z._default(z.number(), 0),
+  revocation: z.optional(z.object({ status: z.enum(['done', 'failed']), detail: z.string(), at: z.string() })),
 });
 
 export type InboxEvent = z.infer<typeof inboxEventSchema>;
@@ -185,4 +186,20 @@ export async function getInboxEvent(connectionId: string, eventId: string): Prom
     new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true }),
   );
   return Item ? inboxEventSchema.parse(Item) : undefined;
+}
+
+/** What revoking a deprovisioned user's Cognito session did, kept on the event for a person (and a repair job) to see. */
+export async function recordRevocation(
+  event: Pick<InboxEvent, 'connectionId' | 'eventId'>,
+  revocation: { status: 'done' | 'failed'; detail: string },
+): Promise<void> {
+  await documentClient.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.inboxEvent(event.connectionId, event.eventId),
+      ConditionExpression: 'attribute_exists(pk)',
+      UpdateExpression: 'SET revocation = :revocation',
+      ExpressionAttributeValues: { ':revocation': { ...revocation, at: new Date().toISOString() } },
+    }),
+  );
 }

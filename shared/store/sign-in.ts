@@ -126,6 +126,7 @@ export async function applySignIn(input: {
   email: string;
   userId: string;
   cognitoUsername: string;
+  userPoolId: string;
   identity: LinkedIdentity | undefined;
   plan: SignInPlan;
   signedInAt: string;
@@ -147,7 +148,7 @@ export async function applySignIn(input: {
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityBySubject(connectionId, subject), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, appliedGroups: identity?.appliedGroups },
+          Item: { ...keys.identityBySubject(connectionId, subject), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },
@@ -155,7 +156,8 @@ export async function applySignIn(input: {
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityByEmail(connectionId, email), entity: ENTITY.identity, userId, connectionId, email },
+          // The Cognito user rides on the email identity too: deprovisioning (which finds users by email) revokes it.
+          Item: { ...keys.identityByEmail(connectionId, email), entity: ENTITY.identity, userId, connectionId, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },

@@ -7,7 +7,11 @@ import { handler } from '../../functions/cognito-trigger.js';
 import { groupsOfUser } from '../../shared/idp/cognito.js';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { fixture } from '../helpers/fixtures.js';
-import { createSeededTable, itemsOf } from '../helpers/stack.js';
+import { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
+import { postToOktaHook } from '../helpers/okta.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
 import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
 import { REFUSAL_MESSAGES } from '../../shared/domain/admission.js';
 import { findUserIdByEmail, membershipsOfUser } from '../../shared/store/directory.js';
@@ -22,9 +26,10 @@ type TriggerEvent = {
 };
 
 let userPoolId: string;
+let stream: LocalStream;
 
 beforeAll(async () => {
-  await createSeededTable();
+  stream = await createSeededTable();
   userPoolId = await createUserPool();
 });
 
@@ -62,7 +67,7 @@ describe('first and later sign-ins', () => {
     expect(result.triggerSource).toBe('PostConfirmation_ConfirmSignUp');
     expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
     expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
-    const identity = (await itemsOf('Identity')).find((item) => item.cognitoUsername === user.userName);
+    const identity = (await itemsOf('Identity')).find((item) => item.cognitoUsername === user.userName && item.subject);
     expect(identity).toMatchObject({ subject: user.userName.slice('OktaA_'.length), appliedGroups: ['acme:Admin'] });
   });
 
@@ -181,5 +186,40 @@ describe('cost and restoration', () => {
     const userId = await findUserIdByEmail('okta-a', user.email);
     const audits = (await itemsOf('Audit')).filter((entry) => entry.userId === userId).map((entry) => entry.action);
     expect(audits.sort()).toEqual(['membership.created', 'membership.restored', 'membership.soft_deleted']);
+  });
+});
+
+describe('revocation on deprovision', () => {
+  async function deactivate(email: string) {
+    const event = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
+    expect((await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
+    return getInboxEvent('okta-a', event.uuid);
+  }
+
+  it('signs out a user left with no active membership and removes their managed groups', async () => {
+    const user = await oktaUser('leaver-signed-in');
+    await invoke(user.event(confirm, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect((await groupsOfUser(user.cognito)).sort()).toEqual(['acme:Admin', 'globex:Viewer']);
+
+    const outcome = await deactivate(user.email);
+    expect(outcome).toMatchObject({ status: 'applied', revocation: { status: 'done', detail: expect.stringContaining('signed out everywhere') } });
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin', globex: 'deleted:Viewer' });
+    expect(await groupsOfUser(user.cognito)).toEqual([]);
+
+    const refresh = user.event(token, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_RefreshTokens' });
+    await expect(invoke(refresh)).rejects.toThrow(/access has been removed/);
+  });
+
+  it('leaves the session of a user who still has an active membership elsewhere', async () => {
+    const user = await oktaUser('still-member-elsewhere');
+    await invoke(user.event(confirm, '["Finance-Approvers", "Payroll-Admins"]'));
+    const removal = withUser(oktaLogEvent('okta-group-membership-remove.json'), user.email); // Finance-Approvers: acme only
+    await postToOktaHook('okta-a', oktaDelivery([removal]), { authorization: SECRET_A1 });
+    await processUntilSettled(stream, 'okta-a', [removal.uuid]);
+    const outcome = await getInboxEvent('okta-a', removal.uuid);
+    expect(outcome?.status).toBe('applied');
+    expect(outcome).not.toHaveProperty('revocation');
+    expect((await groupsOfUser(user.cognito)).sort()).toEqual(['acme:Admin', 'globex:Viewer']);
   });
 });

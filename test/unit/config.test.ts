@@ -49,6 +49,7 @@ describe('readConfig', () => {
       inboxRetentionDays: 30,
       groupsAttribute: 'custom:idp_groups',
       objectIdAttribute: 'custom:objectid',
+      disableOnDeprovision: false,
     });
   });
 

@@ -1,0 +1,52 @@
+/**
+ * After deprovisioning: a user left with no active membership loses their Cognito session
+ * (AdminUserGlobalSignOut), their managed role groups and, if configured, the Cognito user
+ * itself (AdminDisableUser). This runs after the soft-delete is committed and never undoes or
+ * blocks it; each call is retried by the SDK, and the result is recorded on the event. Even
+ * if it fails, the next token refresh is refused (PreTokenGeneration reads our memberships).
+ */
+import { decideOktaEvent } from '../domain/okta-events.js';
+import { isManagedRoleGroup } from '../domain/admission.js';
+import { disableUser, groupsOfUser, removeFromGroup, signOutEverywhere, type CognitoUser } from '../idp/cognito.js';
+import { logger } from '../logger.js';
+import { emailIdentities, identityLookupKey, membershipsOfUser } from '../store/directory.js';
+import { recordRevocation, type InboxEvent } from '../store/inbox.js';
+
+async function revoke(user: CognitoUser, disable: boolean): Promise<string> {
+  await signOutEverywhere(user);
+  const managed = (await groupsOfUser(user)).filter(isManagedRoleGroup);
+  for (const group of managed) await removeFromGroup(user, group);
+  if (disable) await disableUser(user);
+  return `signed out everywhere, removed ${managed.length} role group(s)${disable ? ', disabled' : ''}`;
+}
+
+/** For the applied events of a batch: one BatchGetItem finds who ever signed in through Cognito. */
+export async function revokeLeavers(applied: InboxEvent[], settings: { actedOnTypes: ReadonlySet<string>; disableOnDeprovision: boolean }): Promise<void> {
+  const targets = applied.flatMap((event) => {
+    const decision = decideOktaEvent(event, settings.actedOnTypes);
+    return decision.action === 'deprovision' ? [{ event, email: decision.intent.email }] : [];
+  });
+  if (targets.length === 0) return;
+  const identities = new Map(
+    (await emailIdentities(targets.map(({ event, email }) => ({ connectionId: event.connectionId, email })))).map((identity) => [
+      identityLookupKey(identity.connectionId, identity.email),
+      identity,
+    ]),
+  );
+  for (const { event, email } of targets) {
+    const identity = identities.get(identityLookupKey(event.connectionId, email));
+    if (!identity?.cognitoUsername || !identity.userPoolId) continue; // never signed in through Cognito
+    const stillActive = (await membershipsOfUser(identity.userId)).some((membership) => membership.status === 'active');
+    if (stillActive) continue;
+    try {
+      const detail = await revoke({ userPoolId: identity.userPoolId, username: identity.cognitoUsername }, settings.disableOnDeprovision);
+      await recordRevocation(event, { status: 'done', detail });
+    } catch (error) {
+      logger.error('could not revoke the Cognito session; the next token refresh is refused anyway', {
+        connectionId: event.connectionId,
+        error: error as Error,
+      });
+      await recordRevocation(event, { status: 'failed', detail: (error as Error).message }).catch(() => undefined);
+    }
+  }
+}
