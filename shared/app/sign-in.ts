@@ -18,7 +18,7 @@ import {
 } from '../domain/admission.js';
 import { parseGroupsClaim } from '../domain/groups-claim.js';
 import { maskEmail, normaliseEmail } from '../domain/privacy.js';
-import { federatedIdentity, idpSubject, providerNameFromUserName, type Provenance } from '../domain/provenance.js';
+import { federatedIdentity, idpSubject, providerNameFromUserName, resolveProviderName, type Provenance } from '../domain/provenance.js';
 import { membershipsAfter, planSignIn, wantedRoleGroups } from '../domain/sign-in.js';
 import { addToGroup, groupsOfUser, removeFromGroup } from '../idp/cognito.js';
 import { logger } from '../logger.js';
@@ -43,6 +43,7 @@ export type TriggerUser = {
   userAttributes: Record<string, string | undefined>;
 };
 
+const ACCESS_REMOVED = 'Your access has been removed. Ask your administrator to restore it.';
 const NOT_SET_UP = 'SSO is not set up for this sign-in. Ask your administrator to connect your organisation.';
 
 async function connectionFor(providerName: string, settings: SignInSettings): Promise<Connection> {
@@ -76,9 +77,11 @@ const admitsSomewhere = (decisions: readonly AccountDecision[]) => decisions.som
 
 /** PreSignUp_ExternalProvider: nothing is written yet; only refuse a user no account would admit. */
 export async function checkSignUp(user: TriggerUser, settings: SignInSettings): Promise<void> {
-  const providerName = providerNameFromUserName(user.userName);
-  if (!providerName) return; // a native sign-up: not ours to judge
-  const connection = await connectionFor(providerName, settings);
+  const prefix = providerNameFromUserName(user.userName);
+  if (!prefix) return; // a native sign-up: not ours to judge
+  const connection = await connectionFor(prefix, settings);
+  // The user name may be lower-cased; the SSO configs use the provider's own spelling.
+  const providerName = resolveProviderName(prefix, connection.providerNames) ?? prefix;
   const { decisions } = await decide(user, providerName, connection, settings);
   if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusalMessage(decisions));
 }
@@ -126,6 +129,8 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
   const alreadyApplied = identity?.appliedGroups !== undefined && identity.appliedGroups.join('\n') === wanted.join('\n');
   if (!alreadyApplied) await syncCognitoGroups(user, connection.connectionId, subject, wanted);
   if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusalMessage(decisions));
+  // Admitted by the IdP, but every granted membership stays deleted (the account does not restore on sign-in).
+  if (wanted.length === 0) throw new SignInDeniedError(ACCESS_REMOVED);
   return true;
 }
 
@@ -147,7 +152,7 @@ export async function groupsForToken(
   const identity = await identityBySubject(connection.connectionId, subject);
   const wanted = identity ? wantedRoleGroups(await membershipsOfUser(identity.userId)) : [];
   if (isRefresh && wanted.length === 0) {
-    throw new SignInDeniedError('Your access has been removed. Sign in again, or ask your administrator for access.');
+    throw new SignInDeniedError(ACCESS_REMOVED);
   }
   return tokenGroups(currentGroups, wanted);
 }

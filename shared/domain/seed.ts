@@ -19,7 +19,8 @@ const isoTime = z.iso.datetime({ offset: true });
 
 const connectionSchema = z.object({
   id,
-  type: z.literal('okta'),
+  type: z.enum(['okta', 'entra']).describe('okta: an Okta org (event hook); entra: a Microsoft Entra tenant (sign-in mapping only for now)'),
+  tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
   name: z.string().max(200).optional(),
   providerNames: z.array(providerName).min(1).describe('the Cognito identity provider names of this IdP'),
   hookAuthHeader: z
@@ -104,11 +105,16 @@ function referenceProblems(seed: Seed): string[] {
   duplicates(seed.accounts.map((a) => a.id), (i) => `accounts[${i}].id`, 'account id');
   duplicates(seed.users.map((u) => u.email), (i) => `users[${i}].email`, 'email');
   const providerOwners = seed.connections.flatMap((c, i) => c.providerNames.map((name, j) => ({ name, path: `connections[${i}].providerNames[${j}]` })));
-  duplicates(providerOwners.map((p) => p.name), (i) => providerOwners[i]?.path ?? '', 'provider name');
+  // Provider names are looked up without regard to case: Cognito may lower-case the user name they prefix.
+  const seenProviders = new Set<string>();
+  for (const { name, path } of providerOwners) {
+    if (seenProviders.has(name.toLowerCase())) problems.push(`${path}: duplicate provider name "${name}"`);
+    seenProviders.add(name.toLowerCase());
+  }
 
   seed.connections.forEach((connection, i) => {
     const secrets = connection.hookSecrets.length + connection.hookSecretSha256.length;
-    if (secrets < 1 || secrets > 2) {
+    if (connection.type === 'okta' && (secrets < 1 || secrets > 2)) {
       problems.push(`connections[${i}].hookSecrets: give one or two hook secrets in all (found ${secrets})`);
     }
   });

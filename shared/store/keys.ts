@@ -30,8 +30,8 @@ export const ENTITY = {
 export const keys = {
   /** GetItem by connection id (webhook auth). */
   connection: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'CONNECTION' }),
-  /** GetItem: Cognito provider name → connection id (sign-in provenance). */
-  provider: (providerName: string): Key => ({ pk: `PROVIDER#${providerName}`, sk: 'PROVIDER' }),
+  /** GetItem: Cognito provider name (any case) → connection id (sign-in provenance). */
+  provider: (providerName: string): Key => ({ pk: `PROVIDER#${providerName.toLowerCase()}`, sk: 'PROVIDER' }),
   /** GetItem by account id: the account and its SSO config. */
   account: (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' }),
   /** Query pk: every account a connection serves (user deactivated/deleted). */

@@ -23,6 +23,7 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
       entity: ENTITY.connection,
       connectionId: connection.id,
       type: connection.type,
+      tenantId: connection.tenantId,
       name: connection.name,
       providerNames: connection.providerNames,
       hookAuthHeader: connection.hookAuthHeader.toLowerCase(),

@@ -21,6 +21,10 @@ export const testSeed = {
   connections: [
     { id: 'okta-a', type: 'okta', providerNames: ['OktaA'], hookSecrets: [SECRET_A1, SECRET_A2] },
     { id: 'okta-b', type: 'okta', providerNames: ['OktaB'], hookSecrets: [SECRET_B] },
+    // Sign-in cases: an org whose only account has SSO switched off, one that never restores, an Entra tenant.
+    { id: 'okta-c', type: 'okta', providerNames: ['OktaC'], hookSecrets: [SECRET_B] },
+    { id: 'okta-d', type: 'okta', providerNames: ['OktaD'], hookSecrets: [SECRET_B] },
+    { id: 'entra-a', type: 'entra', tenantId: '00000000-0000-4000-8000-0000000d0001', providerNames: ['EntraA'] },
   ],
   accounts: [
     {
@@ -46,6 +50,33 @@ export const testSeed = {
         active: true,
         allowedDomains: ['example.com'],
         providers: [{ connectionId: 'okta-a', providerName: 'OktaA', groups: [{ group: 'Payroll-Admins', role: 'Viewer' }] }],
+      },
+    },
+    {
+      id: 'dormant',
+      ssoConfig: {
+        active: false,
+        allowedDomains: ['example.com'],
+        providers: [{ connectionId: 'okta-c', providerName: 'OktaC', groups: [{ group: 'Finance-Approvers', role: 'Admin' }] }],
+      },
+    },
+    {
+      id: 'strict',
+      ssoConfig: {
+        active: true,
+        restoreOnSignIn: false,
+        allowedDomains: ['example.com'],
+        providers: [{ connectionId: 'okta-d', providerName: 'OktaD', groups: [{ group: 'Finance-Approvers', role: 'Reviewer' }] }],
+      },
+    },
+    {
+      id: 'contoso',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [
+          { connectionId: 'entra-a', providerName: 'EntraA', groups: [{ group: '00000000-0000-4000-8000-0000000d2001', role: 'Author' }] },
+        ],
       },
     },
     {

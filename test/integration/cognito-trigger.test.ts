@@ -33,14 +33,14 @@ beforeAll(async () => {
   userPoolId = await createUserPool();
 });
 
-/** A federated OktaA user of the test's own, in moto and in a Cognito event of the given kind. */
-async function oktaUser(name: string, email = `${name}@example.com`) {
+/** A federated user of the test's own (provider OktaA unless said), in moto and in a Cognito event of the given kind. */
+async function oktaUser(name: string, email = `${name}@example.com`, provider = 'OktaA') {
   const idpUserId = `00u${name.replace(/\W/g, '').slice(0, 12).padEnd(12, '0')}DEV1`;
-  const userName = `OktaA_${idpUserId}`;
+  const userName = `${provider}_${idpUserId}`;
   await createFederatedUser(userPoolId, userName, email);
   const event = (file: string, groups: string | undefined, changes: Partial<TriggerEvent> = {}): TriggerEvent => {
     const base = structuredClone(fixture<TriggerEvent>(file));
-    const identities = JSON.stringify([{ userId: idpUserId, providerName: 'OktaA', providerType: 'OIDC', issuer: null, primary: true, dateCreated: 1 }]);
+    const identities = JSON.stringify([{ userId: idpUserId, providerName: provider, providerType: 'OIDC', issuer: null, primary: true, dateCreated: 1 }]);
     const attributes: Record<string, string> = { ...base.request.userAttributes, email, identities };
     if (groups === undefined) delete attributes['custom:groups'];
     else attributes['custom:groups'] = groups;
@@ -54,8 +54,8 @@ const confirm = 'cognito-post-confirmation-external.json';
 const authenticate = 'cognito-post-authentication-okta.json';
 const token = 'cognito-pre-token-generation.json';
 
-async function rolesOf(email: string) {
-  const userId = await findUserIdByEmail('okta-a', email);
+async function rolesOf(email: string, connectionId = 'okta-a') {
+  const userId = await findUserIdByEmail(connectionId, email);
   const memberships = userId ? await membershipsOfUser(userId) : [];
   return Object.fromEntries(memberships.map((m) => [m.accountId, `${m.status}:${m.role}`]));
 }
@@ -221,5 +221,45 @@ describe('revocation on deprovision', () => {
     expect(outcome?.status).toBe('applied');
     expect(outcome).not.toHaveProperty('revocation');
     expect((await groupsOfUser(user.cognito)).sort()).toEqual(['acme:Admin', 'globex:Viewer']);
+  });
+});
+
+describe('per-account options and other providers', () => {
+  it('refuses a sign-in when SSO is not active for the account', async () => {
+    const user = await oktaUser('dormant-account', undefined, 'OktaC');
+    await expect(invoke(user.event(confirm, '["Finance-Approvers"]'))).rejects.toThrow(REFUSAL_MESSAGES.sso_inactive);
+  });
+
+  it('keeps a soft-deleted membership deleted when the account does not restore on sign-in', async () => {
+    const user = await oktaUser('strict-account', undefined, 'OktaD');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '["Everyone"]')).catch(() => undefined);
+    await expect(invoke(user.event(authenticate, '["Finance-Approvers"]'))).rejects.toThrow(/access has been removed/);
+    expect(await rolesOf(user.email, 'okta-d')).toEqual({ strict: 'deleted:Reviewer' });
+  });
+
+  it('accepts a PreSignUp whose user name Cognito lower-cased', async () => {
+    const user = await oktaUser('lower-cased');
+    const event = user.event('cognito-pre-signup-external.json', '["Finance-Approvers"]');
+    event.userName = event.userName.toLowerCase();
+    await expect(invoke(event)).resolves.toMatchObject({ triggerSource: 'PreSignUp_ExternalProvider' });
+  });
+
+  it('links an Entra user by the mapped object id, and refuses one without it, naming the missing mapping', async () => {
+    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
+    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
+    const userName = `EntraA_${crypto.randomUUID()}`;
+    await createFederatedUser(userPoolId, userName, 'sam.lee@example.com');
+    const base = { ...structuredClone(entra), userPoolId, userName };
+    base.request.userAttributes = { ...base.request.userAttributes, identities };
+    delete base.request.userAttributes['custom:oid'];
+    await expect(invoke(base)).rejects.toThrow(/map the "oid" claim to the attribute custom:oid/);
+
+    const withOid = structuredClone(base);
+    withOid.request.userAttributes['custom:oid'] = '00000000-0000-4000-8000-0000000d1001';
+    await invoke(withOid);
+    expect(await rolesOf('sam.lee@example.com', 'entra-a')).toEqual({ contoso: 'active:Author' });
+    const identity = (await itemsOf('Identity')).find((item) => item.subject === '00000000-0000-4000-8000-0000000d1001');
+    expect(identity).toMatchObject({ connectionId: 'entra-a', cognitoUsername: userName });
   });
 });
