@@ -61,13 +61,13 @@ async function processEvents(event: DynamoDBStreamEvent, context: Context) {
       return [];
     }
   });
-  const results = await processOktaBatch(events, processing);
+  const { results, identities } = await processOktaBatch(events, processing);
   const applied = events.filter((inboxEvent) => {
     const result = results.get(inboxEvent.eventId);
     return result !== undefined && 'outcome' in result && result.outcome.status === 'applied';
   });
   // After the commit, and never failing it: a revocation problem is recorded on the event.
-  await revokeLeavers(applied, { actedOnTypes: oktaEventTypes, disableOnDeprovision }).catch((error) =>
+  await revokeLeavers(applied, { actedOnTypes: oktaEventTypes, disableOnDeprovision }, identities).catch((error) =>
     logger.error('revocation step failed', { error: error as Error }),
   );
   return processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results), processor, {

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { version as esbuildVersion } from 'esbuild';
 import { measureFunctions, type FunctionMeasure } from './bench/bundles.js';
 import { startDynamoDbLocal } from './lib/dynamodb-local.js';
+import { startMotoServer } from './lib/moto-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,8 +37,9 @@ const started = performance.now();
 const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
 /** shared/config.ts reads the environment at import: this must run before any shared/ or functions/ module loads. */
-function configureEnvironment(endpoint: string): void {
+function configureEnvironment(endpoint: string, cognitoEndpoint: string): void {
   Object.assign(process.env, {
+    COGNITO_ENDPOINT: cognitoEndpoint,
     TABLE_NAME: `bench-${randomUUID().slice(0, 8)}`,
     DYNAMODB_ENDPOINT: endpoint,
     AWS_REGION: 'us-east-1',
@@ -63,14 +65,16 @@ function environment() {
   };
 }
 
-type Measured = Awaited<ReturnType<typeof import('./bench/dynamo.js').runDynamoBenchmarks>>;
+type Measured = Awaited<ReturnType<typeof import('./bench/dynamo.js').runDynamoBenchmarks>> & {
+  signIn: Awaited<ReturnType<typeof import('./bench/sign-in.js').runSignInBenchmark>>;
+};
 
-function target(rule: string, value: number | boolean, limit: number | boolean, met: boolean) {
+function target(rule: string, value: number | boolean | string, limit: number | boolean | string, met: boolean) {
   return { rule, value, limit, met };
 }
 
 function evaluateTargets(measured: Measured, functions: Record<string, FunctionMeasure>) {
-  const { putItem, oktaAck, oktaBatchAck, endToEnd, dynamoCallsPerEvent } = measured;
+  const { putItem, oktaAck, oktaBatchAck, endToEnd, dynamoCallsPerEvent, signIn } = measured;
   const hook = functions['okta-hook'];
   if (!hook) throw new Error('serverless.yml has no okta-hook function');
   const round = (value: number) => Math.round(value * 100) / 100;
@@ -81,6 +85,13 @@ function evaluateTargets(measured: Measured, functions: Record<string, FunctionM
     dynamoCallsPerEvent: target('dynamoCallsPerEvent <= 4', dynamoCallsPerEvent, 4, dynamoCallsPerEvent <= 4),
     oktaHookBundle: target('functions.okta-hook.bundleBytes < 500 KiB', hook.bundleBytes, 500 * 1024, hook.bundleBytes < 500 * 1024),
     oktaHookColdImport: target('functions.okta-hook.coldImportMs < 100', hook.coldImportMs, 100, hook.coldImportMs < 100),
+    signInP99: target('signIn.p99Ms < 150', signIn.p99Ms, 150, signIn.p99Ms < 150),
+    signInUnchangedCalls: target(
+      'unchanged sign-in: 2 DynamoDB reads, 0 writes, 0 Cognito calls',
+      `${signIn.unchangedDynamoReads}/${signIn.unchangedDynamoWrites}/${signIn.unchangedCognitoCalls}`,
+      '2/0/0',
+      signIn.unchangedDynamoReads <= 2 && signIn.unchangedDynamoWrites === 0 && signIn.unchangedCognitoCalls === 0,
+    ),
     oktaHookNoOktaSdk: target('functions.okta-hook.containsOktaSdk is false', hook.containsOktaSdk, false, !hook.containsOktaSdk),
   };
   return { ...targets, allMet: Object.values(targets).every((entry) => entry.met) };
@@ -90,22 +101,26 @@ async function main() {
   // Bundles first: no JVM competing for the CPU while esbuild runs and the cold imports are timed.
   const functions = await measureFunctions(ROOT, log);
 
-  log('starting DynamoDB Local');
-  const dynamo = await startDynamoDbLocal();
+  log('starting DynamoDB Local and moto_server');
+  const [dynamo, moto] = await Promise.all([startDynamoDbLocal(), startMotoServer()]);
   try {
-    configureEnvironment(dynamo.endpoint);
+    configureEnvironment(dynamo.endpoint, moto.endpoint);
     const { runDynamoBenchmarks } = await import('./bench/dynamo.js');
     const measured = await runDynamoBenchmarks({ ...PLAN, endpoint: dynamo.endpoint }, log);
+    const { runSignInBenchmark } = await import('./bench/sign-in.js');
+    // Users past the end-to-end run still have both memberships: their sign-ins change nothing.
+    const signIn = await runSignInBenchmark({ firstUser: PLAN.endToEndEvents, users: 20, samples: 300 }, log);
     return {
       ...measured,
+      signIn,
       functions,
-      targets: evaluateTargets(measured, functions),
+      targets: evaluateTargets({ ...measured, signIn }, functions),
       environment: environment(),
       durationSeconds: Math.round((performance.now() - started) / 100) / 10,
     };
   } finally {
-    log('stopping DynamoDB Local');
-    await dynamo.stop();
+    log('stopping DynamoDB Local and moto_server');
+    await Promise.all([dynamo.stop(), moto.stop()]);
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { decideOktaEvent } from '../domain/okta-events.js';
 import type { EventOutcome, Membership } from '../domain/memberships.js';
-import { findUserIdsByEmail, identityLookupKey, membershipsByKey } from '../store/directory.js';
+import { emailIdentities, identityLookupKey, membershipsByKey, type EmailIdentity } from '../store/directory.js';
 import { applyPlannedGroup, MAX_TRANSACTION_ACTIONS, plannedActions, type PlannedEvent } from '../store/deprovision.js';
 import type { InboxEvent } from '../store/inbox.js';
 import { logger } from '../logger.js';
@@ -26,14 +26,13 @@ import {
 export type EventResult = { outcome: EventOutcome } | { error: unknown };
 
 /** Reads everything the batch's plans need, in two batched calls, and answers planning from memory. */
-async function prefetch(events: InboxEvent[], settings: ProcessingSettings): Promise<EventLookups> {
+async function prefetch(events: InboxEvent[], settings: ProcessingSettings): Promise<{ lookups: EventLookups; identities: EmailIdentity[] }> {
   const intents = events.flatMap((event) => {
     const decision = decideOktaEvent(event, settings.actedOnTypes);
     return decision.action === 'deprovision' ? [{ event, intent: decision.intent }] : [];
   });
-  const userIds = await findUserIdsByEmail(
-    intents.map(({ event, intent }) => ({ connectionId: event.connectionId, email: intent.email })),
-  );
+  const identities = await emailIdentities(intents.map(({ event, intent }) => ({ connectionId: event.connectionId, email: intent.email })));
+  const userIds = new Map(identities.map((identity) => [identityLookupKey(identity.connectionId, identity.email), identity.userId]));
   const wanted = new Map<string, { userId: string; accountId: string }>();
   for (const { event, intent } of intents) {
     const userId = userIds.get(identityLookupKey(event.connectionId, intent.email));
@@ -44,9 +43,12 @@ async function prefetch(events: InboxEvent[], settings: ProcessingSettings): Pro
   }
   const memberships = await membershipsByKey([...wanted.values()]);
   return {
-    accounts: settings.accounts,
-    userIdByEmail: async (connectionId, email) => userIds.get(identityLookupKey(connectionId, email)),
-    memberships: async (userId: string): Promise<Membership[]> => memberships.filter((m) => m.userId === userId),
+    identities,
+    lookups: {
+      accounts: settings.accounts,
+      userIdByEmail: async (connectionId, email) => userIds.get(identityLookupKey(connectionId, email)),
+      memberships: async (userId: string): Promise<Membership[]> => memberships.filter((m) => m.userId === userId),
+    },
   };
 }
 
@@ -93,17 +95,21 @@ async function processAlone(event: InboxEvent, settings: ProcessingSettings): Pr
   }
 }
 
-export async function processOktaBatch(events: InboxEvent[], settings: ProcessingSettings): Promise<Map<string, EventResult>> {
+/** Each event's result, and the users' email identities the batch read (revocation reuses them). */
+export type BatchOutcome = { results: Map<string, EventResult>; identities?: EmailIdentity[] };
+
+export async function processOktaBatch(events: InboxEvent[], settings: ProcessingSettings): Promise<BatchOutcome> {
   const results = new Map<string, EventResult>();
   const one = async (event: InboxEvent) => results.set(event.eventId, await processAlone(event, settings));
 
   let lookups: EventLookups;
+  let identities: EmailIdentity[];
   try {
-    lookups = await prefetch(events, settings);
+    ({ lookups, identities } = await prefetch(events, settings));
   } catch (error) {
     logger.warn('batch prefetch failed; processing the events one at a time', { error: error as Error });
     for (const event of [...events].sort(byIdpTime)) await one(event);
-    return results;
+    return { results };
   }
 
   const planned: PlannedEvent[] = [];
@@ -129,5 +135,5 @@ export async function processOktaBatch(events: InboxEvent[], settings: Processin
   }
   for (const event of [...alone, ...tooBig].map((plan) => plan.event).sort(byIdpTime)) await one(event);
   for (const event of unplanned) await one(event);
-  return results;
+  return { results, identities };
 }

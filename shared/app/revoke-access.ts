@@ -9,7 +9,7 @@ import { decideOktaEvent } from '../domain/okta-events.js';
 import { isManagedRoleGroup } from '../domain/admission.js';
 import { disableUser, groupsOfUser, removeFromGroup, signOutEverywhere, type CognitoUser } from '../idp/cognito.js';
 import { logger } from '../logger.js';
-import { emailIdentities, identityLookupKey, membershipsOfUser } from '../store/directory.js';
+import { emailIdentities, identityLookupKey, membershipsOfUser, type EmailIdentity } from '../store/directory.js';
 import { recordRevocation, type InboxEvent } from '../store/inbox.js';
 
 async function revoke(user: CognitoUser, disable: boolean): Promise<string> {
@@ -20,15 +20,19 @@ async function revoke(user: CognitoUser, disable: boolean): Promise<string> {
   return `signed out everywhere, removed ${managed.length} role group(s)${disable ? ', disabled' : ''}`;
 }
 
-/** For the applied events of a batch: one BatchGetItem finds who ever signed in through Cognito. */
-export async function revokeLeavers(applied: InboxEvent[], settings: { actedOnTypes: ReadonlySet<string>; disableOnDeprovision: boolean }): Promise<void> {
+/** For the applied events of a batch: who ever signed in through Cognito comes from the batch's identities (or one BatchGetItem). */
+export async function revokeLeavers(
+  applied: InboxEvent[],
+  settings: { actedOnTypes: ReadonlySet<string>; disableOnDeprovision: boolean },
+  known?: EmailIdentity[],
+): Promise<void> {
   const targets = applied.flatMap((event) => {
     const decision = decideOktaEvent(event, settings.actedOnTypes);
     return decision.action === 'deprovision' ? [{ event, email: decision.intent.email }] : [];
   });
   if (targets.length === 0) return;
   const identities = new Map(
-    (await emailIdentities(targets.map(({ event, email }) => ({ connectionId: event.connectionId, email })))).map((identity) => [
+    (known ?? (await emailIdentities(targets.map(({ event, email }) => ({ connectionId: event.connectionId, email }))))).map((identity) => [
       identityLookupKey(identity.connectionId, identity.email),
       identity,
     ]),

@@ -79,19 +79,6 @@ export async function getItemsByKey(keyList: Key[], consistent: boolean): Promis
   return found;
 }
 
-const identitySchema = z.object({ connectionId: z.string(), email: z.string(), userId: z.string() });
-
-/** Many (connection, email) → user id lookups in as few calls as possible; absent ones are missing from the map. */
-export async function findUserIdsByEmail(wanted: { connectionId: string; email: string }[]): Promise<Map<string, string>> {
-  const items = await getItemsByKey(wanted.map(({ connectionId, email }) => keys.identityByEmail(connectionId, email)), false);
-  return new Map(
-    items.map((item) => {
-      const identity = identitySchema.parse(item);
-      return [identityLookupKey(identity.connectionId, identity.email), identity.userId];
-    }),
-  );
-}
-
 const cognitoIdentitySchema = z.object({
   connectionId: z.string(),
   email: z.string(),

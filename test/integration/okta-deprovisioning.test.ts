@@ -171,7 +171,7 @@ describe('at-least-once delivery, exactly-once effects', () => {
     const { processOktaBatch } = await import('../../shared/app/process-okta-batch.js');
     const { cachedAccountLookups } = await import('../../shared/store/directory.js');
     const batch = await Promise.all([later, earlier].map(async (event) => (await getInboxEvent('okta-a', event.uuid))!));
-    const results = await processOktaBatch(batch, {
+    const { results } = await processOktaBatch(batch, {
       actedOnTypes: new Set(DEFAULT_OKTA_EVENT_TYPES),
       accounts: cachedAccountLookups(0),
     });
