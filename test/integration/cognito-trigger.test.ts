@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/cognito-trigger.js';
-import { groupsOfUser } from '../../shared/idp/cognito.js';
+import { cognitoClient, groupsOfUser } from '../../shared/idp/cognito.js';
+import { AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { fixture } from '../helpers/fixtures.js';
 import { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
@@ -189,6 +190,29 @@ describe('cost and restoration', () => {
   });
 });
 
+/**
+ * A session for the user, as sign-in would leave one. (moto cannot run a federated sign-in, so a
+ * password sign-in through a test-only client stands in for it: what matters is the refresh token.)
+ */
+async function sessionOf(username: string) {
+  const { UserPoolClient } = await cognitoClient.send(
+    new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: 'session', ExplicitAuthFlows: ['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+  );
+  const ClientId = UserPoolClient?.ClientId;
+  const password = `Pw-${crypto.randomUUID()}`;
+  await cognitoClient.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: true }));
+  const signedIn = await cognitoClient.send(
+    new AdminInitiateAuthCommand({ UserPoolId: userPoolId, ClientId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }),
+  );
+  const refreshToken = signedIn.AuthenticationResult?.RefreshToken ?? '';
+  return {
+    refresh: () =>
+      cognitoClient.send(
+        new AdminInitiateAuthCommand({ UserPoolId: userPoolId, ClientId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: refreshToken } }),
+      ),
+  };
+}
+
 describe('revocation on deprovision', () => {
   async function deactivate(email: string) {
     const event = withUser(oktaLogEvent('okta-user-deactivate.json'), email);
@@ -201,8 +225,12 @@ describe('revocation on deprovision', () => {
     const user = await oktaUser('leaver-signed-in');
     await invoke(user.event(confirm, '["Finance-Approvers", "Payroll-Admins"]'));
     expect((await groupsOfUser(user.cognito)).sort()).toEqual(['acme:Admin', 'globex:Viewer']);
+    const session = await sessionOf(user.userName);
+    await expect(session.refresh()).resolves.toBeDefined();
 
     const outcome = await deactivate(user.email);
+    // The refresh token Cognito issued before is dead: the global sign-out happened.
+    await expect(session.refresh()).rejects.toMatchObject({ name: 'NotAuthorizedException' });
     expect(outcome).toMatchObject({ status: 'applied', revocation: { status: 'done', detail: expect.stringContaining('signed out everywhere') } });
     expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin', globex: 'deleted:Viewer' });
     expect(await groupsOfUser(user.cognito)).toEqual([]);
