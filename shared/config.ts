@@ -24,6 +24,8 @@ const environmentSchema = z.object({
   TABLE_NAME: z.string().check(z.minLength(3)),
   // Only for DynamoDB Local; unset on AWS.
   DYNAMODB_ENDPOINT: z.optional(z.url()),
+  // Only for moto_server in tests; unset on AWS.
+  COGNITO_ENDPOINT: z.optional(z.url()),
   OKTA_EVENT_TYPES: z._default(commaList, [...DEFAULT_OKTA_EVENT_TYPES]),
   CONFIG_CACHE_SECONDS: z._default(integer(0), 60),
   MAX_WEBHOOK_BODY_BYTES: z._default(integer(1), 1024 * 1024),
@@ -38,6 +40,7 @@ const environmentSchema = z.object({
 export type Config = {
   tableName: string;
   dynamoEndpoint: string | undefined;
+  cognitoEndpoint: string | undefined;
   oktaEventTypes: ReadonlySet<string>;
   configCacheMs: number;
   maxWebhookBodyBytes: number;
@@ -59,6 +62,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     tableName: vars.TABLE_NAME,
     dynamoEndpoint: vars.DYNAMODB_ENDPOINT,
+    cognitoEndpoint: vars.COGNITO_ENDPOINT,
     oktaEventTypes: new Set(vars.OKTA_EVENT_TYPES),
     configCacheMs: vars.CONFIG_CACHE_SECONDS * 1000,
     maxWebhookBodyBytes: vars.MAX_WEBHOOK_BODY_BYTES,

@@ -13,8 +13,9 @@ import {
   GroupExistsException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { config } from '../config.js';
 
-const endpoint = process.env.COGNITO_ENDPOINT?.trim() || undefined;
+const endpoint = config().cognitoEndpoint;
 
 export const cognitoClient = new CognitoIdentityProviderClient(
   endpoint

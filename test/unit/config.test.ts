@@ -43,6 +43,7 @@ describe('readConfig', () => {
     expect(config).toEqual({
       tableName: 'sso-sync-prod',
       dynamoEndpoint: 'http://localhost:8000',
+      cognitoEndpoint: undefined,
       oktaEventTypes: new Set(['user.lifecycle.deactivate']),
       configCacheMs: 0,
       maxWebhookBodyBytes: 65536,
