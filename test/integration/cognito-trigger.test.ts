@@ -291,3 +291,34 @@ describe('per-account options and other providers', () => {
     expect(identity).toMatchObject({ connectionId: 'entra-a', cognitoUsername: userName });
   });
 });
+
+describe('a failing Cognito group call', () => {
+  it('does not fail the sign-in: the failure is recorded for repair and the token still carries the role', async () => {
+    const user = await oktaUser('cognito-outage');
+    const name = 'failCognitoGroups';
+    cognitoClient.middlewareStack.add(
+      (() => async () => {
+        throw Object.assign(new Error('injected Cognito outage'), { name: 'InternalErrorException' });
+      }) as never,
+      { step: 'initialize', name },
+    );
+    try {
+      await expect(invoke(user.event(confirm, '["Finance-Approvers"]'))).resolves.toBeDefined();
+    } finally {
+      cognitoClient.middlewareStack.remove(name);
+    }
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    const identity = (await itemsOf('Identity')).find((item) => item.cognitoUsername === user.userName && item.subject);
+    expect(identity).toMatchObject({ groupSyncError: { message: 'injected Cognito outage' } });
+    expect(identity).not.toHaveProperty('appliedGroups');
+
+    const event = user.event(token, '["Finance-Approvers"]');
+    event.request.groupConfiguration = { groupsToOverride: [], iamRolesToOverride: [], preferredRole: null };
+    const result = await invoke(event);
+    expect(result.response?.claimsOverrideDetails).toMatchObject({ groupOverrideDetails: { groupsToOverride: ['acme:Admin'] } });
+
+    // The next sign-in repairs it: nothing was applied, so it syncs again.
+    await invoke(user.event(authenticate, '["Finance-Approvers"]'));
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+  });
+});
