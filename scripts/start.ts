@@ -69,6 +69,40 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`serverless-offline did not answer on ${url} within ${timeoutMs / 1000} s`);
 }
 
+/**
+ * Starts serverless-offline on the wanted port, or a free one. A free port can be taken by
+ * someone else before offline binds it, so a start that dies early is tried again elsewhere.
+ */
+async function startOffline(wantedPort: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const httpPort = attempt === 1 && (await portIsFree(wantedPort)) ? wantedPort : await freePort();
+    const lambdaPort = await freePort();
+    rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
+    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev'], {
+      cwd: ROOT,
+      env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    offline = child;
+    const httpUrl = `http://localhost:${httpPort}`;
+    try {
+      await waitForHttp(httpUrl, child, 60_000);
+    } catch (error) {
+      if (child.exitCode === null || attempt >= 3) throw error;
+      console.error(`serverless-offline could not start on port ${httpPort}; trying another port`);
+      continue;
+    }
+    child.on('exit', (code) => {
+      if (stopping === undefined) {
+        console.error(`serverless-offline stopped (code ${code})`);
+        void stopAll(1);
+      }
+    });
+    return httpUrl;
+  }
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
@@ -105,24 +139,7 @@ async function main(): Promise<void> {
   stream.start();
   stopStream = () => stream.stop();
 
-  const wantedPort = Number(process.env.HTTP_PORT ?? 3000);
-  const httpPort = (await portIsFree(wantedPort)) ? wantedPort : await freePort();
-  const lambdaPort = await freePort();
-  rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
-  offline = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev'], {
-    cwd: ROOT,
-    env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-    detached: true,
-  });
-  offline.on('exit', (code) => {
-    if (stopping === undefined) {
-      console.error(`serverless-offline stopped (code ${code})`);
-      void stopAll(1);
-    }
-  });
-  const httpUrl = `http://localhost:${httpPort}`;
-  await waitForHttp(httpUrl, offline, 60_000);
+  const httpUrl = await startOffline(Number(process.env.HTTP_PORT ?? 3000));
 
   writeState({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, tableName: TABLE_NAME, httpUrl, seedFile });
   const connections = seed.connections.map(
