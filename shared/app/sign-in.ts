@@ -61,7 +61,8 @@ function emailOf(user: TriggerUser): string {
 async function decide(user: TriggerUser, providerName: string, connection: Connection, settings: SignInSettings) {
   const email = emailOf(user);
   const idpGroups = parseGroupsClaim(user.userAttributes[settings.groupsAttribute]);
-  const decisions = decideAdmission({ providerName, email, idpGroups, accounts: await settings.ssoConfigsServedBy(connection.connectionId) });
+  const accounts = await settings.ssoConfigsServedBy(connection.connectionId);
+  const decisions = decideAdmission({ providerName, email, idpGroups, accounts });
   logger.info('sign-in decision', {
     provider: providerName,
     connectionId: connection.connectionId,
@@ -70,7 +71,7 @@ async function decide(user: TriggerUser, providerName: string, connection: Conne
     refused: decisions.flatMap((d) => (d.admitted ? [] : [`${d.accountId}:${d.reason}`])),
     matchedGroups: [...new Set(decisions.flatMap((d) => (d.admitted ? d.matchedGroups : [])))],
   });
-  return { email, decisions };
+  return { email, decisions, accounts };
 }
 
 const admitsSomewhere = (decisions: readonly AccountDecision[]) => decisions.some((decision) => decision.admitted);
@@ -111,12 +112,12 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
   if (!provenance) return false;
   const connection = await connectionFor(provenance.providerName, settings);
   const subject = idpSubject({ connectionType: connection.type, provenance, userAttributes: user.userAttributes, objectIdAttribute: settings.objectIdAttribute });
-  const { email, decisions } = await decide(user, provenance.providerName, connection, settings);
+  const { email, decisions, accounts } = await decide(user, provenance.providerName, connection, settings);
 
   const identity = await identityBySubject(connection.connectionId, subject);
   const userId = identity?.userId ?? (await findUserIdByEmail(connection.connectionId, email)) ?? randomUUID();
-  const memberships = identity ? await membershipsOfUser(userId) : (await membershipsOfUser(userId).catch(() => []));
-  const configs = new Map((await settings.ssoConfigsServedBy(connection.connectionId)).map((a) => [a.accountId, a.ssoConfig]));
+  const memberships = await membershipsOfUser(userId);
+  const configs = new Map(accounts.map((account) => [account.accountId, account.ssoConfig]));
   const plan = planSignIn(memberships, {
     userId,
     decisions,
