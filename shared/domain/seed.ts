@@ -17,10 +17,43 @@ const domain = z
   .transform((value) => value.toLowerCase());
 const isoTime = z.iso.datetime({ offset: true });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase SHA-256 hex digest');
+
+const graphSubscriptionSchema = z.object({
+  id: z.string().min(1).max(128).describe('the Graph subscription id'),
+  resource: z
+    .string()
+    .regex(/^(users|groups(\/[0-9a-fA-F-]{36})?)$/, '"users", "groups" or "groups/<group object id>"')
+    .describe('what it watches: "users", one configured group as "groups/<object id>", or every group ("groups")'),
+  changeType: z.string().default('updated,deleted'),
+  expiresAt: isoTime.describe('its expirationDateTime'),
+  clientStates: z
+    .array(z.string().min(16).max(128))
+    .max(2)
+    .default([])
+    .describe('plain clientState values, hashed before they are stored; fine for local use only'),
+  clientStateSha256: z.array(sha256Hex).max(2).default([]).describe('SHA-256 hex digests of the clientState values'),
+});
+
+const graphAppSchema = z.object({
+  clientId: z.uuid().describe('the application (client) id of the Entra app registration'),
+  clientSecretRef: z
+    .string()
+    .min(1)
+    .max(2048)
+    .describe('name or ARN of the AWS Secrets Manager secret that holds the client secret (never the secret itself)'),
+});
+
 const connectionSchema = z.object({
   id,
-  type: z.enum(['okta', 'entra']).describe('okta: an Okta org (event hook); entra: a Microsoft Entra tenant (sign-in mapping only for now)'),
+  type: z.enum(['okta', 'entra']).describe('okta: an Okta org (event hook); entra: a Microsoft Entra tenant (Graph change notifications)'),
   tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
+  graph: graphAppSchema.optional().describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
+  deprovisionOnDisable: z.boolean().default(true).describe('entra: a disabled user (accountEnabled false) loses their memberships'),
+  subscriptions: z
+    .array(graphSubscriptionSchema)
+    .default([])
+    .describe('entra: Graph subscriptions already held (normally created by `npm run subscriptions`)'),
   name: z.string().max(200).optional(),
   providerNames: z.array(providerName).min(1).describe('the Cognito identity provider names of this IdP'),
   hookAuthHeader: z
@@ -34,7 +67,7 @@ const connectionSchema = z.object({
     .default([])
     .describe('plain secrets, hashed before they are stored; fine for local use only'),
   hookSecretSha256: z
-    .array(z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase SHA-256 hex digest'))
+    .array(sha256Hex)
     .max(2)
     .default([])
     .describe('SHA-256 hex digests of the secrets, for files that must not hold them in clear'),
@@ -117,6 +150,17 @@ function referenceProblems(seed: Seed): string[] {
     if (connection.type === 'okta' && (secrets < 1 || secrets > 2)) {
       problems.push(`connections[${i}].hookSecrets: give one or two hook secrets in all (found ${secrets})`);
     }
+    if (connection.type === 'entra' && !connection.tenantId) problems.push(`connections[${i}].tenantId: an Entra connection needs its tenant id`);
+    if (connection.type === 'okta') {
+      if (connection.graph) problems.push(`connections[${i}].graph: only Entra connections have a Graph app`);
+      if (connection.subscriptions.length) problems.push(`connections[${i}].subscriptions: only Entra connections have Graph subscriptions`);
+    }
+    connection.subscriptions.forEach((subscription, j) => {
+      const states = subscription.clientStates.length + subscription.clientStateSha256.length;
+      if (states < 1 || states > 2) {
+        problems.push(`connections[${i}].subscriptions[${j}].clientStates: give one or two clientState values in all (found ${states})`);
+      }
+    });
   });
   seed.accounts.forEach((account, i) =>
     account.ssoConfig.providers.forEach((provider, j) => {

@@ -29,3 +29,15 @@ export function parseJson(bytes: Buffer): unknown {
     throw new ValidationError('body is not valid JSON');
   }
 }
+
+/**
+ * A query parameter, decoded the way a browser form is ("+" is a space): Graph sends its
+ * validation token so. The raw query string is preferred over API Gateway's decoded map.
+ */
+export function queryValue(event: Pick<APIGatewayProxyEventV2, 'rawQueryString' | 'queryStringParameters'>, name: string): string | undefined {
+  if (event.rawQueryString) {
+    const value = new URLSearchParams(event.rawQueryString).get(name);
+    if (value !== null) return value;
+  }
+  return event.queryStringParameters?.[name];
+}

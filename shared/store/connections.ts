@@ -1,8 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { documentClient, tableName } from './client.js';
-import { keys } from './keys.js';
+import { ENTITY, keys } from './keys.js';
 import { cached } from './cache.js';
+import { queryPartition } from './query.js';
+import { storedSubscriptionSchema, type StoredSubscription } from './subscriptions.js';
 
 const connectionSchema = z.object({
   connectionId: z.string(),
@@ -12,7 +14,13 @@ const connectionSchema = z.object({
   /** Lowercased header name Okta sends the secret in (its "Authentication field"). */
   hookAuthHeader: z._default(z.string(), 'authorization'),
   /** SHA-256 hex of the active webhook secrets: one, or two while rotating. */
-  hookSecretHashes: z.array(z.string()).check(z.maxLength(2)),
+  hookSecretHashes: z._default(z.array(z.string()).check(z.maxLength(2)), []),
+  /** Entra: the tenant (directory) id, lowercased. */
+  tenantId: z.optional(z.string()),
+  /** Entra: the Graph app; the client secret stays in Secrets Manager. */
+  graph: z.optional(z.object({ clientId: z.string(), clientSecretRef: z.string() })),
+  /** Entra: a disabled user loses their memberships. */
+  deprovisionOnDisable: z._default(z.boolean(), true),
 });
 
 export type Connection = z.infer<typeof connectionSchema>;
@@ -22,6 +30,19 @@ export async function getConnection(connectionId: string): Promise<Connection | 
     new GetCommand({ TableName: tableName, Key: keys.connection(connectionId) }),
   );
   return Item ? connectionSchema.parse(Item) : undefined;
+}
+
+export type ConnectionWithSubscriptions = { connection: Connection; subscriptions: StoredSubscription[] };
+
+/** A connection and its Graph subscriptions, in one Query of its partition. */
+export async function getConnectionWithSubscriptions(connectionId: string): Promise<ConnectionWithSubscriptions | undefined> {
+  const items = await queryPartition(keys.connectionPartition(connectionId));
+  const connectionItem = items.find((item) => item.entity === ENTITY.connection);
+  if (!connectionItem) return undefined;
+  return {
+    connection: connectionSchema.parse(connectionItem),
+    subscriptions: items.filter((item) => item.entity === ENTITY.subscription).map((item) => storedSubscriptionSchema.parse(item)),
+  };
 }
 
 /**

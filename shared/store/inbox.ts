@@ -70,7 +70,9 @@ export function inboxItem(delivery: Omit<InboxDelivery, 'records'>, record: Okta
 
 const storeCondition = 'attribute_not_exists(pk)';
 
-async function putOne(item: ReturnType<typeof inboxItem>): Promise<StoreCounts> {
+type NewInboxItem = Record<string, unknown> & { pk: string; sk: string };
+
+async function putOne(item: NewInboxItem): Promise<StoreCounts> {
   try {
     await documentClient.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: storeCondition }));
     return { stored: 1, duplicates: 0 };
@@ -85,7 +87,7 @@ async function putOne(item: ReturnType<typeof inboxItem>): Promise<StoreCounts> 
  * cancelled, the items whose condition failed are already stored (duplicates): drop them and
  * try the rest again; a conflict with a concurrent writer is simply retried.
  */
-async function putAllOrSkipDuplicates(items: ReturnType<typeof inboxItem>[]): Promise<StoreCounts> {
+async function putAllOrSkipDuplicates(items: NewInboxItem[]): Promise<StoreCounts> {
   let pending = items;
   let duplicates = 0;
   for (let round = 1; pending.length > 1; round++) {
@@ -118,17 +120,23 @@ async function putAllOrSkipDuplicates(items: ReturnType<typeof inboxItem>[]): Pr
  * 50-event delivery is acknowledged about as fast as a single one.
  */
 export async function storeOktaEvents(delivery: InboxDelivery): Promise<StoreCounts> {
-  // The same uuid twice in one delivery would make the transaction invalid; it is one event.
-  const unique = [...new Map(delivery.records.map((record) => [record.eventId, record])).values()];
-  const items = unique.map((record) => inboxItem(delivery, record));
-  const chunks: (typeof items)[] = [];
-  for (let start = 0; start < items.length; start += EVENTS_PER_TRANSACTION) {
-    chunks.push(items.slice(start, start + EVENTS_PER_TRANSACTION));
+  return storeNewInboxItems(delivery.records.map((record) => inboxItem(delivery, record)));
+}
+
+/**
+ * Stores inbox items, each only if its key is new; items with the same key in one call are one
+ * event (a transaction may not name a key twice). Shared by the Okta and Graph receivers.
+ */
+export async function storeNewInboxItems(items: NewInboxItem[]): Promise<StoreCounts> {
+  const unique = [...new Map(items.map((item) => [item.pk, item])).values()];
+  const chunks: NewInboxItem[][] = [];
+  for (let start = 0; start < unique.length; start += EVENTS_PER_TRANSACTION) {
+    chunks.push(unique.slice(start, start + EVENTS_PER_TRANSACTION));
   }
   const counts = await Promise.all(chunks.map(putAllOrSkipDuplicates));
   return counts.reduce(
     (total, chunk) => ({ stored: total.stored + chunk.stored, duplicates: total.duplicates + chunk.duplicates }),
-    { stored: 0, duplicates: delivery.records.length - unique.length },
+    { stored: 0, duplicates: items.length - unique.length },
   );
 }
 

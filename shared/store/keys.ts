@@ -25,6 +25,7 @@ export const ENTITY = {
   membership: 'Membership',
   inboxEvent: 'InboxEvent',
   audit: 'Audit',
+  subscription: 'GraphSubscription',
 } as const;
 
 export const keys = {
@@ -58,6 +59,23 @@ export const keys = {
   identityBySubject: (connectionId: string, subject: string): Key => ({
     pk: `IDENTITY#${connectionId}#SUBJECT#${subject}`,
     sk: 'IDENTITY',
+  }),
+  /** The subject back from an identityBySubject pk (the gsi1 listing below projects keys only). */
+  subjectOfIdentityKey: (connectionId: string, pk: string): string | undefined => {
+    const prefix = `IDENTITY#${connectionId}#SUBJECT#`;
+    return pk.startsWith(prefix) ? pk.slice(prefix.length) : undefined;
+  },
+  /** gsi1: every user linked to a connection by subject (Graph group checks, reconcile). */
+  linkedToConnection: (connectionId: string, userId: string) => ({
+    gsi1pk: `CONNECTION#${connectionId}#LINKED`,
+    gsi1sk: `USER#${userId}`,
+  }),
+  /** Query pk + begins_with(sk, SUBSCRIPTION#): a connection and its Graph subscriptions in one read. */
+  connectionPartition: (connectionId: string) => `CONNECTION#${connectionId}`,
+  subscriptionPrefix: 'SUBSCRIPTION#',
+  subscription: (connectionId: string, subscriptionId: string): Key => ({
+    pk: `CONNECTION#${connectionId}`,
+    sk: `SUBSCRIPTION#${subscriptionId}`,
   }),
   /** Query pk + begins_with(sk, MEMBERSHIP#): all of a user's memberships. */
   membershipsOf: (userId: string) => `USER#${userId}`,

@@ -4,6 +4,7 @@ import { hashHookSecret } from '../domain/hook-secrets.js';
 import type { Seed } from '../domain/seed.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
+import { subscriptionItem } from './subscriptions.js';
 
 type Item = Record<string, unknown> & { pk: string; sk: string };
 
@@ -23,13 +24,26 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
       entity: ENTITY.connection,
       connectionId: connection.id,
       type: connection.type,
-      tenantId: connection.tenantId,
+      tenantId: connection.tenantId?.toLowerCase(),
+      graph: connection.graph,
+      deprovisionOnDisable: connection.type === 'entra' ? connection.deprovisionOnDisable : undefined,
       name: connection.name,
       providerNames: connection.providerNames,
       hookAuthHeader: connection.hookAuthHeader.toLowerCase(),
       hookSecretHashes: [...connection.hookSecrets.map(hashHookSecret), ...connection.hookSecretSha256],
       updatedAt: now,
     });
+    for (const subscription of connection.subscriptions) {
+      items.push(
+        subscriptionItem(connection.id, {
+          subscriptionId: subscription.id,
+          resource: subscription.resource.toLowerCase(),
+          changeType: subscription.changeType,
+          expiresAt: new Date(subscription.expiresAt).toISOString(),
+          clientStateHashes: [...subscription.clientStates.map(hashHookSecret), ...subscription.clientStateSha256],
+        }),
+      );
+    }
     for (const providerName of connection.providerNames) {
       items.push({ ...keys.provider(providerName), entity: ENTITY.providerLink, providerName, connectionId: connection.id });
     }
@@ -45,13 +59,23 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
     }
   }
 
+  const connectionTypes = new Map(seed.connections.map((connection) => [connection.id, connection.type]));
   for (const user of seed.users) {
     const userId = user.id ?? seededUserId(user.email);
     items.push({ ...keys.user(userId), entity: ENTITY.user, userId, email: user.email, createdAt: now });
     for (const identity of user.identities) {
       items.push({ ...keys.identityByEmail(identity.connectionId, user.email), entity: ENTITY.identity, userId, connectionId: identity.connectionId, email: user.email });
       if (identity.subject) {
-        items.push({ ...keys.identityBySubject(identity.connectionId, identity.subject), entity: ENTITY.identity, userId, connectionId: identity.connectionId, subject: identity.subject });
+        // Entra object ids are GUIDs, compared without case (sign-in lowercases them too).
+        const subject = connectionTypes.get(identity.connectionId) === 'entra' ? identity.subject.toLowerCase() : identity.subject;
+        items.push({
+          ...keys.identityBySubject(identity.connectionId, subject),
+          ...keys.linkedToConnection(identity.connectionId, userId),
+          entity: ENTITY.identity,
+          userId,
+          connectionId: identity.connectionId,
+          subject,
+        });
       }
     }
     for (const membership of user.memberships) {

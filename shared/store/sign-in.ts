@@ -148,7 +148,7 @@ export async function applySignIn(input: {
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityBySubject(connectionId, subject), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups },
+          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },

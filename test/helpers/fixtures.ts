@@ -55,18 +55,24 @@ export function withGroup(event: OktaLogEvent, group: string): OktaLogEvent {
 /** An API Gateway HTTP API (payload v2) event, as Lambda receives it behind the route. */
 export function httpApiEvent(input: {
   method: 'GET' | 'POST' | 'PUT';
-  routeKey?: string;
   connectionId: string;
+  /** The route, "/hooks/okta/{connectionId}" unless given. */
+  route?: string;
   headers?: Record<string, string>;
+  /** Percent-encoded, as it arrives; API Gateway also passes it decoded. */
+  rawQueryString?: string;
   body?: string;
   isBase64Encoded?: boolean;
 }): APIGatewayProxyEventV2 {
-  const path = `/hooks/okta/${input.connectionId}`;
+  const route = input.route ?? '/hooks/okta/{connectionId}';
+  const path = route.replace('{connectionId}', input.connectionId);
+  const query = new URLSearchParams(input.rawQueryString ?? '');
   return {
     version: '2.0',
-    routeKey: input.routeKey ?? `${input.method} /hooks/okta/{connectionId}`,
+    routeKey: `${input.method} ${route}`,
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: input.rawQueryString ?? '',
+    ...(input.rawQueryString ? { queryStringParameters: Object.fromEntries(query) } : {}),
     headers: input.headers ?? {},
     pathParameters: { connectionId: input.connectionId },
     requestContext: {
@@ -74,9 +80,9 @@ export function httpApiEvent(input: {
       apiId: 'local',
       domainName: 'localhost',
       domainPrefix: 'localhost',
-      http: { method: input.method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.10', userAgent: 'Okta Event Hooks' },
+      http: { method: input.method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.10', userAgent: 'sso-sync tests' },
       requestId: crypto.randomUUID(),
-      routeKey: `${input.method} /hooks/okta/{connectionId}`,
+      routeKey: `${input.method} ${route}`,
       stage: '$default',
       time: new Date().toUTCString(),
       timeEpoch: Date.now(),

@@ -15,6 +15,9 @@ import { handler as processEvents } from '../../functions/process-events.js';
 export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';
 export const SECRET_A2 = 'test-okta-a-secret-two-0000000000000000';
 export const SECRET_B = 'test-okta-b-secret-0000000000000000000000';
+export const ENTRA_A_TENANT = '00000000-0000-4000-8000-0000000d0001';
+export const ENTRA_A_CLIENT_ID = '00000000-0000-4000-8000-0000000d0c11';
+export const GRAPH_CLIENT_STATE = 'dev-clientstate-0000000000000000';
 
 /** Two Okta orgs; okta-a serves acme and globex, okta-b serves initech. */
 export const testSeed = {
@@ -24,7 +27,29 @@ export const testSeed = {
     // Sign-in cases: an org whose only account has SSO switched off, one that never restores, an Entra tenant.
     { id: 'okta-c', type: 'okta', providerNames: ['OktaC'], hookSecrets: [SECRET_B] },
     { id: 'okta-d', type: 'okta', providerNames: ['OktaD'], hookSecrets: [SECRET_B] },
-    { id: 'entra-a', type: 'entra', tenantId: '00000000-0000-4000-8000-0000000d0001', providerNames: ['EntraA'] },
+    {
+      id: 'entra-a',
+      type: 'entra',
+      tenantId: ENTRA_A_TENANT,
+      providerNames: ['EntraA'],
+      graph: { clientId: ENTRA_A_CLIENT_ID, clientSecretRef: 'sso-sync/test/entra-a' },
+      // The fixtures' subscriptions: users, and every group.
+      subscriptions: [
+        { id: '00000000-0000-4000-8000-0000000d5001', resource: 'users', expiresAt: '2099-01-01T00:00:00Z', clientStates: [GRAPH_CLIENT_STATE] },
+        { id: '00000000-0000-4000-8000-0000000d5002', resource: 'groups', expiresAt: '2099-01-01T00:00:00Z', clientStates: [GRAPH_CLIENT_STATE] },
+      ],
+    },
+    // Another tenant, with a subscription of the same id and a group of the same id as entra-a's.
+    {
+      id: 'entra-b',
+      type: 'entra',
+      tenantId: '00000000-0000-4000-8000-0000000e0001',
+      providerNames: ['EntraB'],
+      graph: { clientId: '00000000-0000-4000-8000-0000000e0c11', clientSecretRef: 'sso-sync/test/entra-b' },
+      subscriptions: [
+        { id: '00000000-0000-4000-8000-0000000e5001', resource: 'users', expiresAt: '2099-01-01T00:00:00Z', clientStates: ['entra-b-clientstate-000000000000'] },
+      ],
+    },
   ],
   accounts: [
     {
@@ -76,6 +101,26 @@ export const testSeed = {
         allowedDomains: ['example.com'],
         providers: [
           { connectionId: 'entra-a', providerName: 'EntraA', groups: [{ group: '00000000-0000-4000-8000-0000000d2001', role: 'Author' }] },
+        ],
+      },
+    },
+    {
+      id: 'northwind',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [
+          { connectionId: 'entra-a', providerName: 'EntraA', groups: [{ group: '00000000-0000-4000-8000-0000000d2002', role: 'Viewer' }] },
+        ],
+      },
+    },
+    {
+      id: 'fabrikam',
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [
+          { connectionId: 'entra-b', providerName: 'EntraB', groups: [{ group: '00000000-0000-4000-8000-0000000d2001', role: 'Admin' }] },
         ],
       },
     },

@@ -14,6 +14,7 @@ function connection(connectionId: string): Connection {
     providerNames: ['Okta'],
     hookAuthHeader: 'authorization',
     hookSecretHashes: ['0'.repeat(64)],
+    deprovisionOnDisable: true,
   };
 }
 

@@ -1,0 +1,161 @@
+/**
+ * Microsoft Graph change and lifecycle notifications: the wire shape, the checks each one must
+ * pass before it is stored, and the record we keep of it. Pure: no AWS, no Graph calls.
+ *
+ * One POST may carry notifications for several subscriptions, so every item is checked on its
+ * own (subscription held by this connection, clientState, tenant) and only those that pass are
+ * kept. Graph notifications carry no id: the record's id is a hash of what it says (rule 2).
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import { matchesAnyHookSecret } from './hook-secrets.js';
+
+/** A validation token is a short sentence; anything much longer is not Graph. */
+export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
+
+const MAX_NOTIFICATIONS_PER_DELIVERY = 1000;
+
+const memberDeltaSchema = z.object({
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  // "deleted" in change notifications, {"reason": "deleted"} in delta query answers.
+  '@removed': z.optional(z.unknown()),
+});
+
+const changeNotificationSchema = z.object({
+  subscriptionId: z.string().check(z.minLength(1), z.maxLength(128)),
+  clientState: z.optional(z.string().check(z.maxLength(255))),
+  changeType: z.string().check(z.minLength(1), z.maxLength(64)),
+  resource: z.string().check(z.minLength(1), z.maxLength(512)),
+  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  resourceData: z.object({
+    id: z.string().check(z.minLength(1), z.maxLength(64)),
+    organizationId: z.optional(z.string()),
+    eventTime: z.optional(z.string().check(z.maxLength(64))),
+    'members@delta': z.optional(z.array(memberDeltaSchema).check(z.maxLength(10_000))),
+  }),
+});
+
+const lifecycleNotificationSchema = z.object({
+  subscriptionId: z.string().check(z.minLength(1), z.maxLength(128)),
+  clientState: z.optional(z.string().check(z.maxLength(255))),
+  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  lifecycleEvent: z.string().check(z.minLength(1), z.maxLength(64)),
+});
+
+/** The envelope: `{"value": [...]}`. Items are checked one by one afterwards. */
+export const graphDeliverySchema = z.object({
+  value: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_NOTIFICATIONS_PER_DELIVERY)),
+});
+
+export type NotificationKind = 'change' | 'lifecycle';
+
+export type GraphChangeRecord = {
+  kind: 'change';
+  subscriptionId: string;
+  changeType: string;
+  resourceType: 'users' | 'groups';
+  /** The user's or group's object id, lowercased. */
+  resourceId: string;
+  /** Object ids listed as removed in `members@delta`; absent when Graph sent no delta. */
+  removedMembers?: string[];
+  eventTime?: string;
+};
+
+export type GraphLifecycleRecord = {
+  kind: 'lifecycle';
+  subscriptionId: string;
+  lifecycleEvent: string;
+};
+
+export type GraphRecord = GraphChangeRecord | GraphLifecycleRecord;
+
+/** What the checks need to know about the connection the URL names. */
+export type GraphReceiver = {
+  tenantId: string;
+  subscriptions: readonly { subscriptionId: string; resource: string; clientStateHashes: readonly string[] }[];
+};
+
+export type Rejection = { index: number; reason: 'malformed' | 'unknown subscription' | 'clientState mismatch' | 'wrong tenant' | 'resource mismatch' };
+
+export type CheckedDelivery = { records: GraphRecord[]; rejected: Rejection[] };
+
+const RESOURCE_PATTERN = /^(users|groups)\/([0-9a-f-]{36})$/i;
+
+function parseResource(resource: string): { resourceType: 'users' | 'groups'; resourceId: string } | undefined {
+  const match = RESOURCE_PATTERN.exec(resource);
+  if (!match) return undefined;
+  return { resourceType: match[1]!.toLowerCase() as 'users' | 'groups', resourceId: match[2]!.toLowerCase() };
+}
+
+/** The subscription a "users" notification comes from watches "users"; a group's, "groups/<id>" (or all "groups"). */
+function resourceFitsSubscription(resourceType: string, resourceId: string, subscriptionResource: string): boolean {
+  const watched = subscriptionResource.toLowerCase();
+  return watched === resourceType || watched === `${resourceType}/${resourceId}`;
+}
+
+function toChangeRecord(notification: z.infer<typeof changeNotificationSchema>, resource: NonNullable<ReturnType<typeof parseResource>>): GraphChangeRecord {
+  const delta = notification.resourceData['members@delta'];
+  const removed = delta?.filter((member) => member['@removed'] !== undefined && member['@removed'] !== null).map((member) => member.id.toLowerCase());
+  return {
+    kind: 'change',
+    subscriptionId: notification.subscriptionId,
+    changeType: notification.changeType,
+    ...resource,
+    ...(removed ? { removedMembers: [...new Set(removed)].sort() } : {}),
+    ...(notification.resourceData.eventTime ? { eventTime: notification.resourceData.eventTime } : {}),
+  };
+}
+
+/**
+ * Checks every item of a delivery against the connection: the subscription must be one this
+ * connection holds, the clientState must match its hash (constant time) and the tenant must be
+ * the connection's. Returns the records of the items that pass and why each other one failed.
+ */
+export function checkDelivery(items: readonly unknown[], kind: NotificationKind, receiver: GraphReceiver): CheckedDelivery {
+  const records: GraphRecord[] = [];
+  const rejected: Rejection[] = [];
+  const tenantId = receiver.tenantId.toLowerCase();
+  items.forEach((item, index) => {
+    const parsed = (kind === 'change' ? changeNotificationSchema : lifecycleNotificationSchema).safeParse(item);
+    if (!parsed.success) return rejected.push({ index, reason: 'malformed' });
+    const notification = parsed.data;
+    const subscription = receiver.subscriptions.find((held) => held.subscriptionId === notification.subscriptionId);
+    if (!subscription) return rejected.push({ index, reason: 'unknown subscription' });
+    if (!matchesAnyHookSecret(notification.clientState, subscription.clientStateHashes)) {
+      return rejected.push({ index, reason: 'clientState mismatch' });
+    }
+    if (notification.tenantId.toLowerCase() !== tenantId) return rejected.push({ index, reason: 'wrong tenant' });
+    if (!('lifecycleEvent' in notification)) {
+      const resource = parseResource(notification.resource);
+      const organization = notification.resourceData.organizationId?.toLowerCase();
+      if (
+        !resource ||
+        resource.resourceId !== notification.resourceData.id.toLowerCase() ||
+        (organization !== undefined && organization !== tenantId) ||
+        !resourceFitsSubscription(resource.resourceType, resource.resourceId, subscription.resource)
+      ) {
+        return rejected.push({ index, reason: 'resource mismatch' });
+      }
+      return records.push(toChangeRecord(notification, resource));
+    }
+    return records.push({ kind: 'lifecycle', subscriptionId: notification.subscriptionId, lifecycleEvent: notification.lifecycleEvent });
+  });
+  return { records, rejected };
+}
+
+/**
+ * The inbox id of a record: a hash of what it says plus the UTC day it arrived. Graph resends
+ * an unanswered notification for up to 4 hours, and those copies collapse into one item. The
+ * day keeps two real changes that read the same (a user edited twice, weeks apart) apart; a
+ * resend that crosses midnight is processed twice, which state-based processing makes harmless.
+ */
+export function graphRecordId(record: GraphRecord, receivedAt: Date): string {
+  const day = receivedAt.toISOString().slice(0, 10);
+  const canonical = JSON.stringify([day, record.kind, record.subscriptionId, ...Object.entries(record).sort(([a], [b]) => a.localeCompare(b))]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 40);
+}
+
+/** The event type shown in logs and listings: "users.deleted", "groups.updated", "lifecycle.missed". */
+export function graphEventType(record: GraphRecord): string {
+  return record.kind === 'lifecycle' ? `lifecycle.${record.lifecycleEvent}` : `${record.resourceType}.${record.changeType}`;
+}

@@ -1,0 +1,59 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { handler as graphHook, lifecycleHandler } from '../../functions/graph-hook.js';
+import { lambdaContext } from '../../scripts/lib/local-stream.js';
+import { fixture, httpApiEvent } from './fixtures.js';
+
+export type GraphNotification = {
+  changeType: string;
+  clientState?: string;
+  resource: string;
+  resourceData: { id: string; organizationId?: string; 'members@delta'?: { id: string; '@removed'?: unknown }[]; [field: string]: unknown };
+  subscriptionId: string;
+  tenantId: string;
+  [field: string]: unknown;
+};
+
+export type LifecycleNotification = { subscriptionId: string; clientState?: string; tenantId: string; lifecycleEvent: string; [field: string]: unknown };
+
+type GraphFixture<T> = { body: { value: T[] }; query: Record<string, string>; rawQueryString?: string };
+
+/** The first notification of a fixture, to vary per test. */
+export function graphNotification(name: string, changes: Partial<GraphNotification> = {}): GraphNotification {
+  const first = fixture<GraphFixture<GraphNotification>>(name).body.value[0];
+  if (!first) throw new Error(`${name} has no notification`);
+  return { ...structuredClone(first), ...changes };
+}
+
+export function lifecycleNotification(name: string, changes: Partial<LifecycleNotification> = {}): LifecycleNotification {
+  const first = fixture<GraphFixture<LifecycleNotification>>(name).body.value[0];
+  if (!first) throw new Error(`${name} has no notification`);
+  return { ...structuredClone(first), ...changes };
+}
+
+/** The same notification about another user or group object id. */
+export function about(notification: GraphNotification, objectId: string): GraphNotification {
+  const [collection] = notification.resource.split('/');
+  return {
+    ...notification,
+    resource: `${collection}/${objectId}`,
+    resourceData: { ...notification.resourceData, id: objectId, '@odata.id': `${collection}/${objectId}` },
+  };
+}
+
+/** POSTs to the change (or lifecycle) route through the real handler, as API Gateway passes it on. */
+export async function postToGraphHook(
+  connectionId: string,
+  body: unknown,
+  options: { lifecycle?: boolean; rawQueryString?: string; headers?: Record<string, string> } = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const event = httpApiEvent({
+    method: 'POST',
+    connectionId,
+    route: options.lifecycle ? '/hooks/graph/{connectionId}/lifecycle' : '/hooks/graph/{connectionId}',
+    headers: options.headers ?? { 'content-type': 'application/json; charset=utf-8' },
+    rawQueryString: options.rawQueryString,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const handler = options.lifecycle ? lifecycleHandler : graphHook;
+  return (await handler(event, lambdaContext(options.lifecycle ? 'graph-lifecycle' : 'graph-hook'))) as APIGatewayProxyStructuredResultV2;
+}
