@@ -1,7 +1,10 @@
 /**
- * npm run demo — against a running `npm start`: fires an Okta group removal
- * (alex.doe@example.com leaves "Finance-Approvers") at the demo connection over HTTP, exactly
- * as Okta would, and prints the membership before and after, with the recorded outcome.
+ * npm run demo [-- okta | entra] — against a running `npm start`, fires real IdP calls over HTTP
+ * and prints the membership before and after, with the recorded outcome:
+ *   okta   an Okta group removal: alex.doe@example.com leaves "Finance-Approvers" (demo-okta)
+ *   entra  two Graph change notifications at demo-entra: sam.lee@example.com removed from a
+ *          group (members@delta), and jo.park@example.com permanently deleted
+ * Both run when no argument is given.
  */
 import { readFileSync } from 'node:fs';
 import { readState } from './lib/local-stack-state.js';
@@ -11,11 +14,25 @@ const ACCOUNT_ID = 'demo-account';
 const EMAIL = 'alex.doe@example.com';
 const GROUP = 'Finance-Approvers';
 
+const ENTRA_CONNECTION_ID = 'demo-entra';
+const ENTRA_ACCOUNT_ID = 'demo-entra-account';
+const ENTRA_CLIENT_STATE = 'dev-clientstate-0000000000000000';
+const ENTRA_USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
+const ENTRA_GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
+const ENTRA_GROUP = '00000000-0000-4000-8000-0000000d2001';
+
+const which = process.argv[2] ?? 'all';
+if (!['all', 'okta', 'entra'].includes(which)) {
+  console.error('usage: npm run demo [-- okta | entra]');
+  process.exit(2);
+}
+
 const state = readState();
 if (!state) {
   console.error('No running local stack found. Start it first with `npm start`, then run `npm run demo` in another terminal.');
   process.exit(1);
 }
+const httpUrl = state.httpUrl;
 Object.assign(process.env, {
   TABLE_NAME: state.tableName,
   DYNAMODB_ENDPOINT: state.dynamoEndpoint,
@@ -28,36 +45,58 @@ const { parseSeed } = await import('../shared/domain/seed.js');
 const { writeSeed } = await import('../shared/store/seed-writer.js');
 const { findUserIdByEmail, membershipsOfUser } = await import('../shared/store/directory.js');
 const { getInboxEvent } = await import('../shared/store/inbox.js');
+const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+const { documentClient, tableName } = await import('../shared/store/client.js');
+const { keys } = await import('../shared/store/keys.js');
+const { graphRecordId } = await import('../shared/domain/graph-notifications.js');
 
 const seed = parseSeed(JSON.parse(readFileSync(state.seedFile, 'utf8')));
+
+type Membership = Awaited<ReturnType<typeof membershipsOfUser>>[number];
+
+async function membershipOf(connectionId: string, email: string, accountId: string): Promise<Membership | undefined> {
+  const userId = await findUserIdByEmail(connectionId, email);
+  const memberships = userId ? await membershipsOfUser(userId) : [];
+  return memberships.find((membership) => membership.accountId === accountId);
+}
+
+function show(label: string, email: string, accountId: string, membership: Membership | undefined) {
+  const text = membership
+    ? `${membership.status.padEnd(7)} role=${membership.role} changedAt=${membership.changedAt} reason="${membership.reason}"`
+    : '(none)';
+  console.log(`${label.padEnd(7)} ${email} in ${accountId}: ${text}`);
+}
+
+/** The membership as seeded: an earlier demo run deleted it, so put it back to show a change again. */
+async function activeMembership(connectionId: string, email: string, accountId: string): Promise<Membership | undefined> {
+  let membership = await membershipOf(connectionId, email, accountId);
+  if (membership?.status !== 'active') {
+    await writeSeed(seed);
+    console.log('(the demo membership was already deleted by an earlier run; reloaded it from the seed)');
+    membership = await membershipOf(connectionId, email, accountId);
+  }
+  show('before', email, accountId, membership);
+  return membership;
+}
+
+async function waitForOutcome(read: () => Promise<{ status: string; detail?: string } | undefined>) {
+  let outcome = await read();
+  for (const deadline = Date.now() + 15_000; (!outcome || outcome.status === 'pending') && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    outcome = await read();
+  }
+  return outcome;
+}
+
+async function oktaDemo(): Promise<boolean> {
 const connection = seed.connections.find((candidate) => candidate.id === CONNECTION_ID);
 const secret = connection?.hookSecrets[0];
 if (!connection || !secret) {
   console.error(`The demo needs connection "${CONNECTION_ID}" with a plain hook secret, as in seed/demo.json.`);
-  process.exit(1);
+  return false;
 }
-
-async function demoMembership() {
-  const userId = await findUserIdByEmail(CONNECTION_ID, EMAIL);
-  const memberships = userId ? await membershipsOfUser(userId) : [];
-  return memberships.find((membership) => membership.accountId === ACCOUNT_ID);
-}
-
-function show(label: string, membership: Awaited<ReturnType<typeof demoMembership>>) {
-  const text = membership
-    ? `${membership.status.padEnd(7)} role=${membership.role} changedAt=${membership.changedAt} reason="${membership.reason}"`
-    : '(none)';
-  console.log(`${label.padEnd(7)} ${EMAIL} in ${ACCOUNT_ID}: ${text}`);
-}
-
-let before = await demoMembership();
-if (before?.status !== 'active') {
-  // An earlier demo deleted it: put the seeded membership back so the demo shows a change.
-  await writeSeed(seed);
-  console.log('(the demo membership was already deleted by an earlier run; reloaded it from the seed)');
-  before = await demoMembership();
-}
-show('before', before);
+console.log('\n— Okta: a group removal —');
+await activeMembership(CONNECTION_ID, EMAIL, ACCOUNT_ID);
 
 const eventId = crypto.randomUUID();
 const delivery = {
@@ -88,7 +127,7 @@ const delivery = {
   },
 };
 
-const url = `${state.httpUrl}/hooks/okta/${CONNECTION_ID}`;
+const url = `${httpUrl}/hooks/okta/${CONNECTION_ID}`;
 const started = Date.now();
 const response = await fetch(url, {
   method: 'POST',
@@ -98,16 +137,81 @@ const response = await fetch(url, {
 console.log(`POST    ${url} (group.user_membership.remove, "${GROUP}") → ${response.status} in ${Date.now() - started} ms`);
 if (!response.ok) {
   console.error(await response.text());
-  process.exit(1);
+  return false;
 }
 
-let outcome = await getInboxEvent(CONNECTION_ID, eventId);
-for (const deadline = Date.now() + 15_000; outcome?.status === 'pending' && Date.now() < deadline; ) {
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  outcome = await getInboxEvent(CONNECTION_ID, eventId);
-}
+const outcome = await waitForOutcome(() => getInboxEvent(CONNECTION_ID, eventId));
 console.log(`event   ${eventId}: ${outcome?.status ?? 'not stored'}${outcome?.detail ? ` (${outcome.detail})` : ''}, applied ${Date.now() - started} ms after the POST`);
 
-const after = await demoMembership();
-show('after', after);
-process.exit(after?.status === 'deleted' ? 0 : 1);
+const after = await membershipOf(CONNECTION_ID, EMAIL, ACCOUNT_ID);
+show('after', EMAIL, ACCOUNT_ID, after);
+return after?.status === 'deleted';
+}
+
+/** A Graph change notification as Graph posts it (the shape of ../shared/fixtures/graph-*.json). */
+function graphNotification(subscriptionId: string, collection: 'Users' | 'Groups', objectId: string, changeType: string, extra: Record<string, unknown> = {}) {
+  return {
+    changeType,
+    clientState: ENTRA_CLIENT_STATE,
+    resource: `${collection}/${objectId}`,
+    resourceData: {
+      '@odata.type': collection === 'Users' ? '#Microsoft.Graph.User' : '#Microsoft.Graph.Group',
+      '@odata.id': `${collection}/${objectId}`,
+      id: objectId,
+      organizationId: '00000000-0000-4000-8000-0000000d0001',
+      ...extra,
+    },
+    subscriptionExpirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+    subscriptionId,
+    tenantId: '00000000-0000-4000-8000-0000000d0001',
+  };
+}
+
+async function entraStep(title: string, email: string, notification: ReturnType<typeof graphNotification>, record: Parameters<typeof graphRecordId>[0]): Promise<boolean> {
+  console.log(`\n— Entra ID: ${title} —`);
+  await activeMembership(ENTRA_CONNECTION_ID, email, ENTRA_ACCOUNT_ID);
+  const url = `${httpUrl}/hooks/graph/${ENTRA_CONNECTION_ID}`;
+  const started = Date.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ value: [notification] }) });
+  console.log(`POST    ${url} (${notification.resource} ${notification.changeType}) → ${response.status} in ${Date.now() - started} ms`);
+  if (response.status !== 202) {
+    console.error(await response.text());
+    return false;
+  }
+  // The inbox id is the notification's hash (the receiver computes the same).
+  const eventId = graphRecordId(record, new Date());
+  const outcome = await waitForOutcome(async () => {
+    const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: keys.inboxEvent(ENTRA_CONNECTION_ID, eventId), ConsistentRead: true }));
+    return Item as { status: string; detail?: string } | undefined;
+  });
+  console.log(`event   ${eventId}: ${outcome?.status ?? 'not stored'}${outcome?.detail ? ` (${outcome.detail})` : ''}, applied ${Date.now() - started} ms after the POST`);
+  const after = await membershipOf(ENTRA_CONNECTION_ID, email, ENTRA_ACCOUNT_ID);
+  show('after', email, ENTRA_ACCOUNT_ID, after);
+  return after?.status === 'deleted';
+}
+
+async function entraDemo(): Promise<boolean> {
+  if (!seed.connections.some((candidate) => candidate.id === ENTRA_CONNECTION_ID)) {
+    console.error(`The demo needs connection "${ENTRA_CONNECTION_ID}", as in seed/demo.json.`);
+    return false;
+  }
+  const sam = '00000000-0000-4000-8000-0000000d1001';
+  const jo = '00000000-0000-4000-8000-0000000d1002';
+  const removed = await entraStep(
+    `sam.lee@example.com removed from group ${ENTRA_GROUP}`,
+    'sam.lee@example.com',
+    graphNotification(ENTRA_GROUPS_SUBSCRIPTION, 'Groups', ENTRA_GROUP, 'updated', { 'members@delta': [{ id: sam, '@removed': 'deleted' }] }),
+    { kind: 'change', subscriptionId: ENTRA_GROUPS_SUBSCRIPTION, changeType: 'updated', resourceType: 'groups', resourceId: ENTRA_GROUP, removedMembers: [sam] },
+  );
+  const eventTime = new Date().toISOString();
+  const deleted = await entraStep(
+    'jo.park@example.com permanently deleted',
+    'jo.park@example.com',
+    graphNotification(ENTRA_USERS_SUBSCRIPTION, 'Users', jo, 'deleted', { eventTime }),
+    { kind: 'change', subscriptionId: ENTRA_USERS_SUBSCRIPTION, changeType: 'deleted', resourceType: 'users', resourceId: jo, eventTime },
+  );
+  return removed && deleted;
+}
+
+const results = [...(which !== 'entra' ? [await oktaDemo()] : []), ...(which !== 'okta' ? [await entraDemo()] : [])];
+process.exit(results.every(Boolean) ? 0 : 1);

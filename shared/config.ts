@@ -35,6 +35,13 @@ const environmentSchema = z.object({
   OBJECT_ID_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:oid'),
   // Deprovisioning: also disable the Cognito user once no active membership is left.
   DISABLE_ON_DEPROVISION: z._default(z.enum(['true', 'false']), 'false'),
+  // Microsoft Graph: overridden only to point at a local fake in tests and `npm start`.
+  GRAPH_BASE_URL: z._default(z.url(), 'https://graph.microsoft.com/v1.0'),
+  GRAPH_AUTHORITY_HOST: z._default(z.url(), 'https://login.microsoftonline.com'),
+  // Only for moto_server in tests and `npm start`; unset on AWS.
+  SECRETS_MANAGER_ENDPOINT: z.optional(z.url()),
+  // The public base URL of the HTTP API, for the notification URLs of Graph subscriptions.
+  HOOKS_BASE_URL: z.optional(z.url()),
 });
 
 export type Config = {
@@ -48,6 +55,10 @@ export type Config = {
   groupsAttribute: string;
   objectIdAttribute: string;
   disableOnDeprovision: boolean;
+  graphBaseUrl: string;
+  graphAuthorityHost: string;
+  secretsManagerEndpoint: string | undefined;
+  hooksBaseUrl: string | undefined;
 };
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
@@ -70,6 +81,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     groupsAttribute: vars.GROUPS_ATTRIBUTE,
     objectIdAttribute: vars.OBJECT_ID_ATTRIBUTE,
     disableOnDeprovision: vars.DISABLE_ON_DEPROVISION === 'true',
+    graphBaseUrl: vars.GRAPH_BASE_URL.replace(/\/+$/, ''),
+    graphAuthorityHost: vars.GRAPH_AUTHORITY_HOST.replace(/\/+$/, ''),
+    secretsManagerEndpoint: vars.SECRETS_MANAGER_ENDPOINT,
+    hooksBaseUrl: vars.HOOKS_BASE_URL?.replace(/\/+$/, ''),
   };
 }
 

@@ -12,3 +12,4 @@ process.env.AWS_REGION = 'us-east-1';
 // Keep test output readable; set LOG_LEVEL=DEBUG to see the handlers' JSON logs.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
 process.env.COGNITO_ENDPOINT = inject('motoEndpoint');
+process.env.SECRETS_MANAGER_ENDPOINT = inject('motoEndpoint');

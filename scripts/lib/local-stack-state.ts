@@ -11,6 +11,10 @@ export type LocalStackState = {
   tableName: string;
   httpUrl: string;
   seedFile: string;
+  /** The local fake Graph and moto (Secrets Manager) the stack runs, when it runs them. */
+  graphBaseUrl?: string;
+  graphAuthorityHost?: string;
+  secretsManagerEndpoint?: string;
 };
 
 export function writeState(state: LocalStackState): void {

@@ -15,17 +15,37 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | unknown>;
 
+type InboxFilter = { eventName: string[]; dynamodb: { NewImage: { entity: { S: string[] }; source: { S: string[] } } } };
+
 /** Mirrors the filterPatterns of process-events in serverless.yml (a test keeps them equal). */
-export const INBOX_INSERT_FILTER = { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['InboxEvent'] } } } };
+export const INBOX_INSERT_FILTER: InboxFilter = {
+  eventName: ['INSERT'],
+  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['okta'] } } },
+};
+
+/** Mirrors the filterPatterns of process-graph-events in serverless.yml (a test keeps them equal). */
+export const GRAPH_INBOX_INSERT_FILTER: InboxFilter = {
+  eventName: ['INSERT'],
+  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] } } },
+};
 
 /** The event source mapping of process-events in serverless.yml (a test keeps them equal). */
 export const STREAM_SETTINGS = { batchSize: 25, parallelizationFactor: 5, maximumRetryAttempts: 5 };
 
-export function isInboxInsert(record: StreamRecord): boolean {
+/** The event source mapping of process-graph-events: small batches, each record may wait on Graph. */
+export const GRAPH_STREAM_SETTINGS = { batchSize: 10, parallelizationFactor: 2, maximumRetryAttempts: 5 };
+
+export function matchesFilter(filter: InboxFilter, record: StreamRecord): boolean {
+  const image = record.dynamodb?.NewImage;
   return (
-    INBOX_INSERT_FILTER.eventName.includes(record.eventName ?? '') &&
-    INBOX_INSERT_FILTER.dynamodb.NewImage.entity.S.includes(record.dynamodb?.NewImage?.entity?.S ?? '')
+    filter.eventName.includes(record.eventName ?? '') &&
+    filter.dynamodb.NewImage.entity.S.includes(image?.entity?.S ?? '') &&
+    filter.dynamodb.NewImage.source.S.includes(image?.source?.S ?? '')
   );
+}
+
+export function isInboxInsert(record: StreamRecord): boolean {
+  return matchesFilter(INBOX_INSERT_FILTER, record);
 }
 
 export function lambdaContext(functionName: string): Context {
@@ -45,26 +65,59 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
+/** One function on the stream: its filter, handler and batching, as its event source mapping. */
+export type StreamConsumer = {
+  name: string;
+  accepts: (record: StreamRecord) => boolean;
+  handler: StreamHandler;
+  batchSize: number;
+  /** Batches processed at once (Lambda's parallelizationFactor). */
+  parallelization: number;
+};
+
 export type LocalStreamOptions = {
   endpoint: string;
   streamArn: string;
-  handler: StreamHandler;
+  /** process-events (Okta inbox items); `consumers` adds others, such as process-graph-events. */
+  handler?: StreamHandler;
   batchSize?: number;
-  /** Batches processed at once (Lambda's parallelizationFactor). */
   parallelization?: number;
+  consumers?: StreamConsumer[];
   /** Attempts per record before it is "dead-lettered" (the deployed limit is in serverless.yml). */
   maxAttempts?: number;
   onDeadLetter?: (records: StreamRecord[]) => void;
 };
 
+/** process-graph-events as the deployed event source mapping runs it. */
+export function graphConsumer(handler: StreamHandler): StreamConsumer {
+  return {
+    name: 'process-graph-events',
+    accepts: (record) => matchesFilter(GRAPH_INBOX_INSERT_FILTER, record),
+    handler,
+    batchSize: GRAPH_STREAM_SETTINGS.batchSize,
+    parallelization: GRAPH_STREAM_SETTINGS.parallelizationFactor,
+  };
+}
+
 export class LocalStream {
   private readonly client: DynamoDBStreamsClient;
   private readonly iterators = new Map<string, string | undefined>();
+  private readonly consumers: StreamConsumer[];
   private running = false;
   private loop: Promise<void> | undefined;
   readonly deadLetters: StreamRecord[] = [];
 
   constructor(private readonly options: LocalStreamOptions) {
+    const okta: StreamConsumer[] = options.handler
+      ? [{
+          name: 'process-events',
+          accepts: isInboxInsert,
+          handler: options.handler,
+          batchSize: options.batchSize ?? STREAM_SETTINGS.batchSize,
+          parallelization: options.parallelization ?? STREAM_SETTINGS.parallelizationFactor,
+        }]
+      : [];
+    this.consumers = [...okta, ...(options.consumers ?? [])];
     this.client = new DynamoDBStreamsClient({
       endpoint: options.endpoint,
       region: process.env.AWS_REGION ?? 'us-east-1',
@@ -96,19 +149,23 @@ export class LocalStream {
       if (!iterator) continue;
       const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       this.iterators.set(shardId, page.NextShardIterator);
-      const records = (page.Records ?? []).filter(isInboxInsert);
-      const batchSize = this.options.batchSize ?? STREAM_SETTINGS.batchSize;
-      const batches: StreamRecord[][] = [];
-      for (let start = 0; start < records.length; start += batchSize) batches.push(records.slice(start, start + batchSize));
-      const lanes = Math.min(this.options.parallelization ?? STREAM_SETTINGS.parallelizationFactor, batches.length);
-      await Promise.all(
-        Array.from({ length: lanes }, async () => {
-          for (let batch = batches.shift(); batch; batch = batches.shift()) await this.deliver(batch);
-        }),
-      );
-      delivered += records.length;
+      // Each function reads the shard on its own, as separate event source mappings do.
+      const counts = await Promise.all(this.consumers.map((consumer) => this.deliverAll(consumer, (page.Records ?? []).filter(consumer.accepts))));
+      delivered += counts.reduce((sum, count) => sum + count, 0);
     }
     return delivered;
+  }
+
+  private async deliverAll(consumer: StreamConsumer, records: StreamRecord[]): Promise<number> {
+    const batches: StreamRecord[][] = [];
+    for (let start = 0; start < records.length; start += consumer.batchSize) batches.push(records.slice(start, start + consumer.batchSize));
+    const lanes = Math.min(consumer.parallelization, batches.length);
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        for (let batch = batches.shift(); batch; batch = batches.shift()) await this.deliver(consumer, batch);
+      }),
+    );
+    return records.length;
   }
 
   /** Polls until a pass finds nothing new: everything written so far has been processed. */
@@ -118,14 +175,14 @@ export class LocalStream {
     return total;
   }
 
-  private async deliver(records: StreamRecord[]): Promise<void> {
+  private async deliver(consumer: StreamConsumer, records: StreamRecord[]): Promise<void> {
     let pending = records;
     const maxAttempts = this.options.maxAttempts ?? 3;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const event = { Records: pending.map((record) => ({ ...record, eventSourceARN: this.options.streamArn })) } as DynamoDBStreamEvent;
       let failedIds: Set<string>;
       try {
-        const response = (await this.options.handler(event, lambdaContext('process-events'))) as DynamoDBBatchResponse | undefined;
+        const response = (await consumer.handler(event, lambdaContext(consumer.name))) as DynamoDBBatchResponse | undefined;
         failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       } catch {
         failedIds = new Set(pending.map((record) => record.dynamodb?.SequenceNumber ?? ''));

@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { documentClient, tableName } from './client.js';
-import { ENTITY, keys } from './keys.js';
+import { BY_STATUS_INDEX, ENTITY, keys } from './keys.js';
 import { cached } from './cache.js';
-import { queryPartition } from './query.js';
+import { queryAll, queryPartition } from './query.js';
 import { storedSubscriptionSchema, type StoredSubscription } from './subscriptions.js';
 
 const connectionSchema = z.object({
@@ -56,4 +56,14 @@ export function cachedConnectionLookup(
   now: () => number = Date.now,
 ): (connectionId: string) => Promise<Connection | undefined> {
   return cached(ttlMs, load, { now });
+}
+
+/** The ids of every connection (a few dozen at most: a scheduled job's list, not a hot path). */
+export async function listConnectionIds(): Promise<string[]> {
+  const items = await queryAll({
+    IndexName: BY_STATUS_INDEX,
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.connectionListing('').gsi1pk },
+  });
+  return items.flatMap((item) => (typeof item.gsi1sk === 'string' ? [item.gsi1sk.slice('CONNECTION#'.length)] : []));
 }

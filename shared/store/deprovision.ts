@@ -5,9 +5,12 @@ import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
 import { outcomeUpdate, recordOutcome, type InboxEvent } from './inbox.js';
 
+/** An inbox event (Okta or Graph) as committing needs it: which item gets the outcome. */
+export type InboxEventRef = Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>;
+
 /** An event with what processing decided: its soft-deletes (if any) and its outcome. */
-export type PlannedEvent = {
-  event: InboxEvent;
+export type PlannedEvent<E extends InboxEventRef = InboxEvent> = {
+  event: E;
   plan?: SoftDeletePlan;
   outcome: EventOutcome;
 };
@@ -28,7 +31,7 @@ export const MAX_TRANSACTION_ACTIONS = 100;
  * being what the plan was made from, so a concurrent change cancels the transaction and the
  * event is planned again. The audit key is deterministic, so an effect is audited once.
  */
-export function plannedActions({ event, plan, outcome }: PlannedEvent): TransactItem[] {
+export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEventRef>): TransactItem[] {
   const effects = (plan?.softDeletes ?? []).flatMap(({ before, after }): TransactItem[] => [
     {
       Update: {
@@ -89,7 +92,7 @@ async function transact(actions: TransactItem[]): Promise<void> {
  * transaction holds, in several, the outcome in the last. A retry after a partial commit
  * finds the done part deleted by this event and plans only the rest.
  */
-export async function applyPlannedEvent(planned: PlannedEvent): Promise<void> {
+export async function applyPlannedEvent(planned: PlannedEvent<InboxEventRef>): Promise<void> {
   if (!planned.plan?.softDeletes.length) return recordOutcome(planned.event, planned.outcome);
   const actions = plannedActions(planned);
   const outcome = actions.pop() as TransactItem;

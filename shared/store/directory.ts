@@ -3,8 +3,8 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
-import { keys, type Key } from './keys.js';
-import { queryPartition } from './query.js';
+import { BY_STATUS_INDEX, keys, type Key } from './keys.js';
+import { queryAll, queryPartition } from './query.js';
 import { cached } from './cache.js';
 
 export async function findUserIdByEmail(connectionId: string, email: string): Promise<string | undefined> {
@@ -103,4 +103,27 @@ export function identityLookupKey(connectionId: string, email: string): string {
 export async function membershipsByKey(wanted: { userId: string; accountId: string }[]): Promise<Membership[]> {
   const items = await getItemsByKey(wanted.map(({ userId, accountId }) => keys.membership(userId, accountId)), true);
   return items.map((item) => membershipSchema.parse(item));
+}
+
+/** Every user linked to this connection by subject (Entra: object id), from the gsi1 listing. */
+export async function linkedUsers(connectionId: string): Promise<{ userId: string; subject: string }[]> {
+  const index = keys.linkedToConnection(connectionId, '');
+  const items = await queryAll({
+    IndexName: BY_STATUS_INDEX,
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': index.gsi1pk },
+  });
+  return items.flatMap((item) => {
+    const subject = typeof item.pk === 'string' ? keys.subjectOfIdentityKey(connectionId, item.pk) : undefined;
+    const userId = typeof item.gsi1sk === 'string' ? item.gsi1sk.slice('USER#'.length) : undefined;
+    return subject && userId ? [{ userId, subject }] : [];
+  });
+}
+
+/** The user linked to this connection by subject, if any. */
+export async function findUserIdBySubject(connectionId: string, subject: string): Promise<string | undefined> {
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: tableName, Key: keys.identityBySubject(connectionId, subject) }),
+  );
+  return typeof Item?.userId === 'string' ? Item.userId : undefined;
 }

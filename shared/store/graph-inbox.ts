@@ -80,10 +80,16 @@ export function storeGraphRecords(input: {
  * Queues a reconciliation of one connection as an inbox event, so it gets the stream's retries
  * and dead-letter queue. One per connection, trigger and minute: a repeated schedule run is one.
  */
-export function storeReconcileRequest(input: { connectionId: string; trigger: string; receivedAt: Date; retentionDays: number }): Promise<StoreCounts> {
+export async function storeReconcileRequest(input: {
+  connectionId: string;
+  trigger: string;
+  receivedAt: Date;
+  retentionDays: number;
+}): Promise<StoreCounts & { eventId: string }> {
   const minute = input.receivedAt.toISOString().slice(0, 16).replace(/[-:]/g, '');
   const eventId = `reconcile-${input.trigger}-${minute}`;
-  return storeNewInboxItems([
+  const counts = await storeNewInboxItems([
     graphInboxItem(input.connectionId, eventId, 'reconcile', { kind: 'reconcile', trigger: input.trigger }, input.receivedAt, input.retentionDays),
   ]);
+  return { ...counts, eventId };
 }

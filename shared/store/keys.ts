@@ -31,6 +31,8 @@ export const ENTITY = {
 export const keys = {
   /** GetItem by connection id (webhook auth). */
   connection: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'CONNECTION' }),
+  /** gsi1: every connection (scheduled jobs: subscription renewal, reconciliation). */
+  connectionListing: (connectionId: string) => ({ gsi1pk: 'CONNECTIONS', gsi1sk: `CONNECTION#${connectionId}` }),
   /** GetItem: Cognito provider name (any case) → connection id (sign-in provenance). */
   provider: (providerName: string): Key => ({ pk: `PROVIDER#${providerName.toLowerCase()}`, sk: 'PROVIDER' }),
   /** GetItem by account id: the account and its SSO config. */

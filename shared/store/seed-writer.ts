@@ -21,6 +21,7 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
   for (const connection of seed.connections) {
     items.push({
       ...keys.connection(connection.id),
+      ...keys.connectionListing(connection.id),
       entity: ENTITY.connection,
       connectionId: connection.id,
       type: connection.type,

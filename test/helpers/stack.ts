@@ -8,9 +8,10 @@ import { ensureTable } from '../../shared/store/table.js';
 import { keys } from '../../shared/store/keys.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seededUserId, seedItems, writeSeed } from '../../shared/store/seed-writer.js';
-import { LocalStream } from '../../scripts/lib/local-stream.js';
+import { graphConsumer, LocalStream } from '../../scripts/lib/local-stream.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { handler as processEvents } from '../../functions/process-events.js';
+import { handler as processGraphEvents } from '../../functions/process-graph-events.js';
 
 export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';
 export const SECRET_A2 = 'test-okta-a-secret-two-0000000000000000';
@@ -163,6 +164,7 @@ export async function createSeededTable(): Promise<LocalStream> {
     endpoint: process.env.DYNAMODB_ENDPOINT ?? '',
     streamArn,
     handler: processEvents as never,
+    consumers: [graphConsumer(processGraphEvents as never)],
     maxAttempts: 3,
   });
 }
@@ -193,24 +195,27 @@ export async function itemsOf(entity: string): Promise<Record<string, unknown>[]
   return items;
 }
 
+type SeedUser = { email: string; identities: { connectionId: string; subject?: string }[]; memberships: { accountId: string; role: string; changedAt?: string }[] };
+
+/** Writes only a user's items (user, identities, memberships), so tests never share memberships. */
+export async function addSeedUser(user: SeedUser): Promise<string> {
+  const seed = parseSeed({ ...structuredClone(testSeed), users: [user] });
+  const userEntities = new Set(['User', 'Identity', 'Membership']);
+  const items = seedItems(seed, new Date()).filter((item) => userEntities.has(item.entity as string));
+  await Promise.all(items.map((Item) => documentClient.send(new PutCommand({ TableName: tableName, Item }))));
+  return userIdOf(user.email.toLowerCase());
+}
+
 /**
  * Adds a user of its own to a test (identities on okta-a and okta-b, a Viewer membership in
  * every account), writing only the user's items, so tests never share memberships.
  */
 export async function addUser(email: string, changedAt = '2025-01-01T00:00:00Z'): Promise<string> {
-  const seed = parseSeed({
-    ...structuredClone(testSeed),
-    users: [
-      {
-        email,
-        identities: [{ connectionId: 'okta-a' }, { connectionId: 'okta-b' }],
-        memberships: ['acme', 'globex', 'initech'].map((accountId) => ({ accountId, role: 'Viewer', changedAt })),
-      },
-    ],
+  await addSeedUser({
+    email,
+    identities: [{ connectionId: 'okta-a' }, { connectionId: 'okta-b' }],
+    memberships: ['acme', 'globex', 'initech'].map((accountId) => ({ accountId, role: 'Viewer', changedAt })),
   });
-  const userEntities = new Set(['User', 'Identity', 'Membership']);
-  const items = seedItems(seed, new Date()).filter((item) => userEntities.has(item.entity as string));
-  await Promise.all(items.map((Item) => documentClient.send(new PutCommand({ TableName: tableName, Item }))));
   return email.toLowerCase();
 }
 

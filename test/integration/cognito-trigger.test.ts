@@ -286,7 +286,8 @@ describe('per-account options and other providers', () => {
     const withOid = structuredClone(base);
     withOid.request.userAttributes['custom:oid'] = '00000000-0000-4000-8000-0000000d1001';
     await invoke(withOid);
-    expect(await rolesOf('sam.lee@example.com', 'entra-a')).toEqual({ contoso: 'active:Author' });
+    // The fixture's groups are d2001 (contoso grants it Author) and d2002 (northwind: Viewer).
+    expect(await rolesOf('sam.lee@example.com', 'entra-a')).toEqual({ contoso: 'active:Author', northwind: 'active:Viewer' });
     const identity = (await itemsOf('Identity')).find((item) => item.subject === '00000000-0000-4000-8000-0000000d1001');
     expect(identity).toMatchObject({ connectionId: 'entra-a', cognitoUsername: userName });
   });

@@ -39,6 +39,9 @@ describe('readConfig', () => {
       INBOX_RETENTION_DAYS: '30',
       GROUPS_ATTRIBUTE: 'custom:idp_groups',
       OBJECT_ID_ATTRIBUTE: 'custom:objectid',
+      GRAPH_BASE_URL: 'https://127.0.0.1:8443/v1.0/',
+      SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:5000',
+      HOOKS_BASE_URL: 'https://hooks.example.com/',
     });
     expect(config).toEqual({
       tableName: 'sso-sync-prod',
@@ -51,6 +54,10 @@ describe('readConfig', () => {
       groupsAttribute: 'custom:idp_groups',
       objectIdAttribute: 'custom:objectid',
       disableOnDeprovision: false,
+      graphBaseUrl: 'https://127.0.0.1:8443/v1.0',
+      graphAuthorityHost: 'https://login.microsoftonline.com',
+      secretsManagerEndpoint: 'http://127.0.0.1:5000',
+      hooksBaseUrl: 'https://hooks.example.com',
     });
   });
 

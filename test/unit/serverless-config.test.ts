@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
+import { GRAPH_INBOX_INSERT_FILTER, GRAPH_STREAM_SETTINGS, INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
 import { tableDefinition, TTL_ATTRIBUTE } from '../../shared/store/keys.js';
 
 const SERVERLESS_YML = join(dirname(fileURLToPath(import.meta.url)), '../../serverless.yml');
@@ -107,34 +107,37 @@ describe('the Table resource', () => {
   });
 });
 
-describe('the process-events stream mapping', () => {
-  it('lets through only what local-stream.ts lets through: inbox INSERTs', () => {
-    const stream = streamEventOf('process-events');
+describe.each([
+  { name: 'process-events', filter: INBOX_INSERT_FILTER, settings: STREAM_SETTINGS },
+  { name: 'process-graph-events', filter: GRAPH_INBOX_INSERT_FILTER, settings: GRAPH_STREAM_SETTINGS },
+])('the $name stream mapping', ({ name, filter, settings }) => {
+  it('lets through only what local-stream.ts lets through: inbox INSERTs of its source', () => {
+    const stream = streamEventOf(name);
     expect(stream.type).toBe('dynamodb');
     expect(stream.filterPatterns).toHaveLength(1);
-    expect(stream.filterPatterns?.[0]).toEqual(INBOX_INSERT_FILTER);
+    expect(stream.filterPatterns?.[0]).toEqual(filter);
   });
 
   it('reports partial batch failures and splits a failing batch', () => {
-    const stream = streamEventOf('process-events');
+    const stream = streamEventOf(name);
     expect(stream.functionResponseType).toBe('ReportBatchItemFailures');
     expect(stream.bisectBatchOnFunctionError).toBe(true);
   });
 
   it('retries a bounded number of times', () => {
-    const { maximumRetryAttempts } = streamEventOf('process-events');
+    const { maximumRetryAttempts } = streamEventOf(name);
     expect(Number.isInteger(maximumRetryAttempts)).toBe(true);
     expect(maximumRetryAttempts).toBeGreaterThanOrEqual(0);
     expect(maximumRetryAttempts).toBeLessThanOrEqual(10_000);
   });
 
   it('runs with the batch size, parallelization and retries the local stream mirrors', () => {
-    const { batchSize, parallelizationFactor, maximumRetryAttempts } = streamEventOf('process-events');
-    expect({ batchSize, parallelizationFactor, maximumRetryAttempts }).toEqual(STREAM_SETTINGS);
+    const { batchSize, parallelizationFactor, maximumRetryAttempts } = streamEventOf(name);
+    expect({ batchSize, parallelizationFactor, maximumRetryAttempts }).toEqual(settings);
   });
 
   it('sends what still fails to the dead-letter queue declared in resources', () => {
-    const { destinations } = streamEventOf('process-events');
+    const { destinations } = streamEventOf(name);
     expect(destinations?.onFailure?.type).toBe('sqs');
     expect(destinations?.onFailure?.arn).toEqual({ 'Fn::GetAtt': ['ProcessEventsDeadLetterQueue', 'Arn'] });
     expect(serverless.resources.Resources.ProcessEventsDeadLetterQueue?.Type).toBe('AWS::SQS::Queue');

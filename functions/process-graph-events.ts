@@ -1,0 +1,49 @@
+/**
+ * Runs on the table's stream (INSERTs of Graph inbox items only, by a filter in serverless.yml).
+ * Each record is processed on its own, in order (most need a Graph call): a failed one is
+ * recorded on its inbox item and reported alone (partial batch response), and the stream
+ * retries, bisects and finally dead-letters it.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { config } from '../shared/config.js';
+import { logger } from '../shared/logger.js';
+import { graphInboxEventSchema, type GraphInboxEvent } from '../shared/store/graph-inbox.js';
+import { recordFailedAttempt } from '../shared/store/inbox.js';
+import { graphProcessingDeps } from '../shared/app/graph-runtime.js';
+import { processGraphEvent } from '../shared/app/process-graph-event.js';
+
+const deps = graphProcessingDeps(config());
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+function inboxEventOf(record: DynamoDBRecord): GraphInboxEvent {
+  return graphInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
+}
+
+async function processRecord(record: DynamoDBRecord): Promise<void> {
+  const event = inboxEventOf(record);
+  logger.setCorrelationId(event.eventId);
+  const context = { connectionId: event.connectionId, eventType: event.eventType };
+  try {
+    const outcome = await processGraphEvent(event, deps);
+    logger.info('graph event processed', { ...context, status: outcome.status, detail: outcome.detail });
+  } catch (error) {
+    logger.error('graph event failed; the stream will retry it', { ...context, error: error as Error });
+    await recordFailedAttempt(event, (error as Error).message).catch((recordError) =>
+      logger.error('could not record the failed attempt', { ...context, error: recordError as Error }),
+    );
+    throw error;
+  }
+}
+
+async function processGraphEvents(event: DynamoDBStreamEvent, context: Context) {
+  return processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
+}
+
+export const handler = middy<DynamoDBStreamEvent, unknown, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(processGraphEvents);

@@ -1,0 +1,60 @@
+/**
+ * npm run reconcile -- <connectionId> [--dry-run] [--endpoint URL] [--table NAME]
+ *
+ * Reconciles one Entra connection now: lists the members of every group that grants access,
+ * then soft-deletes the memberships of linked users who are in none of an account's groups.
+ * --dry-run prints that diff and writes nothing. If any Graph fetch fails, nothing is deleted
+ * and the command exits 1. Defaults to the running `npm start` stack's table, if there is one.
+ */
+import { parseArgs } from './lib/args.js';
+import { readState } from './lib/local-stack-state.js';
+
+const { positional, options } = parseArgs(process.argv.slice(2));
+const connectionId = positional[0];
+if (!connectionId) {
+  console.error('usage: npm run reconcile -- <connectionId> [--dry-run] [--endpoint http://127.0.0.1:8000] [--table sso-sync-dev]');
+  process.exit(2);
+}
+const dryRun = options.get('dry-run') === true;
+const stack = readState();
+const endpoint = options.get('endpoint') ?? stack?.dynamoEndpoint;
+const table = options.get('table') ?? stack?.tableName;
+if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
+process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+if (stack) {
+  process.env.GRAPH_BASE_URL ??= stack.graphBaseUrl;
+  process.env.GRAPH_AUTHORITY_HOST ??= stack.graphAuthorityHost;
+  process.env.SECRETS_MANAGER_ENDPOINT ??= stack.secretsManagerEndpoint;
+}
+
+const { getConnection } = await import('../shared/store/connections.js');
+const { storeReconcileRequest } = await import('../shared/store/graph-inbox.js');
+const { keys } = await import('../shared/store/keys.js');
+const { reconcileDiff, applyReconcileDiff } = await import('../shared/app/reconcile-connection.js');
+const { reconcileDeps } = await import('../shared/app/graph-runtime.js');
+
+const connection = await getConnection(connectionId);
+if (!connection || connection.type !== 'entra') {
+  console.error(`${connectionId}: no Entra connection with this id in ${process.env.TABLE_NAME}`);
+  process.exit(1);
+}
+
+try {
+  const diff = await reconcileDiff(connection, reconcileDeps((message) => console.log(`  ${message}`)));
+  if (diff.removals.length === 0) console.log('Nothing to remove: every linked user with an active membership is still in a granting group.');
+  for (const removal of diff.removals) console.log(`  - ${removal.accountId}: user ${removal.userId} (object id ${removal.objectId})`);
+  if (dryRun) {
+    console.log(`Dry run: ${diff.removals.length} membership(s) would be soft-deleted; nothing was written.`);
+    process.exit(0);
+  }
+  // Stored first so the effects are audited under its id; the stream leaves CLI requests alone.
+  const receivedAt = new Date();
+  const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: 90 });
+  const outcome = await applyReconcileDiff({ connectionId, eventId, receivedAt: receivedAt.toISOString() }, diff);
+  console.log(`${outcome.status}: ${outcome.detail} (event ${keys.inboxEvent(connectionId, eventId).pk})`);
+} catch (error) {
+  console.error(`Reconciliation of ${connectionId} failed: ${(error as Error).message}`);
+  process.exit(1);
+}

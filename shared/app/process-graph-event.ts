@@ -1,0 +1,174 @@
+/**
+ * Processes one stored Graph notification (or reconcile request). State-based: a user update
+ * asks Graph for the user, a group change without a member delta asks Graph for the members,
+ * so a duplicate or late notification cannot do harm. Only ever soft-deletes; a user who never
+ * signed in through this connection is skipped and nothing is created. A failing Graph call
+ * throws, so the stream retries the event and finally dead-letters it.
+ */
+import {
+  decideGraphChange,
+  decideUserState,
+  membersWhoLeft,
+  type GraphIntent,
+  type LinkedUser,
+} from '../domain/graph-deprovision.js';
+import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
+import type { GraphDirectory } from '../idp/graph.js';
+import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
+import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
+import { applyPlannedEvent } from '../store/deprovision.js';
+import type { GraphInboxEvent } from '../store/graph-inbox.js';
+
+export type GraphProcessingDeps = {
+  accounts: AccountLookups;
+  connection: (connectionId: string) => Promise<ConnectionWithSubscriptions | undefined>;
+  /** The Graph client for a connection (its secret read from Secrets Manager): only built when a call is needed. */
+  directoryFor: (connection: Connection) => Promise<GraphDirectory>;
+  userIdBySubject: (connectionId: string, objectId: string) => Promise<string | undefined>;
+  linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
+  /** Lifecycle: recreate a subscription Graph no longer holds; reconcile a connection. */
+  recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
+  reconcile: (connection: Connection, event: GraphInboxEvent) => Promise<EventOutcome>;
+};
+
+function mergePlans(plans: SoftDeletePlan[]): SoftDeletePlan {
+  return {
+    softDeletes: plans.flatMap((plan) => plan.softDeletes),
+    appliedEarlier: plans.flatMap((plan) => plan.appliedEarlier),
+    stale: plans.flatMap((plan) => plan.stale),
+    alreadyDeleted: plans.flatMap((plan) => plan.alreadyDeleted),
+  };
+}
+
+const skipped = (detail: string): EventOutcome => ({ status: 'skipped', detail });
+
+/** Soft-deletes these users' memberships in these accounts, as one event: one outcome, one audit entry per change. */
+async function removeMemberships(
+  event: GraphInboxEvent,
+  users: readonly LinkedUser[],
+  accountIds: readonly string[],
+  reason: string,
+  unlinked: number,
+): Promise<EventOutcome> {
+  const accounts = new Set(accountIds);
+  const memberships = await membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
+  const plans = users.map(({ userId }) =>
+    planSoftDeletes(
+      memberships.filter((membership) => membership.userId === userId),
+      { accountIds: accounts, occurredAt: event.published, eventId: event.eventId, reason },
+    ),
+  );
+  const plan = mergePlans(plans);
+  const outcome = outcomeOfPlan(plan);
+  const withUnlinked: EventOutcome =
+    unlinked > 0 ? { ...outcome, detail: `${outcome.detail}; ${unlinked} user(s) never signed in through this connection, skipped` } : outcome;
+  // The Okta path's commit: conditional updates, an audit entry per change, the outcome last.
+  await applyPlannedEvent({ event, plan, outcome: withUnlinked });
+  return withUnlinked;
+}
+
+async function linkedByObjectIds(connectionId: string, objectIds: readonly string[], deps: GraphProcessingDeps): Promise<{ linked: LinkedUser[]; unlinked: number }> {
+  const found = await Promise.all(objectIds.map(async (objectId) => ({ objectId, userId: await deps.userIdBySubject(connectionId, objectId) })));
+  const linked = found.flatMap(({ objectId, userId }) => (userId ? [{ userId, objectId }] : []));
+  return { linked, unlinked: found.length - linked.length };
+}
+
+/** Linked users with an active membership in one of these accounts: the only ones a group change can concern. */
+async function linkedMembersOf(connectionId: string, accountIds: readonly string[], deps: GraphProcessingDeps): Promise<LinkedUser[]> {
+  const linked = (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
+  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
+  const active = new Set(memberships.filter((membership) => membership.status === 'active').map((membership) => membership.userId));
+  return linked.filter(({ userId }) => active.has(userId));
+}
+
+async function processIntent(event: GraphInboxEvent, connection: Connection, intent: GraphIntent, deps: GraphProcessingDeps): Promise<EventOutcome> {
+  const connectionId = connection.connectionId;
+  switch (intent.kind) {
+    case 'skip':
+      return finish(event, skipped(intent.reason));
+    case 'removeUser':
+    case 'checkUser': {
+      const userId = await deps.userIdBySubject(connectionId, intent.objectId);
+      if (!userId) return finish(event, skipped('user never signed in through this connection (no linked object id)'));
+      const accountIds = await deps.accounts.accountIdsServedBy(connectionId);
+      if (accountIds.length === 0) return finish(event, skipped('this connection serves no account'));
+      let reason = intent.kind === 'removeUser' ? intent.reason : '';
+      if (intent.kind === 'checkUser') {
+        // Skip the Graph call when there is nothing the answer could change.
+        const active = (await membershipsOfUser(userId)).filter((m) => m.status === 'active' && accountIds.includes(m.accountId));
+        if (active.length === 0) return finish(event, skipped('the user has no active membership in the accounts this connection serves'));
+        const graph = await deps.directoryFor(connection);
+        const decision = decideUserState(await graph.getUser(intent.objectId), connection.deprovisionOnDisable);
+        if (!decision.remove) return finish(event, skipped(decision.reason));
+        reason = decision.reason;
+      }
+      return removeMemberships(event, [{ userId, objectId: intent.objectId }], accountIds, reason, 0);
+    }
+    case 'removeFromGroup':
+    case 'checkGroup':
+    case 'groupDeleted': {
+      const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
+      if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
+      if (intent.kind === 'removeFromGroup') {
+        const { linked, unlinked } = await linkedByObjectIds(connectionId, intent.objectIds, deps);
+        if (linked.length === 0) return finish(event, skipped('no removed member ever signed in through this connection'));
+        return removeMemberships(event, linked, accountIds, intent.reason, unlinked);
+      }
+      const candidates = await linkedMembersOf(connectionId, accountIds, deps);
+      if (candidates.length === 0) return finish(event, skipped('no linked user has an active membership this group grants'));
+      if (intent.kind === 'groupDeleted') {
+        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} deleted`, 0);
+      }
+      const graph = await deps.directoryFor(connection);
+      const left = membersWhoLeft(candidates, await graph.groupMemberIds(intent.groupId));
+      if (left.length === 0) return finish(event, skipped('every linked user with a membership is still in the group'));
+      return removeMemberships(event, left, accountIds, `no longer a member of Entra group ${intent.groupId}`, 0);
+    }
+  }
+}
+
+async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {
+  await applyPlannedEvent({ event, outcome });
+  return outcome;
+}
+
+async function processLifecycle(event: GraphInboxEvent, found: ConnectionWithSubscriptions, deps: GraphProcessingDeps): Promise<EventOutcome> {
+  if (event.record.kind !== 'lifecycle') throw new Error('not a lifecycle event');
+  const { subscriptionId, lifecycleEvent } = event.record;
+  const { connection } = found;
+  switch (lifecycleEvent) {
+    case 'reauthorizationRequired': {
+      const graph = await deps.directoryFor(connection);
+      if (await graph.reauthorizeSubscription(subscriptionId)) return finish(event, { status: 'applied', detail: `subscription ${subscriptionId} reauthorized` });
+      const created = await deps.recreateSubscription(found, subscriptionId);
+      return finish(event, { status: 'applied', detail: `subscription ${subscriptionId} was gone; recreated as ${created}` });
+    }
+    case 'subscriptionRemoved': {
+      const created = await deps.recreateSubscription(found, subscriptionId);
+      const reconciled = await deps.reconcile(connection, event);
+      return { status: reconciled.status, detail: `subscription ${subscriptionId} recreated as ${created}; ${reconciled.detail}` };
+    }
+    case 'missed':
+      return deps.reconcile(connection, event);
+    default:
+      return finish(event, skipped(`lifecycle event "${lifecycleEvent}" is not acted on`));
+  }
+}
+
+/** Processes one Graph inbox event and records its outcome; throws (to be retried) when Graph or DynamoDB fails. */
+export async function processGraphEvent(event: GraphInboxEvent, deps: GraphProcessingDeps): Promise<EventOutcome> {
+  const found = await deps.connection(event.connectionId);
+  if (!found || found.connection.type !== 'entra') {
+    return finish(event, { status: 'invalid', detail: 'the connection is gone or is not an Entra connection' });
+  }
+  switch (event.record.kind) {
+    case 'change':
+      return processIntent(event, found.connection, decideGraphChange(event.record), deps);
+    case 'lifecycle':
+      return processLifecycle(event, found, deps);
+    case 'reconcile':
+      // `npm run reconcile` runs its own request and records the outcome; leave it alone.
+      if (event.record.trigger === 'cli') return { status: 'skipped', detail: 'run by the command line' };
+      return deps.reconcile(found.connection, event);
+  }
+}

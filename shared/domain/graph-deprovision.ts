@@ -1,0 +1,98 @@
+/**
+ * What a Graph notification means for memberships. A notification is a hint; Graph is the
+ * truth: a user update is answered by asking Graph for the user, a group change without a
+ * member delta by asking Graph for the members. Pure: the answers come in as arguments.
+ */
+import type { AccountSsoConfig } from './admission.js';
+import type { GraphChangeRecord } from './graph-notifications.js';
+
+export type GraphIntent =
+  /** The user is gone (or disabled): every membership in the connection's accounts goes. */
+  | { kind: 'removeUser'; objectId: string; reason: string }
+  /** Ask Graph whether the user still exists and is enabled. */
+  | { kind: 'checkUser'; objectId: string }
+  /** These members left the group: memberships of the accounts the group grants go. */
+  | { kind: 'removeFromGroup'; groupId: string; objectIds: string[]; reason: string }
+  /** Ask Graph which linked users are no longer members of the group. */
+  | { kind: 'checkGroup'; groupId: string }
+  /** The group itself was deleted: every linked user loses what it granted. */
+  | { kind: 'groupDeleted'; groupId: string }
+  | { kind: 'skip'; reason: string };
+
+export function decideGraphChange(record: GraphChangeRecord): GraphIntent {
+  const { resourceType, changeType, resourceId } = record;
+  if (resourceType === 'users') {
+    if (changeType === 'deleted') return { kind: 'removeUser', objectId: resourceId, reason: 'user permanently deleted in Entra ID' };
+    if (changeType === 'updated') return { kind: 'checkUser', objectId: resourceId };
+  }
+  if (resourceType === 'groups') {
+    if (changeType === 'deleted') return { kind: 'groupDeleted', groupId: resourceId };
+    if (changeType === 'updated') {
+      return record.removedMembers
+        ? { kind: 'removeFromGroup', groupId: resourceId, objectIds: record.removedMembers, reason: `removed from Entra group ${resourceId}` }
+        : { kind: 'checkGroup', groupId: resourceId };
+    }
+  }
+  return { kind: 'skip', reason: `${resourceType} ${changeType} notifications are not acted on` };
+}
+
+export type GraphUserState = { accountEnabled: boolean | undefined } | undefined;
+
+/** The answer to GET /users/{id}: 404 means soft-deleted; disabled counts when the connection says so. */
+export function decideUserState(user: GraphUserState, deprovisionOnDisable: boolean): { remove: true; reason: string } | { remove: false; reason: string } {
+  if (user === undefined) return { remove: true, reason: 'user deleted in Entra ID (Graph answers 404)' };
+  if (user.accountEnabled === false) {
+    return deprovisionOnDisable
+      ? { remove: true, reason: 'user disabled in Entra ID (accountEnabled false)' }
+      : { remove: false, reason: 'user disabled in Entra ID, but this connection keeps disabled users (deprovisionOnDisable off)' };
+  }
+  return { remove: false, reason: 'user still exists and is enabled in Entra ID' };
+}
+
+export type LinkedUser = { userId: string; objectId: string };
+
+/** The linked users who are not in the group's current member list. */
+export function membersWhoLeft(candidates: readonly LinkedUser[], currentMembers: ReadonlySet<string>): LinkedUser[] {
+  return candidates.filter((candidate) => !currentMembers.has(candidate.objectId));
+}
+
+/** For each account this connection serves with SSO, the Entra groups (object ids, lowercased) that grant access. */
+export function grantingGroupsByAccount(configs: readonly AccountSsoConfig[], connectionId: string): Map<string, string[]> {
+  const byAccount = new Map<string, string[]>();
+  for (const { accountId, ssoConfig } of configs) {
+    const groups = ssoConfig.providers
+      .filter((provider) => provider.connectionId === connectionId)
+      .flatMap((provider) => provider.groups.map(({ group }) => group.toLowerCase()));
+    if (groups.length > 0) byAccount.set(accountId, [...new Set(groups)]);
+  }
+  return byAccount;
+}
+
+export type ReconcileRemoval = { userId: string; objectId: string; accountId: string };
+
+/**
+ * Reconciliation's diff: every active membership of a linked user in an account this connection
+ * grants, whose user is in none of that account's granting groups any more. Deleted users are
+ * in no group, so they are found too. Only accounts in `grants` are judged.
+ */
+export function reconcileRemovals(input: {
+  grants: ReadonlyMap<string, readonly string[]>;
+  members: ReadonlyMap<string, ReadonlySet<string>>;
+  linked: readonly LinkedUser[];
+  activeMemberships: readonly { userId: string; accountId: string }[];
+}): ReconcileRemoval[] {
+  const objectIdOf = new Map(input.linked.map((user) => [user.userId, user.objectId]));
+  const removals: ReconcileRemoval[] = [];
+  for (const { userId, accountId } of input.activeMemberships) {
+    const objectId = objectIdOf.get(userId);
+    const groups = input.grants.get(accountId);
+    if (!objectId || !groups) continue;
+    const stillGranted = groups.some((group) => {
+      const members = input.members.get(group);
+      // A group we have no member list for is never evidence that someone left.
+      return members === undefined || members.has(objectId);
+    });
+    if (!stillGranted) removals.push({ userId, objectId, accountId });
+  }
+  return removals;
+}

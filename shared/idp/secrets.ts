@@ -1,0 +1,32 @@
+/**
+ * Reads the Graph app's client secret from AWS Secrets Manager. The table holds only the
+ * secret's name or ARN; the value lives in this container's memory for a short time, so a
+ * rotated secret is picked up within CONFIG_CACHE_SECONDS.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { config } from '../config.js';
+import { cached } from '../store/cache.js';
+
+const { secretsManagerEndpoint, configCacheMs } = config();
+
+export const secretsClient = new SecretsManagerClient(
+  secretsManagerEndpoint
+    ? {
+        endpoint: secretsManagerEndpoint,
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+      }
+    : {},
+);
+
+export class SecretUnavailableError extends Error {
+  override name = 'SecretUnavailableError';
+}
+
+async function readSecret(secretRef: string): Promise<string> {
+  const { SecretString } = await secretsClient.send(new GetSecretValueCommand({ SecretId: secretRef }));
+  if (!SecretString) throw new SecretUnavailableError(`the secret ${secretRef} has no string value`);
+  return SecretString.trim();
+}
+
+export const secretValue = cached(configCacheMs, readSecret);

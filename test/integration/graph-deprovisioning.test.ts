@@ -1,0 +1,226 @@
+/**
+ * Entra deprovisioning end to end: Graph's notifications through the real graph-hook, the real
+ * stream and process-graph-events, against DynamoDB Local, moto (Secrets Manager) and a local
+ * fake Graph (token endpoint and /v1.0, answering with Graph's documented payloads).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+// Configuration is read once, at the handlers' import: the fake Graph must be up before that.
+const fake = await vi.hoisted(async () => {
+  const { startFakeGraph } = await import('../../scripts/lib/fake-graph.js');
+  const started = await startFakeGraph();
+  process.env.GRAPH_BASE_URL = started.baseUrl;
+  process.env.GRAPH_AUTHORITY_HOST = started.authorityHost;
+  process.env.HOOKS_BASE_URL = 'https://hooks.example.test';
+  return started;
+});
+
+const { documentClient, tableName } = await import('../../shared/store/client.js');
+const { keys } = await import('../../shared/store/keys.js');
+const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
+const { about, graphNotification, postToGraphHook } = await import('../helpers/graph.js');
+
+const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
+const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
+
+let stream: LocalStream;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
+  const secrets = new SecretsManagerClient({ endpoint: process.env.SECRETS_MANAGER_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  await secrets.send(new CreateSecretCommand({ Name: 'sso-sync/test/entra-a', SecretString: CLIENT_SECRET })).catch((error: Error) => {
+    if (error.name !== 'ResourceExistsException') throw error;
+  });
+});
+
+afterAll(async () => {
+  await fake.stop();
+});
+
+afterEach(() => {
+  fake.reset();
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
+});
+
+let counter = 0;
+/** A user of the test's own: linked to entra-a by a fresh object id, with the given memberships. */
+async function entraUser(memberships: { accountId: string; role: string }[], extraIdentities: { connectionId: string; subject?: string }[] = []) {
+  counter += 1;
+  const objectId = `00000000-0000-4000-8000-${(0xd10000 + counter).toString(16).padStart(12, '0')}`;
+  const email = `entra-user-${counter}@example.com`;
+  const userId = await addSeedUser({
+    email,
+    identities: [{ connectionId: 'entra-a', subject: objectId }, ...extraIdentities],
+    memberships: memberships.map((membership) => ({ ...membership, changedAt: '2025-01-01T00:00:00Z' })),
+  });
+  return { objectId, email, userId };
+}
+
+async function statuses(userId: string): Promise<Record<string, string>> {
+  const memberships = (await itemsOf('Membership')).filter((item) => item.userId === userId);
+  return Object.fromEntries(memberships.map((item) => [item.accountId as string, item.status as string]));
+}
+
+async function graphEventsAbout(resourceId: string) {
+  return (await itemsOf('InboxEvent')).filter((item) => (item.record as { resourceId?: string } | undefined)?.resourceId === resourceId);
+}
+
+/** Posts through the real hook, then runs the stream until every stored event about `resourceId` is processed. */
+async function deliver(body: unknown, resourceId: string, options: { lifecycle?: boolean } = {}) {
+  const response = await postToGraphHook('entra-a', body, options);
+  expect(response.statusCode).toBe(202);
+  await settle(resourceId);
+  return graphEventsAbout(resourceId);
+}
+
+async function settle(resourceId: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await stream.drain();
+    const events = await graphEventsAbout(resourceId);
+    if (events.length > 0 && events.every((event) => event.status !== 'pending')) return;
+    if (Date.now() > deadline) throw new Error(`events about ${resourceId} still pending`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const graphCalls = (pathPart: string) => fake.requests.filter((request) => request.path.includes(pathPart));
+
+describe('users', () => {
+  it('permanent delete soft-deletes every membership of the connection, without a Graph call', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }, { accountId: 'northwind', role: 'Viewer' }]);
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-deleted.json'), user.objectId)] }, user.objectId);
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted', northwind: 'deleted' });
+    expect(graphCalls(`/users/${user.objectId}`)).toHaveLength(0);
+    const audit = (await itemsOf('Audit')).filter((item) => item.userId === user.userId);
+    expect(audit.map((item) => item.accountId).sort()).toEqual(['contoso', 'northwind']);
+  });
+
+  it('soft delete (updated, then 404 from Graph) soft-deletes', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    expect(event?.detail).toContain('contoso');
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted' });
+    expect(graphCalls(`/users/${user.objectId}`)).toHaveLength(1);
+  });
+
+  it('an update of an enabled user changes nothing', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    expect(event).toMatchObject({ status: 'skipped', detail: 'user still exists and is enabled in Entra ID' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+  });
+
+  it('a disabled user is soft-deleted when deprovisionOnDisable is on (the default)', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: false });
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted' });
+  });
+
+  it('a disabled user keeps their memberships when deprovisionOnDisable is off', async () => {
+    const setOption = (value: boolean) =>
+      documentClient.send(
+        new UpdateCommand({ TableName: tableName, Key: keys.connection('entra-a'), UpdateExpression: 'SET deprovisionOnDisable = :v', ExpressionAttributeValues: { ':v': value } }),
+      );
+    await setOption(false);
+    try {
+      const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+      fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: false });
+      const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+      expect(event).toMatchObject({ status: 'skipped' });
+      expect(event?.detail).toContain('deprovisionOnDisable off');
+      expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+    } finally {
+      await setOption(true);
+    }
+  });
+
+  it('a user who never signed in is skipped and nothing is created', async () => {
+    const objectId = '00000000-0000-4000-8000-00000000beef';
+    const usersBefore = (await itemsOf('User')).length;
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-deleted.json'), objectId)] }, objectId);
+    expect(event).toMatchObject({ status: 'skipped', detail: 'user never signed in through this connection (no linked object id)' });
+    expect((await itemsOf('User')).length).toBe(usersBefore);
+    expect((await itemsOf('Identity')).some((item) => item.subject === objectId)).toBe(false);
+  });
+
+  it("leaves another connection's accounts alone", async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }, { accountId: 'fabrikam', role: 'Admin' }], [{ connectionId: 'entra-b' }]);
+    await deliver({ value: [about(graphNotification('graph-user-deleted.json'), user.objectId)] }, user.objectId);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted', fabrikam: 'active' });
+  });
+
+  it('duplicate notifications have one effect', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    const body = { value: [about(graphNotification('graph-user-deleted.json'), user.objectId)] };
+    await postToGraphHook('entra-a', body);
+    const events = await deliver(body, user.objectId);
+    expect(events).toHaveLength(1);
+    expect((await itemsOf('Audit')).filter((item) => item.userId === user.userId)).toHaveLength(1);
+  });
+
+  it('retries a Graph 429 after its Retry-After and then applies the event', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.failNext({ method: 'GET', pathPrefix: `/v1.0/users/${user.objectId}`, status: 429, retryAfterSeconds: 1, times: 1 });
+    const started = Date.now();
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(graphCalls(`/users/${user.objectId}`).length).toBe(2);
+  });
+
+  it('a Graph outage fails the event (recorded, retried, dead-lettered) and deletes nothing', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.failNext({ method: 'GET', pathPrefix: `/v1.0/users/${user.objectId}`, status: 500, times: 100 });
+    const deadBefore = stream.deadLetters.length;
+    const [event] = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    expect(event).toMatchObject({ status: 'failed' });
+    expect(event?.attempts).toBeGreaterThanOrEqual(3);
+    expect(stream.deadLetters.length).toBe(deadBefore + 1);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+  });
+});
+
+describe('groups', () => {
+  it('removal with members@delta: a user in two groups of two accounts loses only the one', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }, { accountId: 'northwind', role: 'Viewer' }]);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_CONTOSO);
+    notification.resourceData['members@delta'] = [{ id: user.objectId, '@removed': 'deleted' }];
+    const events = await deliver({ value: [notification] }, GROUP_CONTOSO);
+    expect(events.some((event) => event.status === 'applied')).toBe(true);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted', northwind: 'active' });
+    expect(graphCalls('/groups')).toHaveLength(0);
+  });
+
+  it('removal without members@delta asks Graph who is still a member', async () => {
+    const leaver = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    const stayer = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    fake.setGroupMembers(GROUP_NORTHWIND, [stayer.objectId, '00000000-0000-4000-8000-0000000fffff']);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
+    delete notification.resourceData['members@delta'];
+    const events = await deliver({ value: [notification] }, GROUP_NORTHWIND);
+    expect(events.some((event) => event.status === 'applied')).toBe(true);
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
+    expect(await statuses(stayer.userId)).toEqual({ northwind: 'active' });
+    expect(graphCalls('/groups/delta').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a removed member who never signed in is skipped, nothing created', async () => {
+    const groupNotification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
+    groupNotification.resourceData['members@delta'] = [{ id: '00000000-0000-4000-8000-00000000abcd', '@removed': 'deleted' }];
+    const usersBefore = (await itemsOf('User')).length;
+    const events = await deliver({ value: [groupNotification] }, GROUP_NORTHWIND);
+    expect(events.at(-1)).toMatchObject({ status: 'skipped' });
+    expect((await itemsOf('User')).length).toBe(usersBefore);
+  });
+});
