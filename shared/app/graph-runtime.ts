@@ -29,6 +29,6 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
       const created = await recreateSubscription(found, subscriptionId, await directoryFor(found.connection), { hooksBaseUrl: settings.hooksBaseUrl });
       return created.subscriptionId;
     },
-    reconcile: (connection, event) => reconcileConnection(connection, event, reconcileDeps()),
+    reconcile: (connection, event, note) => reconcileConnection(connection, event, reconcileDeps(), note),
   };
 }

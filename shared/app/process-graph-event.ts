@@ -28,7 +28,8 @@ export type GraphProcessingDeps = {
   linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
   /** Lifecycle: recreate a subscription Graph no longer holds; reconcile a connection. */
   recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
-  reconcile: (connection: Connection, event: GraphInboxEvent) => Promise<EventOutcome>;
+  /** Reconciles and records the outcome on the event; `note` leads its detail. */
+  reconcile: (connection: Connection, event: GraphInboxEvent, note?: string) => Promise<EventOutcome>;
 };
 
 function mergePlans(plans: SoftDeletePlan[]): SoftDeletePlan {
@@ -132,6 +133,12 @@ async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<Ev
   return outcome;
 }
 
+/** Recreates a subscription unless an earlier attempt at this event already replaced it (a retry after a later step failed). */
+async function replaceSubscription(found: ConnectionWithSubscriptions, subscriptionId: string, deps: GraphProcessingDeps): Promise<string> {
+  if (!found.subscriptions.some((held) => held.subscriptionId === subscriptionId)) return `subscription ${subscriptionId} is no longer held (already replaced)`;
+  return `subscription ${subscriptionId} recreated as ${await deps.recreateSubscription(found, subscriptionId)}`;
+}
+
 async function processLifecycle(event: GraphInboxEvent, found: ConnectionWithSubscriptions, deps: GraphProcessingDeps): Promise<EventOutcome> {
   if (event.record.kind !== 'lifecycle') throw new Error('not a lifecycle event');
   const { subscriptionId, lifecycleEvent } = event.record;
@@ -140,14 +147,10 @@ async function processLifecycle(event: GraphInboxEvent, found: ConnectionWithSub
     case 'reauthorizationRequired': {
       const graph = await deps.directoryFor(connection);
       if (await graph.reauthorizeSubscription(subscriptionId)) return finish(event, { status: 'applied', detail: `subscription ${subscriptionId} reauthorized` });
-      const created = await deps.recreateSubscription(found, subscriptionId);
-      return finish(event, { status: 'applied', detail: `subscription ${subscriptionId} was gone; recreated as ${created}` });
+      return finish(event, { status: 'applied', detail: `Graph no longer knows it: ${await replaceSubscription(found, subscriptionId, deps)}` });
     }
-    case 'subscriptionRemoved': {
-      const created = await deps.recreateSubscription(found, subscriptionId);
-      const reconciled = await deps.reconcile(connection, event);
-      return { status: reconciled.status, detail: `subscription ${subscriptionId} recreated as ${created}; ${reconciled.detail}` };
-    }
+    case 'subscriptionRemoved':
+      return deps.reconcile(connection, event, await replaceSubscription(found, subscriptionId, deps));
     case 'missed':
       return deps.reconcile(connection, event);
     default:

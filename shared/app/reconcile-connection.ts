@@ -64,7 +64,7 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps)
 }
 
 /** Applies a diff as one event's effects (audited under its id), with the outcome recorded on it. */
-export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff): Promise<EventOutcome> {
+export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, note?: string): Promise<EventOutcome> {
   const byUser = new Map<string, string[]>();
   for (const { userId, accountId } of diff.removals) byUser.set(userId, [...(byUser.get(userId) ?? []), accountId]);
   const current = await membershipsByKey(diff.removals.map(({ userId, accountId }) => ({ userId, accountId })));
@@ -80,13 +80,13 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
     stale: plans.flatMap((p) => p.stale),
     alreadyDeleted: plans.flatMap((p) => p.alreadyDeleted),
   };
-  const summary = `reconciled ${diff.groups} group(s), ${diff.linkedUsers} linked user(s)`;
+  const summary = `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s), ${diff.linkedUsers} linked user(s)`;
   const outcome: EventOutcome =
     diff.removals.length === 0 ? { status: 'applied', detail: `${summary}: nothing to remove` } : { ...outcomeOfPlan(plan), detail: `${summary}: ${outcomeOfPlan(plan).detail}` };
   await applyPlannedEvent({ event, plan, outcome });
   return outcome;
 }
 
-export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps): Promise<EventOutcome> {
-  return applyReconcileDiff(event, await reconcileDiff(connection, deps));
+export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {
+  return applyReconcileDiff(event, await reconcileDiff(connection, deps), note);
 }

@@ -1,0 +1,185 @@
+/**
+ * Graph lifecycle notifications and reconciliation, end to end: the real lifecycle hook, the
+ * stream, process-graph-events, DynamoDB Local, moto (Secrets Manager) and the local fake Graph.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+// Configuration is read once, at the handlers' import: the fake Graph must be up before that.
+const fake = await vi.hoisted(async () => {
+  const { startFakeGraph } = await import('../../scripts/lib/fake-graph.js');
+  // Notification URLs here are not reachable: no validation handshake on create.
+  const started = await startFakeGraph({ validateNotificationUrls: false });
+  process.env.GRAPH_BASE_URL = started.baseUrl;
+  process.env.GRAPH_AUTHORITY_HOST = started.authorityHost;
+  process.env.HOOKS_BASE_URL = 'https://hooks.example.test';
+  return started;
+});
+
+const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
+const { lifecycleNotification, postToGraphHook } = await import('../helpers/graph.js');
+const { listSubscriptions } = await import('../../shared/store/subscriptions.js');
+const { getConnection } = await import('../../shared/store/connections.js');
+const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
+const { reconcileDeps } = await import('../../shared/app/graph-runtime.js');
+const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
+const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
+
+const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
+const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
+const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001';
+const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002';
+
+let stream: LocalStream;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+  const secrets = new SecretsManagerClient({ endpoint: process.env.SECRETS_MANAGER_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  await secrets.send(new CreateSecretCommand({ Name: 'sso-sync/test/entra-a', SecretString: CLIENT_SECRET })).catch((error: Error) => {
+    if (error.name !== 'ResourceExistsException') throw error;
+  });
+});
+
+afterAll(async () => {
+  await fake.stop();
+});
+
+/** Graph's side as the tests start: the app, the fixture subscriptions, the groups' members. */
+function fakeSubscription(id: string, resource: string) {
+  return {
+    id,
+    resource,
+    changeType: 'updated,deleted',
+    clientState: null,
+    notificationUrl: 'https://hooks.example.test/hooks/graph/entra-a',
+    lifecycleNotificationUrl: 'https://hooks.example.test/hooks/graph/entra-a/lifecycle',
+    expirationDateTime: '2099-01-01T00:00:00Z',
+    applicationId: ENTRA_A_CLIENT_ID,
+    creatorId: ENTRA_A_CLIENT_ID,
+    includeResourceData: false,
+    latestSupportedTlsVersion: 'v1_2',
+    encryptionCertificate: null,
+    encryptionCertificateId: null,
+    notificationQueryOptions: null,
+    notificationUrlAppId: null,
+  };
+}
+
+beforeEach(() => {
+  fake.reset();
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
+  fake.setGroupMembers(GROUP_CONTOSO, []);
+  fake.setGroupMembers(GROUP_NORTHWIND, []);
+});
+
+let counter = 0;
+async function entraUser(accounts: string[]) {
+  counter += 1;
+  const objectId = `00000000-0000-4000-8000-${(0xe10000 + counter).toString(16).padStart(12, '0')}`;
+  const userId = await addSeedUser({
+    email: `lifecycle-${counter}@example.com`,
+    identities: [{ connectionId: 'entra-a', subject: objectId }],
+    memberships: accounts.map((accountId) => ({ accountId, role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' })),
+  });
+  return { objectId, userId };
+}
+
+async function statuses(userId: string): Promise<Record<string, string>> {
+  const memberships = (await itemsOf('Membership')).filter((item) => item.userId === userId);
+  return Object.fromEntries(memberships.map((item) => [item.accountId as string, item.status as string]));
+}
+
+/** Runs the stream until no Graph event is pending; returns the events of this type. */
+async function settledEvents(eventType: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await stream.drain();
+    const events = (await itemsOf('InboxEvent')).filter((item) => item.source === 'graph');
+    if (events.every((event) => event.status !== 'pending')) return events.filter((event) => event.eventType === eventType);
+    if (Date.now() > deadline) throw new Error('graph events still pending');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function postLifecycle(fixtureName: string, subscriptionId: string) {
+  // A lifecycle notification is identified by its content and day: vary nothing, so each test uses its own kind.
+  const response = await postToGraphHook('entra-a', { value: [lifecycleNotification(fixtureName, { subscriptionId })] }, { lifecycle: true });
+  expect(response.statusCode).toBe(202);
+}
+
+describe('lifecycle notifications', () => {
+  it('reauthorizationRequired reauthorizes the subscription', async () => {
+    fake.subscriptions.set(USERS_SUBSCRIPTION, fakeSubscription(USERS_SUBSCRIPTION, 'users'));
+    await postLifecycle('graph-lifecycle-reauthorization.json', USERS_SUBSCRIPTION);
+    const [event] = await settledEvents('lifecycle.reauthorizationRequired');
+    expect(event).toMatchObject({ status: 'applied', detail: `subscription ${USERS_SUBSCRIPTION} reauthorized` });
+    expect(fake.requests.some((request) => request.method === 'POST' && request.path.endsWith(`/subscriptions/${USERS_SUBSCRIPTION}/reauthorize`))).toBe(true);
+    expect((await listSubscriptions('entra-a')).map((held) => held.subscriptionId)).toContain(USERS_SUBSCRIPTION);
+  });
+
+  it('subscriptionRemoved recreates the subscription and reconciles the connection', async () => {
+    const leaver = await entraUser(['contoso']);
+    const stayer = await entraUser(['contoso']);
+    fake.setGroupMembers(GROUP_CONTOSO, [stayer.objectId]);
+    await postLifecycle('graph-lifecycle-subscription-removed.json', GROUPS_SUBSCRIPTION);
+    const [event] = await settledEvents('lifecycle.subscriptionRemoved');
+    expect(event?.status).toBe('applied');
+    expect(event?.detail).toMatch(new RegExp(`subscription ${GROUPS_SUBSCRIPTION} recreated as [0-9a-f-]{36}`));
+
+    const held = await listSubscriptions('entra-a');
+    expect(held.map((subscription) => subscription.subscriptionId)).not.toContain(GROUPS_SUBSCRIPTION);
+    const replacement = held.find((subscription) => subscription.resource === 'groups');
+    expect(replacement).toBeDefined();
+    expect(fake.subscriptions.has(replacement?.subscriptionId ?? '')).toBe(true);
+
+    expect(await statuses(leaver.userId)).toEqual({ contoso: 'deleted' });
+    expect(await statuses(stayer.userId)).toEqual({ contoso: 'active' });
+  });
+
+  it('missed reconciles the connection', async () => {
+    const leaver = await entraUser(['northwind']);
+    const stayer = await entraUser(['northwind']);
+    fake.setGroupMembers(GROUP_NORTHWIND, [stayer.objectId]);
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    await postLifecycle('graph-lifecycle-missed.json', USERS_SUBSCRIPTION);
+    const [event] = await settledEvents('lifecycle.missed');
+    expect(event?.status).toBe('applied');
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
+    expect(await statuses(stayer.userId)).toEqual({ northwind: 'active' });
+  });
+});
+
+describe('reconcile', () => {
+  it('with a failing page deletes nothing and fails the event', async () => {
+    const user = await entraUser(['contoso']);
+    fake.memberPageSize = 1;
+    fake.setGroupMembers(GROUP_CONTOSO, ['00000000-0000-4000-8000-0000000f0001', '00000000-0000-4000-8000-0000000f0002']);
+    fake.failNext({ method: 'GET', pathPrefix: '/v1.0/groups/delta?$skiptoken', status: 500, times: 100 });
+    const connection = await getConnection('entra-a');
+    await expect(reconcileDiff(connection!, reconcileDeps())).rejects.toThrow(/nothing was deleted/);
+
+    const result = await reconcileSchedule({ time: new Date().toISOString() } as never, lambdaContext('reconcile'));
+    expect(result.queued).toEqual(['entra-a', 'entra-b']);
+    const events = await settledEvents('reconcile');
+    const entraA = events.find((event) => event.connectionId === 'entra-a');
+    expect(entraA).toMatchObject({ status: 'failed' });
+    expect(entraA?.detail).toMatch(/nothing was deleted/);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+  });
+
+  it('a dry run lists who would lose which account and writes nothing', async () => {
+    const leaver = await entraUser(['contoso', 'northwind']);
+    const stayer = await entraUser(['contoso']);
+    fake.setGroupMembers(GROUP_CONTOSO, [stayer.objectId, leaver.objectId]);
+    fake.setGroupMembers(GROUP_NORTHWIND, []);
+    const progress: string[] = [];
+    const connection = await getConnection('entra-a');
+    const diff = await reconcileDiff(connection!, reconcileDeps((message) => progress.push(message)));
+    expect(diff.removals.filter((removal) => removal.userId === leaver.userId)).toEqual([{ userId: leaver.userId, objectId: leaver.objectId, accountId: 'northwind' }]);
+    expect(diff.removals.some((removal) => removal.userId === stayer.userId)).toBe(false);
+    expect(progress.some((line) => line.includes('granting group'))).toBe(true);
+    expect(await statuses(leaver.userId)).toEqual({ contoso: 'active', northwind: 'active' });
+  });
+});
