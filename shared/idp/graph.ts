@@ -1,0 +1,281 @@
+/**
+ * The Microsoft Graph calls for one Entra tenant: the user behind a change notification, the
+ * members of a group (reconciliation), and the subscription lifecycle. App-only tokens come from
+ * ClientSecretCredential, which caches them: create one directory per connection and keep it.
+ *
+ * Retries: the client's RetryHandler retries 429, 503 and 504 (not 500), waiting Retry-After when
+ * Graph sends it and backing off otherwise. We bound it: at most `maxRetries` retries, and no wait
+ * longer than MAX_RETRY_AFTER_SECONDS inside one invocation; past either the call throws
+ * GraphRequestError, so the event fails and the stream delivers it again later.
+ */
+import { ClientSecretCredential } from '@azure/identity';
+import {
+  AuthenticationHandler,
+  Client,
+  GraphError,
+  HTTPMessageHandler,
+  RetryHandler,
+  RetryHandlerOptions,
+  TelemetryHandler,
+} from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import * as z from 'zod/mini';
+
+export type GraphCredentials = { tenantId: string; clientId: string; clientSecret: string };
+export type GraphEndpoints = { baseUrl: string; authorityHost: string };
+export type GraphUser = { id: string; accountEnabled: boolean | undefined; mail: string | null | undefined; userPrincipalName: string | undefined };
+export type GraphSubscription = {
+  id: string;
+  resource: string;
+  changeType: string;
+  expirationDateTime: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl?: string;
+  clientState?: string;
+};
+export type NewSubscription = {
+  resource: string;
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string;
+  clientState: string;
+  expirationDateTime: string;
+};
+
+export interface GraphDirectory {
+  /** undefined when Graph answers 404: the user is soft- or hard-deleted. */
+  getUser(id: string): Promise<GraphUser | undefined>;
+  /** Direct user members, from the members delta query followed to its deltaLink; throws if any page fails. */
+  groupMemberIds(groupId: string): Promise<Set<string>>;
+  createSubscription(input: NewSubscription): Promise<GraphSubscription>;
+  /** undefined when the subscription no longer exists. */
+  renewSubscription(id: string, expirationDateTime: string): Promise<GraphSubscription | undefined>;
+  /** false when the subscription no longer exists. */
+  reauthorizeSubscription(id: string): Promise<boolean>;
+  /** A subscription that no longer exists counts as deleted. */
+  deleteSubscription(id: string): Promise<void>;
+}
+
+/**
+ * A Graph call that failed. `status` is Graph's HTTP status, or 0 when Graph did not answer (no
+ * token, network). `code` is Graph's error code, or the identity platform's (`invalid_client`)
+ * when no token came. The message names the call, status and code: never a token, a secret or
+ * Graph's free-text message.
+ */
+export class GraphRequestError extends Error {
+  override name = 'GraphRequestError';
+  constructor(
+    call: string,
+    readonly status: number,
+    readonly code: string | undefined,
+    options: { reason?: string; requestId?: string; cause?: unknown } = {},
+  ) {
+    const answer = status > 0 ? `status ${status}` : (options.reason ?? 'no answer from Graph');
+    const requestId = options.requestId ? ` (request-id ${options.requestId})` : '';
+    super(`Graph ${call} failed: ${answer}${code ? `, ${code}` : ''}${requestId}`, { cause: options.cause });
+  }
+}
+
+const DEFAULT_ENDPOINTS: GraphEndpoints = { baseUrl: 'https://graph.microsoft.com/v1.0', authorityHost: 'https://login.microsoftonline.com' };
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const DEFAULT_MAX_RETRIES = 3;
+/** A longer Retry-After fails the call instead of holding the Lambda; the stream retries it later. */
+const MAX_RETRY_AFTER_SECONDS = 10;
+/** First back-off without Retry-After; the RetryHandler adds exponential growth and up to 1 s of jitter. */
+const BACKOFF_SECONDS = 1;
+/** What @azure/identity throws when it gets no token. */
+const CREDENTIAL_ERRORS = new Set(['AuthenticationRequiredError', 'AuthenticationError', 'CredentialUnavailableError']);
+const USER_PROPERTIES = ['id', 'mail', 'userPrincipalName', 'accountEnabled'];
+
+const userSchema = z.object({
+  id: z.string(),
+  accountEnabled: z.optional(z.boolean()),
+  mail: z.optional(z.nullable(z.string())),
+  userPrincipalName: z.optional(z.string()),
+});
+
+const subscriptionSchema = z.object({
+  id: z.string(),
+  resource: z.string(),
+  changeType: z.string(),
+  expirationDateTime: z.string(),
+  notificationUrl: z.string(),
+  lifecycleNotificationUrl: z.optional(z.nullable(z.string())),
+  clientState: z.optional(z.nullable(z.string())),
+});
+
+const membersDeltaPageSchema = z.object({
+  '@odata.nextLink': z.optional(z.string()),
+  '@odata.deltaLink': z.optional(z.string()),
+  value: z.array(
+    z.object({
+      id: z.string(),
+      'members@delta': z.optional(
+        z.array(z.object({ id: z.string(), '@odata.type': z.optional(z.string()), '@removed': z.optional(z.unknown()) })),
+      ),
+    }),
+  ),
+});
+
+export function graphDirectory(
+  credentials: GraphCredentials,
+  endpoints: Partial<GraphEndpoints> = {},
+  options: { maxRetries?: number } = {},
+): GraphDirectory {
+  const client = graphClient(credentials, { ...DEFAULT_ENDPOINTS, ...endpoints }, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+
+  return {
+    async getUser(id) {
+      const call = 'GET /users/{id}';
+      const body = await unlessNotFound(send(call, () => client.api(`/users/${encodeURIComponent(id)}`).select(USER_PROPERTIES).get()));
+      if (body === undefined) return undefined;
+      const user = parseAnswer(call, userSchema, body);
+      return { id: user.id, accountEnabled: user.accountEnabled, mail: user.mail, userPrincipalName: user.userPrincipalName };
+    },
+
+    async groupMemberIds(groupId) {
+      const call = 'GET /groups/delta';
+      const filter = encodeURIComponent(`id eq '${groupId.replaceAll("'", "''")}'`);
+      const members = new Set<string>();
+      let groupSeen = false;
+      let nextPage = () => client.api('/groups/delta').filter(filter).select('members').get();
+      for (;;) {
+        const page = parseAnswer(call, membersDeltaPageSchema, await send(call, nextPage));
+        groupSeen = mergeMembers(members, page, groupId) || groupSeen;
+        const nextLink = page['@odata.nextLink'];
+        if (!nextLink) break;
+        nextPage = () => client.api(nextLink).get();
+      }
+      // A group absent from every page does not exist or is not visible to the app: never call it empty.
+      // (GroupNotFound is our code; Graph answers such a query with an empty page.)
+      if (!groupSeen) throw new GraphRequestError(call, 404, 'GroupNotFound');
+      return members;
+    },
+
+    async createSubscription(input) {
+      const call = 'POST /subscriptions';
+      return toSubscription(parseAnswer(call, subscriptionSchema, await send(call, () => client.api('/subscriptions').post(input))));
+    },
+
+    async renewSubscription(id, expirationDateTime) {
+      const call = 'PATCH /subscriptions/{id}';
+      const body = await unlessNotFound(send(call, () => client.api(subscriptionPath(id)).patch({ expirationDateTime })));
+      return body === undefined ? undefined : toSubscription(parseAnswer(call, subscriptionSchema, body));
+    },
+
+    async reauthorizeSubscription(id) {
+      const call = 'POST /subscriptions/{id}/reauthorize';
+      const answered = await unlessNotFound(send(call, () => client.api(`${subscriptionPath(id)}/reauthorize`).post(undefined).then(() => true)));
+      return answered ?? false;
+    },
+
+    async deleteSubscription(id) {
+      await unlessNotFound(send('DELETE /subscriptions/{id}', () => client.api(subscriptionPath(id)).delete()));
+    },
+  };
+}
+
+function graphClient(credentials: GraphCredentials, endpoints: GraphEndpoints, maxRetries: number): Client {
+  const credential = new ClientSecretCredential(credentials.tenantId, credentials.clientId, credentials.clientSecret, {
+    authorityHost: endpoints.authorityHost,
+    // Instance discovery asks the public cloud about the authority, which knows nothing of a private one.
+    disableInstanceDiscovery: endpoints.authorityHost !== DEFAULT_ENDPOINTS.authorityHost,
+  });
+  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
+  const retryOptions = new RetryHandlerOptions(
+    BACKOFF_SECONDS,
+    maxRetries,
+    (_delay, _attempt, _request, _options, response) => retryAfterSeconds(response) <= MAX_RETRY_AFTER_SECONDS,
+  );
+  // The client splits a request URL into host + version + path: baseUrl must not end in the version.
+  const base = new URL(endpoints.baseUrl);
+  const segments = base.pathname.split('/').filter(Boolean);
+  const version = segments.pop() ?? 'v1.0';
+  return Client.initWithMiddleware({
+    baseUrl: `${base.origin}/${segments.join('/')}`,
+    defaultVersion: version,
+    // The token is only attached to Graph's own hosts unless another base URL's host is named here.
+    customHosts: new Set([base.hostname]),
+    // The default chain with our RetryHandlerOptions (and no RedirectHandler: these calls never redirect).
+    middleware: [new AuthenticationHandler(authProvider), new RetryHandler(retryOptions), new TelemetryHandler(), new HTTPMessageHandler()],
+  });
+}
+
+/** Seconds (possibly fractional) or an HTTP date; no or unreadable header means "no wait asked". */
+function retryAfterSeconds(response: Response): number {
+  const header = response.headers.get('Retry-After');
+  if (header === null) return 0;
+  const seconds = Number(header);
+  const wait = Number.isNaN(seconds) ? (Date.parse(header) - Date.now()) / 1000 : seconds;
+  return Number.isFinite(wait) ? wait : 0;
+}
+
+async function send<T>(call: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    throw toGraphRequestError(call, error);
+  }
+}
+
+function toGraphRequestError(call: string, error: unknown): GraphRequestError {
+  if (!(error instanceof GraphError)) return new GraphRequestError(call, 0, undefined, { cause: error });
+  if (error.statusCode > 0) {
+    return new GraphRequestError(call, error.statusCode, error.code ?? undefined, { requestId: error.requestId ?? undefined, cause: error });
+  }
+  // statusCode -1: Graph never answered, and `code` is the name of what was thrown instead.
+  if (error.code && CREDENTIAL_ERRORS.has(error.code)) {
+    // MSAL starts the message with the OAuth error ("invalid_client: … AADSTS7000215 …"); the rest stays in the cause.
+    const oauthError = /^([a-z_]+):/.exec(error.message)?.[1];
+    return new GraphRequestError(call, 0, oauthError ?? error.code, { reason: 'no access token', cause: error });
+  }
+  return new GraphRequestError(call, 0, error.code ?? undefined, { cause: error });
+}
+
+async function unlessNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof GraphRequestError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+function parseAnswer<T>(call: string, schema: z.ZodMiniType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new GraphRequestError(call, 0, 'UnexpectedAnswer', { cause: parsed.error });
+  return parsed.data;
+}
+
+function toSubscription(answer: z.infer<typeof subscriptionSchema>): GraphSubscription {
+  const { lifecycleNotificationUrl, clientState, ...required } = answer;
+  return {
+    ...required,
+    ...(lifecycleNotificationUrl ? { lifecycleNotificationUrl } : {}),
+    ...(clientState ? { clientState } : {}),
+  };
+}
+
+/**
+ * Adds one delta page's members of the group to `members`; true when the page names the group.
+ * The same group may come back on several pages, each with part of its members.
+ * https://learn.microsoft.com/graph/delta-query-groups#paging-through-members-in-a-large-group
+ */
+function mergeMembers(members: Set<string>, page: z.infer<typeof membersDeltaPageSchema>, groupId: string): boolean {
+  let seen = false;
+  for (const group of page.value) {
+    if (group.id.toLowerCase() !== groupId.toLowerCase()) continue;
+    seen = true;
+    for (const member of group['members@delta'] ?? []) {
+      // "@removed" comes only in later rounds (from a deltaLink); honoured in case a page repeats a member.
+      if (member['@removed'] !== undefined) members.delete(member.id);
+      else if (isUser(member['@odata.type'])) members.add(member.id);
+    }
+  }
+  return seen;
+}
+
+const subscriptionPath = (id: string) => `/subscriptions/${encodeURIComponent(id)}`;
+
+/** Delta answers name each member's type; a member without one is taken as a user. */
+const isUser = (odataType: string | undefined) => odataType === undefined || odataType.toLowerCase() === '#microsoft.graph.user';
