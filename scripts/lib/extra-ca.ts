@@ -6,13 +6,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const FAKE_GRAPH_CERT = fileURLToPath(new URL('./fake-graph/cert.pem', import.meta.url));
+import { FAKE_GRAPH_CERT_PATH } from './fake-graph.js';
 
 /** Writes the bundle (once per content) and returns its path, for NODE_EXTRA_CA_CERTS of a child process. */
 export function extraCaBundleWithFakeGraph(existing = process.env.NODE_EXTRA_CA_CERTS): string {
-  const fakeCert = readFileSync(FAKE_GRAPH_CERT, 'utf8');
+  const fakeCert = readFileSync(FAKE_GRAPH_CERT_PATH, 'utf8');
   let current = '';
   try {
     current = existing ? readFileSync(existing, 'utf8') : '';

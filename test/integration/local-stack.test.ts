@@ -56,6 +56,12 @@ describe('npm start and npm run demo', async () => {
     expect(demo.stdout).toMatch(/→ 200 in/);
     expect(demo.stdout).toMatch(/applied \(soft-deleted membership in demo-account\)/);
     expect(demo.stdout).toMatch(/after\s+alex\.doe@example\.com in demo-account: deleted/);
+    // Entra: Graph notifications over HTTP through graph-hook, applied by process-graph-events.
+    expect(output).toContain(`POST ${httpUrl}/hooks/graph/demo-entra`);
+    expect(demo.stdout).toMatch(/\/hooks\/graph\/demo-entra \(Groups\/[0-9a-f-]+ updated\) → 202 in/);
+    expect(demo.stdout).toMatch(/after\s+sam\.lee@example\.com in demo-entra-account: deleted\s+role=Author .*reason="removed from Entra group/);
+    expect(demo.stdout).toMatch(/\/hooks\/graph\/demo-entra \(Users\/[0-9a-f-]+ deleted\) → 202 in/);
+    expect(demo.stdout).toMatch(/after\s+jo\.park@example\.com in demo-entra-account: deleted\s+role=Admin .*reason="user permanently deleted in Entra ID"/);
   });
 
   it('stops everything it started on Ctrl-C', { timeout: 30_000 }, async () => {
