@@ -80,11 +80,39 @@ describe('seed items', () => {
       'CONNECTION#demo-okta#GROUP#Finance-Approvers ACCOUNT#demo-account Admin',
       'CONNECTION#demo-okta#GROUP#Payroll-Admins ACCOUNT#demo-account Author',
       'CONNECTION#other-okta#GROUP#Finance-Approvers ACCOUNT#other-account Viewer',
+      'CONNECTION#demo-entra#GROUP#00000000-0000-4000-8000-0000000d2001 ACCOUNT#demo-entra-account Author',
+      'CONNECTION#demo-entra#GROUP#00000000-0000-4000-8000-0000000d2002 ACCOUNT#demo-entra-account Admin',
     ]);
     expect(items.filter((item) => item.entity === 'AccountLink').map((item) => item.pk)).toEqual([
       'CONNECTION#demo-okta#ACCOUNTS',
       'CONNECTION#other-okta#ACCOUNTS',
+      'CONNECTION#demo-entra#ACCOUNTS',
     ]);
+  });
+
+  it('keeps an Entra connection\'s Graph app and subscriptions, clientStates only as hashes', () => {
+    const connection = items.find((item) => item.pk === 'CONNECTION#demo-entra' && item.sk === 'CONNECTION');
+    expect(connection).toMatchObject({ type: 'entra', tenantId: '00000000-0000-4000-8000-0000000d0001', deprovisionOnDisable: true });
+    expect(connection?.graph).toEqual({ clientId: '00000000-0000-4000-8000-0000000d0c11', clientSecretRef: 'sso-sync/demo/entra' });
+    const subscriptions = items.filter((item) => item.entity === 'GraphSubscription');
+    expect(subscriptions.map((item) => `${item.pk} ${item.sk} ${item.resource}`)).toEqual([
+      'CONNECTION#demo-entra SUBSCRIPTION#00000000-0000-4000-8000-0000000d5001 users',
+      'CONNECTION#demo-entra SUBSCRIPTION#00000000-0000-4000-8000-0000000d5002 groups',
+    ]);
+    expect(subscriptions[0]?.clientStateHashes).toEqual([hashHookSecret('dev-clientstate-0000000000000000')]);
+    expect(JSON.stringify(items)).not.toContain('dev-clientstate-0000000000000000');
+  });
+
+  it('links Entra users by lowercased object id, listed per connection in gsi1', () => {
+    const sam = items.find((item) => item.pk === 'IDENTITY#demo-entra#SUBJECT#00000000-0000-4000-8000-0000000d1001');
+    expect(sam).toMatchObject({ userId: 'sam', gsi1pk: 'CONNECTION#demo-entra#LINKED', gsi1sk: 'USER#sam' });
+  });
+
+  it('refuses an Entra connection without a tenant, and Graph fields on an Okta connection', () => {
+    const entra = { id: 'e', type: 'entra', providerNames: ['E'] };
+    expect(() => parseSeed({ connections: [entra] })).toThrow(/connections\[0\]\.tenantId: an Entra connection needs its tenant id/);
+    const okta = { id: 'o', type: 'okta', providerNames: ['O'], hookSecrets: ['x'.repeat(32)], graph: { clientId: '00000000-0000-4000-8000-000000000001', clientSecretRef: 's' } };
+    expect(() => parseSeed({ connections: [okta] })).toThrow(/connections\[0\]\.graph: only Entra connections have a Graph app/);
   });
 
   it('links identities by lowercased email and by subject', () => {
