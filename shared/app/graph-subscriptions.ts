@@ -110,7 +110,10 @@ export async function ensureSubscriptions(
   settings: SubscriptionSettings,
 ): Promise<EnsureReport> {
   const { connectionId } = found.connection;
-  const wanted = wantedResources(configs, connectionId);
+  // A subscription on every group ("groups", as an admin may have made by hand) already covers each configured one.
+  const coversAllGroups = found.subscriptions.some(({ resource }) => resource.toLowerCase() === 'groups');
+  const wanted = wantedResources(configs, connectionId).filter((resource) => !(coversAllGroups && resource.startsWith('groups/')));
+  if (coversAllGroups) wanted.push('groups');
   const report: EnsureReport = { created: [], kept: [], unwanted: [], failed: [] };
   for (const held of found.subscriptions) {
     (wanted.includes(held.resource.toLowerCase()) ? report.kept : report.unwanted).push(held);

@@ -277,7 +277,9 @@ describe('ensureSubscriptions', () => {
     expect(validations.filter(({ path }) => path === new URL(urls.lifecycleNotificationUrl).pathname)).toHaveLength(3);
     expect(validations.every(({ status }) => status === 200)).toBe(true);
     // The plain clientState is nowhere in the table.
-    const table = JSON.stringify(await stack.itemsOf('Subscription'));
+    const stored = await stack.itemsOf('GraphSubscription');
+    expect(stored.length).toBeGreaterThanOrEqual(3);
+    const table = JSON.stringify(stored);
     for (const { subscriptionId } of report.created) expect(table).not.toContain(clientStateInGraph(subscriptionId));
   });
 
@@ -297,20 +299,25 @@ describe('ensureSubscriptions', () => {
     expect(fake.requests.filter(({ method, path }) => method === 'POST' && path === '/v1.0/subscriptions')).toHaveLength(posts);
   });
 
-  it('creates the configured groups beside what is held and reports, without deleting, a subscription no config wants', async () => {
+  it('counts a held subscription on every group ("groups") as covering each configured group', async () => {
     // entra-a holds the fixtures' "users" and "groups" (every group); its accounts name two groups.
     const { found, graph } = await load('entra-a');
     const report = await subs.ensureSubscriptions(found, graph, await store.signIn.ssoConfigsServedBy('entra-a'), settings());
-    expect(report.failed).toEqual([]);
-    expect(resourcesOf(report.created)).toEqual(['groups/00000000-0000-4000-8000-0000000d2001', 'groups/00000000-0000-4000-8000-0000000d2002']);
+    expect(report).toMatchObject({ created: [], unwanted: [], failed: [] });
+    expect(resourcesOf(report.kept)).toEqual(['groups', 'users']);
+    expect(resourcesOf(await store.subscriptions.listSubscriptions('entra-a'))).toEqual(['groups', 'users']);
+  });
+
+  it('reports, without deleting, a subscription no config wants', async () => {
+    await addConnections([entraConnection('entra-spare', 'EntraSpare')], [account('spare', 'entra-spare', 'EntraSpare', [GROUP_1])]);
+    const { graph } = await load('entra-spare');
+    await subs.ensureSubscriptions((await load('entra-spare')).found, graph, await store.signIn.ssoConfigsServedBy('entra-spare'), settings());
+    // The account stops naming the group: its subscription is reported, not deleted.
+    const { found } = await load('entra-spare');
+    const report = await subs.ensureSubscriptions(found, graph, [], settings());
+    expect(resourcesOf(report.unwanted)).toEqual([`groups/${GROUP_1}`]);
     expect(resourcesOf(report.kept)).toEqual(['users']);
-    expect(resourcesOf(report.unwanted)).toEqual(['groups']);
-    expect(resourcesOf(await store.subscriptions.listSubscriptions('entra-a'))).toEqual([
-      'groups',
-      'groups/00000000-0000-4000-8000-0000000d2001',
-      'groups/00000000-0000-4000-8000-0000000d2002',
-      'users',
-    ]);
+    expect(resourcesOf(await store.subscriptions.listSubscriptions('entra-spare'))).toEqual([`groups/${GROUP_1}`, 'users']);
   });
 
   it('a Graph refusal for one resource is reported and the others are still created and stored', async () => {
