@@ -97,6 +97,8 @@ function lambdaLikeEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TABLE_NAME: 'sso-sync-bench',
+    // serverless.yml sets this (the HTTP API's URL) for the Graph subscription functions.
+    HOOKS_BASE_URL: 'https://bench.execute-api.us-east-1.amazonaws.com',
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
