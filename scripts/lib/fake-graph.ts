@@ -84,6 +84,8 @@ export type FakeGraph = {
   deleteUser(id: string): void;
   setGroupMembers(groupId: string, userIds: string[]): void;
   failNext(fault: FakeFault): void;
+  /** A subscription Graph already holds (made before the test), with Graph's defaults for what is not given. */
+  holdSubscription(given: Pick<FakeSubscription, 'id' | 'resource' | 'notificationUrl'> & Partial<FakeSubscription>): FakeSubscription;
   /** Forgets apps, users, groups, subscriptions, faults and logs. Issued tokens stay valid. */
   reset(): void;
   stop(): Promise<void>;
@@ -558,7 +560,7 @@ class FakeGraphServer implements FakeGraph {
         if (failure) return this.graphError(context, 400, failure.code, failure.message);
       }
     }
-    const subscription: FakeSubscription = {
+    const subscription = this.holdSubscription({
       id: randomUUID(),
       resource,
       changeType: text('changeType') ?? '',
@@ -567,16 +569,33 @@ class FakeGraphServer implements FakeGraph {
       lifecycleNotificationUrl: text('lifecycleNotificationUrl') ?? null,
       expirationDateTime: text('expirationDateTime') ?? '',
       applicationId: caller.clientId,
-      creatorId: this.creatorId,
       includeResourceData: input.includeResourceData === true,
       latestSupportedTlsVersion: text('latestSupportedTlsVersion') ?? 'v1_2',
       encryptionCertificate: text('encryptionCertificate') ?? null,
       encryptionCertificateId: text('encryptionCertificateId') ?? null,
-      notificationQueryOptions: null,
       notificationUrlAppId: text('notificationUrlAppId') ?? null,
+    });
+    return this.subscriptionReply(201, subscription, true);
+  }
+
+  holdSubscription(given: Pick<FakeSubscription, 'id' | 'resource' | 'notificationUrl'> & Partial<FakeSubscription>): FakeSubscription {
+    const subscription: FakeSubscription = {
+      changeType: 'updated,deleted',
+      clientState: null,
+      lifecycleNotificationUrl: null,
+      expirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+      applicationId: randomUUID(),
+      creatorId: this.creatorId,
+      includeResourceData: false,
+      latestSupportedTlsVersion: 'v1_2',
+      encryptionCertificate: null,
+      encryptionCertificateId: null,
+      notificationQueryOptions: null,
+      notificationUrlAppId: null,
+      ...given,
     };
     this.subscriptions.set(subscription.id, subscription);
-    return this.subscriptionReply(201, subscription, true);
+    return subscription;
   }
 
   private deleteSubscription(id: string): Reply {

@@ -57,3 +57,5 @@ export async function postToGraphHook(
   const handler = options.lifecycle ? lifecycleHandler : graphHook;
   return (await handler(event, lambdaContext(options.lifecycle ? 'graph-lifecycle' : 'graph-hook'))) as APIGatewayProxyStructuredResultV2;
 }
+
+export { graphAppSecret } from './secrets.js';

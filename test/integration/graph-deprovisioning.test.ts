@@ -4,7 +4,6 @@
  * fake Graph (token endpoint and /v1.0, answering with Graph's documented payloads).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
@@ -21,9 +20,11 @@ const fake = await vi.hoisted(async () => {
 const { documentClient, tableName } = await import('../../shared/store/client.js');
 const { keys } = await import('../../shared/store/keys.js');
 const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
-const { about, graphNotification, postToGraphHook } = await import('../helpers/graph.js');
+const { about, graphNotification, postToGraphHook, graphAppSecret } = await import('../helpers/graph.js');
 
 const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+/** What moto holds under entra-a's secret name (another test file may have made it first). */
+let clientSecret = CLIENT_SECRET;
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
 
@@ -31,11 +32,8 @@ let stream: LocalStream;
 
 beforeAll(async () => {
   stream = await createSeededTable();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
-  const secrets = new SecretsManagerClient({ endpoint: process.env.SECRETS_MANAGER_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  await secrets.send(new CreateSecretCommand({ Name: 'sso-sync/test/entra-a', SecretString: CLIENT_SECRET })).catch((error: Error) => {
-    if (error.name !== 'ResourceExistsException') throw error;
-  });
+  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
 });
 
 afterAll(async () => {
@@ -44,7 +42,7 @@ afterAll(async () => {
 
 afterEach(() => {
   fake.reset();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
 });
 
 let counter = 0;

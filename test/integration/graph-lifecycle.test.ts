@@ -3,7 +3,6 @@
  * stream, process-graph-events, DynamoDB Local, moto (Secrets Manager) and the local fake Graph.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 // Configuration is read once, at the handlers' import: the fake Graph must be up before that.
@@ -18,7 +17,7 @@ const fake = await vi.hoisted(async () => {
 });
 
 const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
-const { lifecycleNotification, postToGraphHook } = await import('../helpers/graph.js');
+const { lifecycleNotification, postToGraphHook, graphAppSecret } = await import('../helpers/graph.js');
 const { listSubscriptions } = await import('../../shared/store/subscriptions.js');
 const { getConnection } = await import('../../shared/store/connections.js');
 const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
@@ -27,6 +26,8 @@ const { handler: reconcileSchedule } = await import('../../functions/reconcile.j
 const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
 
 const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+/** What moto holds under entra-a's secret name (another test file may have made it first). */
+let clientSecret = CLIENT_SECRET;
 const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
 const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001';
@@ -36,40 +37,17 @@ let stream: LocalStream;
 
 beforeAll(async () => {
   stream = await createSeededTable();
-  const secrets = new SecretsManagerClient({ endpoint: process.env.SECRETS_MANAGER_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  await secrets.send(new CreateSecretCommand({ Name: 'sso-sync/test/entra-a', SecretString: CLIENT_SECRET })).catch((error: Error) => {
-    if (error.name !== 'ResourceExistsException') throw error;
-  });
+  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
 });
 
 afterAll(async () => {
   await fake.stop();
 });
 
-/** Graph's side as the tests start: the app, the fixture subscriptions, the groups' members. */
-function fakeSubscription(id: string, resource: string) {
-  return {
-    id,
-    resource,
-    changeType: 'updated,deleted',
-    clientState: null,
-    notificationUrl: 'https://hooks.example.test/hooks/graph/entra-a',
-    lifecycleNotificationUrl: 'https://hooks.example.test/hooks/graph/entra-a/lifecycle',
-    expirationDateTime: '2099-01-01T00:00:00Z',
-    applicationId: ENTRA_A_CLIENT_ID,
-    creatorId: ENTRA_A_CLIENT_ID,
-    includeResourceData: false,
-    latestSupportedTlsVersion: 'v1_2',
-    encryptionCertificate: null,
-    encryptionCertificateId: null,
-    notificationQueryOptions: null,
-    notificationUrlAppId: null,
-  };
-}
-
+/** Graph's side as each test starts: the app, the groups' members. */
 beforeEach(() => {
   fake.reset();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, CLIENT_SECRET);
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
   fake.setGroupMembers(GROUP_CONTOSO, []);
   fake.setGroupMembers(GROUP_NORTHWIND, []);
 });
@@ -111,7 +89,7 @@ async function postLifecycle(fixtureName: string, subscriptionId: string) {
 
 describe('lifecycle notifications', () => {
   it('reauthorizationRequired reauthorizes the subscription', async () => {
-    fake.subscriptions.set(USERS_SUBSCRIPTION, fakeSubscription(USERS_SUBSCRIPTION, 'users'));
+    fake.holdSubscription({ id: USERS_SUBSCRIPTION, resource: 'users', notificationUrl: 'https://hooks.example.test/hooks/graph/entra-a', applicationId: ENTRA_A_CLIENT_ID });
     await postLifecycle('graph-lifecycle-reauthorization.json', USERS_SUBSCRIPTION);
     const [event] = await settledEvents('lifecycle.reauthorizationRequired');
     expect(event).toMatchObject({ status: 'applied', detail: `subscription ${USERS_SUBSCRIPTION} reauthorized` });

@@ -11,7 +11,6 @@ import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { CreateSecretCommand, GetSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertProcessTrustsFakeGraph, startFakeGraph, type FakeGraph } from '../../scripts/lib/fake-graph.js';
@@ -20,6 +19,7 @@ import { hashHookSecret } from '../../shared/domain/hook-secrets.js';
 import { httpApiEvent } from '../helpers/fixtures.js';
 import type { StoredSubscription } from '../../shared/store/subscriptions.js';
 import type { GraphNotification } from '../helpers/graph.js';
+import { graphAppSecret } from '../helpers/secrets.js';
 
 type Subscriptions = typeof import('../../shared/app/graph-subscriptions.js');
 type Stack = typeof import('../helpers/stack.js');
@@ -91,22 +91,6 @@ async function startHookServer() {
 
 // --- test data -------------------------------------------------------------------------------
 
-/** The secret under this name, created unless another test file already did (moto is shared). */
-async function graphAppSecret(secretRef: string, wanted: string): Promise<string> {
-  const secrets = new SecretsManagerClient({
-    endpoint: process.env.SECRETS_MANAGER_ENDPOINT,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  try {
-    await secrets.send(new CreateSecretCommand({ Name: secretRef, SecretString: wanted }));
-    return wanted;
-  } catch (error) {
-    if (!(error instanceof ResourceExistsException)) throw error;
-    return (await secrets.send(new GetSecretValueCommand({ SecretId: secretRef }))).SecretString ?? '';
-  }
-}
-
 function entraConnection(id: string, providerName: string, clientSecretRef = FRESH_SECRET_REF) {
   return { id, type: 'entra', tenantId: FRESH_TENANT, providerNames: [providerName], graph: { clientId: FRESH_CLIENT_ID, clientSecretRef } };
 }
@@ -139,23 +123,7 @@ async function holdSubscription(connectionId: string, resource: string, expiresI
   await store.subscriptions.putSubscription(connectionId, stored);
   if (inGraph) {
     const urls = subs.subscriptionUrls(hooks.baseUrl, connectionId);
-    fake.subscriptions.set(subscriptionId, {
-      id: subscriptionId,
-      resource,
-      changeType: 'updated,deleted',
-      clientState,
-      notificationUrl: urls.notificationUrl,
-      lifecycleNotificationUrl: urls.lifecycleNotificationUrl,
-      expirationDateTime: expiresAt,
-      applicationId: FRESH_CLIENT_ID,
-      creatorId: crypto.randomUUID(),
-      includeResourceData: false,
-      latestSupportedTlsVersion: 'v1_2',
-      encryptionCertificate: null,
-      encryptionCertificateId: null,
-      notificationQueryOptions: null,
-      notificationUrlAppId: null,
-    });
+    fake.holdSubscription({ id: subscriptionId, resource, clientState, ...urls, expirationDateTime: expiresAt, applicationId: FRESH_CLIENT_ID });
   }
   return { ...stored, clientState };
 }
