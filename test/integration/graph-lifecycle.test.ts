@@ -2,6 +2,8 @@
  * Graph lifecycle notifications and reconciliation, end to end: the real lifecycle hook, the
  * stream, process-graph-events, DynamoDB Local, moto (Secrets Manager) and the local fake Graph.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
@@ -159,5 +161,50 @@ describe('reconcile', () => {
     expect(diff.removals.some((removal) => removal.userId === stayer.userId)).toBe(false);
     expect(progress.some((line) => line.includes('granting group'))).toBe(true);
     expect(await statuses(leaver.userId)).toEqual({ contoso: 'active', northwind: 'active' });
+  });
+});
+
+describe('npm run reconcile', () => {
+  const run = promisify(execFile);
+  const target = () => ['--endpoint', process.env.DYNAMODB_ENDPOINT ?? '', '--table', process.env.TABLE_NAME ?? ''];
+  const cli = async (args: string[]) => {
+    try {
+      return { code: 0, ...(await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', ...args], { env: process.env })) };
+    } catch (error) {
+      return error as { code: number; stdout: string; stderr: string };
+    }
+  };
+
+  it('shows progress and the diff; --dry-run writes nothing, a real run soft-deletes and records the outcome', async () => {
+    const leaver = await entraUser(['northwind']);
+    const stayer = await entraUser(['northwind']);
+    fake.setGroupMembers(GROUP_NORTHWIND, [stayer.objectId]);
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+
+    const dry = await cli(['entra-a', '--dry-run', ...target()]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/granting group/);
+    expect(dry.stdout).toContain(`- northwind: user ${leaver.userId} (object id ${leaver.objectId})`);
+    expect(dry.stdout).not.toContain(stayer.userId);
+    expect(dry.stdout).toMatch(/Dry run: \d+ membership\(s\) would be soft-deleted; nothing was written/);
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'active' });
+
+    const real = await cli(['entra-a', ...target()]);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toMatch(/^applied: reconciled 2 group\(s\)/m);
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
+    expect(await statuses(stayer.userId)).toEqual({ northwind: 'active' });
+    // The stream leaves the command line's own request alone.
+    const [request] = (await settledEvents('reconcile')).filter((event) => String(event.eventId).startsWith('reconcile-cli-'));
+    expect(request?.status).toBe('applied');
+  });
+
+  it('exits 1 without deleting anything when a member list cannot be read', async () => {
+    const user = await entraUser(['contoso']);
+    fake.failNext({ method: 'GET', pathPrefix: '/v1.0/groups/delta', status: 500, times: 100 });
+    const result = await cli(['entra-a', ...target()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/nothing was deleted/);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
   });
 });
