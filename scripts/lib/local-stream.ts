@@ -15,7 +15,10 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | unknown>;
 
-type InboxFilter = { eventName: string[]; dynamodb: { NewImage: { entity: { S: string[] }; source: { S: string[] } } } };
+type InboxFilter = {
+  eventName: string[];
+  dynamodb: { NewImage: { entity: { S: string[] }; source: { S: string[] }; status?: { S: string[] } } };
+};
 
 /** Mirrors the filterPatterns of process-events in serverless.yml (a test keeps them equal). */
 export const INBOX_INSERT_FILTER: InboxFilter = {
@@ -23,10 +26,13 @@ export const INBOX_INSERT_FILTER: InboxFilter = {
   dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['okta'] } } },
 };
 
-/** Mirrors the filterPatterns of process-graph-events in serverless.yml (a test keeps them equal). */
-export const GRAPH_INBOX_INSERT_FILTER: InboxFilter = {
-  eventName: ['INSERT'],
-  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] } } },
+/**
+ * Mirrors the filterPatterns of process-graph-events in serverless.yml (a test keeps them equal):
+ * new Graph inbox items, and state-based hints stored again (re-armed) while already processed.
+ */
+export const GRAPH_INBOX_PENDING_FILTER: InboxFilter = {
+  eventName: ['INSERT', 'MODIFY'],
+  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] }, status: { S: ['pending'] } } },
 };
 
 /** The event source mapping of process-events in serverless.yml (a test keeps them equal). */
@@ -40,7 +46,8 @@ export function matchesFilter(filter: InboxFilter, record: StreamRecord): boolea
   return (
     filter.eventName.includes(record.eventName ?? '') &&
     filter.dynamodb.NewImage.entity.S.includes(image?.entity?.S ?? '') &&
-    filter.dynamodb.NewImage.source.S.includes(image?.source?.S ?? '')
+    filter.dynamodb.NewImage.source.S.includes(image?.source?.S ?? '') &&
+    (filter.dynamodb.NewImage.status?.S.includes(image?.status?.S ?? '') ?? true)
   );
 }
 
@@ -92,7 +99,7 @@ export type LocalStreamOptions = {
 export function graphConsumer(handler: StreamHandler): StreamConsumer {
   return {
     name: 'process-graph-events',
-    accepts: (record) => matchesFilter(GRAPH_INBOX_INSERT_FILTER, record),
+    accepts: (record) => matchesFilter(GRAPH_INBOX_PENDING_FILTER, record),
     handler,
     batchSize: GRAPH_STREAM_SETTINGS.batchSize,
     parallelization: GRAPH_STREAM_SETTINGS.parallelizationFactor,

@@ -13,7 +13,7 @@ import {
   type LinkedUser,
 } from '../domain/graph-deprovision.js';
 import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
-import type { GraphDirectory } from '../idp/graph.js';
+import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
 import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent } from '../store/deprovision.js';
@@ -120,11 +120,24 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
       if (intent.kind === 'groupDeleted') {
         return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} deleted`, 0);
       }
-      const graph = await deps.directoryFor(connection);
-      const left = membersWhoLeft(candidates, await graph.groupMemberIds(intent.groupId));
+      const members = await currentMembers(await deps.directoryFor(connection), intent.groupId);
+      if (members === 'group deleted') {
+        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} no longer exists`, 0);
+      }
+      const left = membersWhoLeft(candidates, members);
       if (left.length === 0) return finish(event, skipped('every linked user with a membership is still in the group'));
       return removeMemberships(event, left, accountIds, `no longer a member of Entra group ${intent.groupId}`, 0);
     }
+  }
+}
+
+/** The group's members, or 'group deleted' when Graph no longer has it (its own `deleted` notification may still be on the way). */
+async function currentMembers(graph: GraphDirectory, groupId: string): Promise<ReadonlySet<string> | 'group deleted'> {
+  try {
+    return new Set([...(await graph.groupMemberIds(groupId))].map((id) => id.toLowerCase()));
+  } catch (error) {
+    if (error instanceof GraphRequestError && error.status === 404) return 'group deleted';
+    throw error;
   }
 }
 

@@ -159,3 +159,14 @@ export function graphRecordId(record: GraphRecord, receivedAt: Date): string {
 export function graphEventType(record: GraphRecord): string {
   return record.kind === 'lifecycle' ? `lifecycle.${record.lifecycleEvent}` : `${record.resourceType}.${record.changeType}`;
 }
+
+/**
+ * A hint whose processing asks Graph for the current state (a user update, a group change
+ * without a member list, a lifecycle event) reads the same for every change of that user or
+ * group. A copy must not be dropped as a duplicate: the change it announces may have happened
+ * after the earlier copy was processed. Processing it again is harmless. Removals carried in the
+ * notification itself (a deletion, `members@delta`) are not state-based and are stored once.
+ */
+export function isStateBasedHint(record: GraphRecord): boolean {
+  return record.kind === 'lifecycle' || (record.changeType === 'updated' && record.removedMembers === undefined);
+}

@@ -4,7 +4,7 @@
  * Only what processing needs is kept: never the clientState or the raw payload.
  */
 import * as z from 'zod/mini';
-import { graphEventType, graphRecordId, type GraphRecord } from '../domain/graph-notifications.js';
+import { graphEventType, graphRecordId, isStateBasedHint, type GraphRecord } from '../domain/graph-notifications.js';
 import { ENTITY, keys, TTL_ATTRIBUTE } from './keys.js';
 import { storeNewInboxItems, type StoreCounts } from './inbox.js';
 
@@ -62,7 +62,7 @@ export function graphInboxItem(connectionId: string, eventId: string, eventType:
   };
 }
 
-/** Stores verified notifications, each once (conditional put on its hash). */
+/** Stores verified notifications under their hash: once each, except state-based hints, which are re-armed (isStateBasedHint). */
 export function storeGraphRecords(input: {
   connectionId: string;
   records: GraphRecord[];
@@ -70,9 +70,10 @@ export function storeGraphRecords(input: {
   retentionDays: number;
 }): Promise<StoreCounts> {
   return storeNewInboxItems(
-    input.records.map((record) =>
-      graphInboxItem(input.connectionId, graphRecordId(record, input.receivedAt), graphEventType(record), record, input.receivedAt, input.retentionDays),
-    ),
+    input.records.map((record) => ({
+      ...graphInboxItem(input.connectionId, graphRecordId(record, input.receivedAt), graphEventType(record), record, input.receivedAt, input.retentionDays),
+      rearm: isStateBasedHint(record),
+    })),
   );
 }
 

@@ -68,13 +68,20 @@ export function inboxItem(delivery: Omit<InboxDelivery, 'records'>, record: Okta
   };
 }
 
-const storeCondition = 'attribute_not_exists(pk)';
+type NewInboxItem = Record<string, unknown> & { pk: string; sk: string; rearm?: boolean };
 
-type NewInboxItem = Record<string, unknown> & { pk: string; sk: string };
+/**
+ * Only if absent: a redelivery must not reset a processed event (rule 2). An item marked
+ * `rearm` (a state-based Graph hint, which reads the same however often the state changes) is
+ * written again every time, so it is processed again and sees the newest state.
+ */
+function storeCondition(item: NewInboxItem): { ConditionExpression?: string } {
+  return item.rearm ? {} : { ConditionExpression: 'attribute_not_exists(pk)' };
+}
 
 async function putOne(item: NewInboxItem): Promise<StoreCounts> {
   try {
-    await documentClient.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: storeCondition }));
+    await documentClient.send(new PutCommand({ TableName: tableName, Item: item, ...storeCondition(item) }));
     return { stored: 1, duplicates: 0 };
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { stored: 0, duplicates: 1 };
@@ -94,7 +101,7 @@ async function putAllOrSkipDuplicates(items: NewInboxItem[]): Promise<StoreCount
     try {
       await documentClient.send(
         new TransactWriteCommand({
-          TransactItems: pending.map((Item) => ({ Put: { TableName: tableName, Item, ConditionExpression: storeCondition } })),
+          TransactItems: pending.map((Item) => ({ Put: { TableName: tableName, Item, ...storeCondition(Item) } })),
         }),
       );
       return { stored: pending.length, duplicates };

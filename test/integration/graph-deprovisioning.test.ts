@@ -167,6 +167,19 @@ describe('users', () => {
     expect((await itemsOf('Audit')).filter((item) => item.userId === user.userId)).toHaveLength(1);
   });
 
+  it('a repeated update notification is processed again: a change after the first one is not lost', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    const body = { value: [about(graphNotification('graph-user-updated.json'), user.objectId)] };
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
+    const [first] = await deliver(body, user.objectId);
+    expect(first).toMatchObject({ status: 'skipped' });
+    // Disabled later the same day: Graph's notification reads exactly the same.
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: false });
+    const [second] = await deliver(body, user.objectId);
+    expect(second).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted' });
+  });
+
   it('retries a Graph 429 after its Retry-After and then applies the event', async () => {
     const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
     fake.failNext({ method: 'GET', pathPrefix: `/v1.0/users/${user.objectId}`, status: 429, retryAfterSeconds: 1, times: 1 });
@@ -211,6 +224,16 @@ describe('groups', () => {
     expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
     expect(await statuses(stayer.userId)).toEqual({ northwind: 'active' });
     expect(graphCalls('/groups/delta').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a group change for a group Graph no longer has removes what it granted', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    // The fake knows no members of this group (reset): its delta query finds no such group.
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
+    delete notification.resourceData['members@delta'];
+    const [event] = await deliver({ value: [notification] }, GROUP_NORTHWIND);
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ northwind: 'deleted' });
   });
 
   it('a removed member who never signed in is skipped, nothing created', async () => {

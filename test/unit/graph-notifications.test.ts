@@ -8,6 +8,7 @@ import {
   checkDelivery,
   graphEventType,
   graphRecordId,
+  isStateBasedHint,
   type GraphChangeRecord,
   type GraphReceiver,
   type GraphRecord,
@@ -533,5 +534,29 @@ describe('graphEventType', () => {
     expect(graphEventType({ kind: 'lifecycle', subscriptionId: USERS_SUBSCRIPTION, lifecycleEvent: 'reauthorizationRequired' })).toBe(
       'lifecycle.reauthorizationRequired',
     );
+  });
+});
+
+describe('isStateBasedHint', () => {
+  const change = (changes: Partial<GraphChangeRecord>): GraphChangeRecord => ({
+    kind: 'change',
+    subscriptionId: 's',
+    changeType: 'updated',
+    resourceType: 'users',
+    resourceId: '00000000-0000-4000-8000-0000000d1001',
+    ...changes,
+  });
+
+  it('is true for what processing answers by asking Graph: user updates, group updates without a member list, lifecycle events', () => {
+    expect(isStateBasedHint(change({}))).toBe(true);
+    expect(isStateBasedHint(change({ resourceType: 'groups' }))).toBe(true);
+    expect(isStateBasedHint({ kind: 'lifecycle', subscriptionId: 's', lifecycleEvent: 'missed' })).toBe(true);
+  });
+
+  it('is false for removals the notification itself carries: deletions and members@delta', () => {
+    expect(isStateBasedHint(change({ changeType: 'deleted' }))).toBe(false);
+    expect(isStateBasedHint(change({ resourceType: 'groups', changeType: 'deleted' }))).toBe(false);
+    expect(isStateBasedHint(change({ resourceType: 'groups', removedMembers: ['00000000-0000-4000-8000-0000000d1002'] }))).toBe(false);
+    expect(isStateBasedHint(change({ resourceType: 'groups', removedMembers: [] }))).toBe(false);
   });
 });

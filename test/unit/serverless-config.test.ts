@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { GRAPH_INBOX_INSERT_FILTER, GRAPH_STREAM_SETTINGS, INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
+import { GRAPH_INBOX_PENDING_FILTER, GRAPH_STREAM_SETTINGS, INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
 import { tableDefinition, TTL_ATTRIBUTE } from '../../shared/store/keys.js';
 
 const SERVERLESS_YML = join(dirname(fileURLToPath(import.meta.url)), '../../serverless.yml');
@@ -109,7 +109,7 @@ describe('the Table resource', () => {
 
 describe.each([
   { name: 'process-events', filter: INBOX_INSERT_FILTER, settings: STREAM_SETTINGS },
-  { name: 'process-graph-events', filter: GRAPH_INBOX_INSERT_FILTER, settings: GRAPH_STREAM_SETTINGS },
+  { name: 'process-graph-events', filter: GRAPH_INBOX_PENDING_FILTER, settings: GRAPH_STREAM_SETTINGS },
 ])('the $name stream mapping', ({ name, filter, settings }) => {
   it('lets through only what local-stream.ts lets through: inbox INSERTs of its source', () => {
     const stream = streamEventOf(name);
