@@ -60,7 +60,9 @@ function emailOf(user: TriggerUser): string {
 
 async function decide(user: TriggerUser, providerName: string, connection: Connection, settings: SignInSettings) {
   const email = emailOf(user);
-  const idpGroups = parseGroupsClaim(user.userAttributes[settings.groupsAttribute]);
+  const claimed = parseGroupsClaim(user.userAttributes[settings.groupsAttribute]);
+  // Entra group ids are GUIDs, configured lowercased (the seed does so): compare them so.
+  const idpGroups = connection.type === 'entra' ? claimed.map((group) => group.toLowerCase()) : claimed;
   const accounts = await settings.ssoConfigsServedBy(connection.connectionId);
   const decisions = decideAdmission({ providerName, email, idpGroups, accounts });
   logger.info('sign-in decision', {

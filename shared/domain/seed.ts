@@ -195,7 +195,26 @@ export function parseSeed(input: unknown): Seed {
   }
   const problems = referenceProblems(parsed.data);
   if (problems.length > 0) throw new SeedError(problems);
-  return parsed.data;
+  return withEntraIdsLowercased(parsed.data);
+}
+
+/**
+ * Entra object ids are GUIDs that Graph and the sign-in claims may spell in either case: one
+ * spelling (lowercase) everywhere, so a group in an SSO config matches the one in a notification.
+ */
+function withEntraIdsLowercased(seed: Seed): Seed {
+  const entra = new Set(seed.connections.filter((connection) => connection.type === 'entra').map((connection) => connection.id));
+  for (const account of seed.accounts) {
+    for (const provider of account.ssoConfig.providers) {
+      if (entra.has(provider.connectionId)) provider.groups = provider.groups.map((grant) => ({ ...grant, group: grant.group.toLowerCase() }));
+    }
+  }
+  for (const user of seed.users) {
+    user.identities = user.identities.map((identity) =>
+      entra.has(identity.connectionId) && identity.subject ? { ...identity, subject: identity.subject.toLowerCase() } : identity,
+    );
+  }
+  return seed;
 }
 
 /** The JSON Schema of the seed file, as committed in seed/seed.schema.json. */

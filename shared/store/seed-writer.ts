@@ -60,15 +60,13 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
     }
   }
 
-  const connectionTypes = new Map(seed.connections.map((connection) => [connection.id, connection.type]));
   for (const user of seed.users) {
     const userId = user.id ?? seededUserId(user.email);
     items.push({ ...keys.user(userId), entity: ENTITY.user, userId, email: user.email, createdAt: now });
     for (const identity of user.identities) {
       items.push({ ...keys.identityByEmail(identity.connectionId, user.email), entity: ENTITY.identity, userId, connectionId: identity.connectionId, email: user.email });
       if (identity.subject) {
-        // Entra object ids are GUIDs, compared without case (sign-in lowercases them too).
-        const subject = connectionTypes.get(identity.connectionId) === 'entra' ? identity.subject.toLowerCase() : identity.subject;
+        const subject = identity.subject;
         items.push({
           ...keys.identityBySubject(identity.connectionId, subject),
           ...keys.linkedToConnection(identity.connectionId, userId),

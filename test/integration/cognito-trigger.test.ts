@@ -291,6 +291,24 @@ describe('per-account options and other providers', () => {
     const identity = (await itemsOf('Identity')).find((item) => item.subject === '00000000-0000-4000-8000-0000000d1001');
     expect(identity).toMatchObject({ connectionId: 'entra-a', cognitoUsername: userName });
   });
+
+  it('matches Entra group ids without regard to case', async () => {
+    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
+    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
+    const userName = `EntraA_${crypto.randomUUID()}`;
+    await createFederatedUser(userPoolId, userName, 'casey.upper@example.com');
+    const event = { ...structuredClone(entra), userPoolId, userName };
+    event.request.userAttributes = {
+      ...event.request.userAttributes,
+      identities,
+      email: 'casey.upper@example.com',
+      'custom:oid': '00000000-0000-4000-8000-0000000D1777',
+      'custom:groups': '[00000000-0000-4000-8000-0000000D2001]',
+    };
+    await invoke(event);
+    expect(await rolesOf('casey.upper@example.com', 'entra-a')).toEqual({ contoso: 'active:Author' });
+    expect((await itemsOf('Identity')).some((item) => item.subject === '00000000-0000-4000-8000-0000000d1777')).toBe(true);
+  });
 });
 
 describe('a failing Cognito group call', () => {

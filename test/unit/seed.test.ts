@@ -108,6 +108,18 @@ describe('seed items', () => {
     expect(sam).toMatchObject({ userId: 'sam', gsi1pk: 'CONNECTION#demo-entra#LINKED', gsi1sk: 'USER#sam' });
   });
 
+  it('lowercases Entra group ids and object ids, which Graph and the claims may spell in either case', () => {
+    const seed = parseSeed({
+      connections: [{ id: 'e', type: 'entra', tenantId: '00000000-0000-4000-8000-00000000000A', providerNames: ['E'] }],
+      accounts: [{ id: 'a', ssoConfig: { active: true, allowedDomains: ['example.com'], providers: [{ connectionId: 'e', providerName: 'E', groups: [{ group: '00000000-0000-4000-8000-0000000000AB', role: 'Viewer' }] }] } }],
+      users: [{ email: 'x@example.com', identities: [{ connectionId: 'e', subject: '00000000-0000-4000-8000-0000000000CD' }] }],
+    });
+    const written = seedItems(seed, new Date());
+    expect(written.some((item) => item.pk === 'CONNECTION#e#GROUP#00000000-0000-4000-8000-0000000000ab')).toBe(true);
+    expect(written.some((item) => item.pk === 'IDENTITY#e#SUBJECT#00000000-0000-4000-8000-0000000000cd')).toBe(true);
+    expect(written.find((item) => item.pk === 'CONNECTION#e')?.tenantId).toBe('00000000-0000-4000-8000-00000000000a');
+  });
+
   it('refuses an Entra connection without a tenant, and Graph fields on an Okta connection', () => {
     const entra = { id: 'e', type: 'entra', providerNames: ['E'] };
     expect(() => parseSeed({ connections: [entra] })).toThrow(/connections\[0\]\.tenantId: an Entra connection needs its tenant id/);
