@@ -2,12 +2,14 @@
  * npm run demo [-- okta | entra] — against a running `npm start`, fires real IdP calls over HTTP
  * and prints the membership before and after, with the recorded outcome:
  *   okta   an Okta group removal: alex.doe@example.com leaves "Finance-Approvers" (demo-okta)
- *   entra  two Graph change notifications at demo-entra: sam.lee@example.com removed from a
- *          group (members@delta), and jo.park@example.com permanently deleted
+ *   entra  Graph change notifications at demo-entra: sam.lee@example.com removed from a group
+ *          (members@delta), jo.park@example.com permanently deleted, and lee.wong@example.com
+ *          disabled (an "updated" the processor checks with the stack's fake Graph)
  * Both run when no argument is given.
  */
 import { readFileSync } from 'node:fs';
 import { readState } from './lib/local-stack-state.js';
+import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 
 const CONNECTION_ID = 'demo-okta';
 const ACCOUNT_ID = 'demo-account';
@@ -28,6 +30,8 @@ if (!['all', 'okta', 'entra'].includes(which)) {
 }
 
 const state = readState();
+// The disabled-user step changes the stack's fake Graph (HTTPS, test-only certificate).
+if (state?.graphAuthorityHost) await relaunchTrustingFakeGraph();
 if (!state) {
   console.error('No running local stack found. Start it first with `npm start`, then run `npm run demo` in another terminal.');
   process.exit(1);
@@ -210,7 +214,29 @@ async function entraDemo(): Promise<boolean> {
     graphNotification(ENTRA_USERS_SUBSCRIPTION, 'Users', jo, 'deleted', { eventTime }),
     { kind: 'change', subscriptionId: ENTRA_USERS_SUBSCRIPTION, changeType: 'deleted', resourceType: 'users', resourceId: jo, eventTime },
   );
-  return removed && deleted;
+  const disabled = await disabledUserStep();
+  return removed && deleted && disabled;
+}
+
+/** A user disabled in Entra: Graph says only "updated"; process-graph-events asks the (fake) Graph and finds accountEnabled false. */
+async function disabledUserStep(): Promise<boolean> {
+  if (!state?.graphAuthorityHost) {
+    console.log('\n(no local fake Graph in this stack — moto_server missing? — so no disabled-user demo)');
+    return true;
+  }
+  const lee = '00000000-0000-4000-8000-0000000d1003';
+  const disable = await fetch(`${state.graphAuthorityHost}/_fake/users/${lee}`, {
+    method: 'PUT',
+    body: JSON.stringify({ mail: 'lee.wong@example.com', userPrincipalName: 'lee.wong@example.com', accountEnabled: false }),
+  });
+  if (!disable.ok) throw new Error(`the fake Graph refused the change: ${disable.status}`);
+  const eventTime = new Date().toISOString();
+  return entraStep(
+    'lee.wong@example.com disabled (the fake Graph now answers accountEnabled false)',
+    'lee.wong@example.com',
+    graphNotification(ENTRA_USERS_SUBSCRIPTION, 'Users', lee, 'updated', { eventTime }),
+    { kind: 'change', subscriptionId: ENTRA_USERS_SUBSCRIPTION, changeType: 'updated', resourceType: 'users', resourceId: lee, eventTime },
+  );
 }
 
 const results = [...(which !== 'entra' ? [await oktaDemo()] : []), ...(which !== 'okta' ? [await entraDemo()] : [])];

@@ -7,7 +7,8 @@
  * and the command exits 1. Defaults to the running `npm start` stack's table, if there is one.
  */
 import { parseArgs } from './lib/args.js';
-import { readState } from './lib/local-stack-state.js';
+import { readState, useLocalGraph } from './lib/local-stack-state.js';
+import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 
 const { positional, options } = parseArgs(process.argv.slice(2));
 const connectionId = positional[0];
@@ -23,11 +24,8 @@ if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
 process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-if (stack) {
-  process.env.GRAPH_BASE_URL ??= stack.graphBaseUrl;
-  process.env.GRAPH_AUTHORITY_HOST ??= stack.graphAuthorityHost;
-  process.env.SECRETS_MANAGER_ENDPOINT ??= stack.secretsManagerEndpoint;
-}
+// Against `npm start`: its fake Graph, whose test-only certificate this process must trust.
+if (!options.get('endpoint') && useLocalGraph(stack)) await relaunchTrustingFakeGraph();
 
 const { getConnection } = await import('../shared/store/connections.js');
 const { storeReconcileRequest } = await import('../shared/store/graph-inbox.js');

@@ -10,12 +10,21 @@ import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './lib/dynamodb-local.js';
 import { removeState, writeState } from './lib/local-stack-state.js';
+import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
+import { MotoMissingError, startMotoServer, type MotoServer } from './lib/moto-server.js';
+import { startFakeGraph, type FakeGraph } from './lib/fake-graph.js';
+
+// The stream runs process-graph-events in this process, against the local fake Graph (HTTPS with
+// a test-only certificate): Node must trust it from start-up.
+await relaunchTrustingFakeGraph();
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TABLE_NAME = 'sso-sync-dev'; // serverless.yml custom.tableName for the default stage
 const seedFile = process.env.SEED_FILE ?? fileURLToPath(new URL('../seed/demo.json', import.meta.url));
 
 let dynamo: DynamoDbLocal | undefined;
+let moto: MotoServer | undefined;
+let fakeGraph: FakeGraph | undefined;
 let offline: ChildProcess | undefined;
 let stopStream: (() => Promise<void>) | undefined;
 let stopping: Promise<never> | undefined;
@@ -40,7 +49,7 @@ function stopAll(code: number): Promise<never> {
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
       if (offline.exitCode === null) signalGroup(offline.pid, 'SIGKILL');
     }
-    await dynamo?.stop();
+    await Promise.all([dynamo?.stop(), moto?.stop(), fakeGraph?.stop()]);
     removeState();
     process.exit(code);
   })();
@@ -118,6 +127,25 @@ async function main(): Promise<void> {
   });
   console.log(`DynamoDB Local on ${dynamo.endpoint}`);
 
+  // Graph locally: a fake Graph, and moto for the Graph apps' secrets (optional: without moto,
+  // notifications that need a Graph call fail and are dead-lettered).
+  const httpPort = (await portIsFree(Number(process.env.HTTP_PORT ?? 3000))) ? Number(process.env.HTTP_PORT ?? 3000) : await freePort();
+  const hooksBaseUrl = `http://localhost:${httpPort}`;
+  try {
+    moto = await startMotoServer();
+    fakeGraph = await startFakeGraph();
+    Object.assign(process.env, {
+      SECRETS_MANAGER_ENDPOINT: moto.endpoint,
+      GRAPH_BASE_URL: fakeGraph.baseUrl,
+      GRAPH_AUTHORITY_HOST: fakeGraph.authorityHost,
+      HOOKS_BASE_URL: hooksBaseUrl,
+    });
+    console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager (moto_server) on ${moto.endpoint}`);
+  } catch (error) {
+    if (!(error instanceof MotoMissingError)) throw error;
+    console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call fail locally (the demo does not need one).`);
+  }
+
   // Configuration is read at import, so the project's modules load only now.
   const { parseSeed } = await import('../shared/domain/seed.js');
   const seed = parseSeed(JSON.parse(readFileSync(seedFile, 'utf8')));
@@ -127,6 +155,10 @@ async function main(): Promise<void> {
   const streamArn = await ensureTable(dynamoClient, TABLE_NAME);
   await writeSeed(seed);
   console.log(`Table ${TABLE_NAME} created and seeded from ${seedFile}`);
+  if (fakeGraph && moto) {
+    const { populateLocalGraph } = await import('./lib/local-graph.js');
+    await populateLocalGraph(fakeGraph, seed, { secretsEndpoint: moto.endpoint, hooksBaseUrl });
+  }
 
   const { graphConsumer, LocalStream } = await import('./lib/local-stream.js');
   const { handler } = await import('../functions/process-events.js');
@@ -141,9 +173,17 @@ async function main(): Promise<void> {
   stream.start();
   stopStream = () => stream.stop();
 
-  const httpUrl = await startOffline(Number(process.env.HTTP_PORT ?? 3000));
+  const httpUrl = await startOffline(httpPort);
+  if (fakeGraph && httpUrl !== hooksBaseUrl) console.warn(`(Graph subscriptions made by this process name ${hooksBaseUrl}, not ${httpUrl}: use npm run subscriptions)`);
 
-  writeState({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, tableName: TABLE_NAME, httpUrl, seedFile });
+  writeState({
+    pid: process.pid,
+    dynamoEndpoint: dynamo.endpoint,
+    tableName: TABLE_NAME,
+    httpUrl,
+    seedFile,
+    ...(fakeGraph && moto ? { graphBaseUrl: fakeGraph.baseUrl, graphAuthorityHost: fakeGraph.authorityHost, secretsManagerEndpoint: moto.endpoint } : {}),
+  });
   const okta = seed.connections.filter((connection) => connection.type === 'okta').map(
     (connection) =>
       `  ${connection.id.padEnd(14)} GET|POST ${httpUrl}/hooks/okta/${connection.id}\n` +
@@ -164,7 +204,9 @@ Microsoft Graph notification URLs (connection, URLs):
 ${entra.join('\n') || '  (none in the seed file)'}
 
 Try it, in another terminal:
-  npm run demo            an Okta group removal, then an Entra group removal and user deletion, each membership before and after
+  npm run demo            an Okta group removal, then Entra: a group removal, a user deletion and a disabled user, each
+                          membership before and after
+  npm run reconcile -- demo-entra --dry-run      what a reconciliation against the fake Graph would remove
 
 DynamoDB Local: ${dynamo.endpoint}  (table ${TABLE_NAME}; e.g. npm run seed -- <file> --endpoint ${dynamo.endpoint})
 Press Ctrl-C to stop everything.

@@ -8,7 +8,8 @@
  * is read from Secrets Manager (SECRETS_MANAGER_ENDPOINT for a local one).
  */
 import { parseArgs } from './lib/args.js';
-import { readState } from './lib/local-stack-state.js';
+import { readState, useLocalGraph } from './lib/local-stack-state.js';
+import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 
 const USAGE = 'usage: npm run subscriptions -- <connectionId> [--endpoint http://127.0.0.1:8000] [--table sso-sync-dev] [--hooks-base-url https://api.example.com]';
 
@@ -36,6 +37,8 @@ if (!hooksBaseUrl) {
   process.exit(2);
 }
 process.env.HOOKS_BASE_URL = hooksBaseUrl;
+// Against `npm start`: its fake Graph, whose test-only certificate this process must trust.
+if (useLocalGraph(localStack)) await relaunchTrustingFakeGraph();
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 // Imported after the environment is set: configuration is read once, at first use.

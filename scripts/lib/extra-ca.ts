@@ -24,3 +24,35 @@ export function extraCaBundleWithFakeGraph(existing = process.env.NODE_EXTRA_CA_
   writeFileSync(bundle, `${current.trimEnd()}\n${fakeCert}`);
   return bundle;
 }
+
+function trustsFakeGraph(): boolean {
+  try {
+    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    return extra !== undefined && readFileSync(extra, 'utf8').includes(readFileSync(FAKE_GRAPH_CERT_PATH, 'utf8').trim());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For a script that talks to the local fake Graph in-process: unless this process already trusts
+ * the fake's certificate, runs the same script again in a child that does (same Node flags, same
+ * arguments), waits for it and exits with its code. Returns only in the process that trusts it.
+ * Ctrl-C reaches both (one process group); the parent leaves the cleaning up to the child.
+ */
+export async function relaunchTrustingFakeGraph(): Promise<void> {
+  if (trustsFakeGraph()) return;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaBundleWithFakeGraph() },
+    stdio: 'inherit',
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // A terminal's Ctrl-C already reached the child; a `kill <pid>` did not.
+      if (signal === 'SIGTERM') child.kill(signal);
+    });
+  }
+  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+  process.exit(code);
+}

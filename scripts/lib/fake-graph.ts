@@ -308,6 +308,7 @@ class FakeGraphServer implements FakeGraph {
 
   private async route(method: string, url: URL, body: string, headers: IncomingHttpHeaders, context: RequestContext): Promise<Reply> {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (segments[0] === '_fake') return this.control(method, segments.slice(1), body);
     if (segments[0] === 'v1.0') {
       const caller = this.authenticate(headers);
       if (!caller) return this.unauthenticated(context, headers.authorization === undefined);
@@ -318,6 +319,24 @@ class FakeGraphServer implements FakeGraph {
     if (tenantId && method === 'GET' && endpoint === 'v2.0/.well-known/openid-configuration') return this.openIdConfiguration(tenantId);
     if (tenantId && method === 'POST' && endpoint === 'oauth2/v2.0/token') return this.issueToken(tenantId, body);
     return { status: 404, body: 'not found' };
+  }
+
+  /**
+   * Changes from another process (`npm run demo` against `npm start`'s fake): PUT /_fake/users/{id}
+   * with a user's fields, DELETE /_fake/users/{id}. Not part of Graph.
+   */
+  private control(method: string, segments: string[], body: string): Reply {
+    const [collection, id] = segments;
+    if (collection !== 'users' || !id) return { status: 404, body: 'not found' };
+    if (method === 'DELETE') {
+      this.deleteUser(id);
+      return { status: 204 };
+    }
+    const fields = parseJson(body);
+    if (method !== 'PUT' || !fields) return { status: 400, body: 'PUT a JSON user, or DELETE' };
+    const text = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : null);
+    this.setUser({ id, mail: text('mail'), userPrincipalName: text('userPrincipalName') ?? id, accountEnabled: fields.accountEnabled !== false });
+    return { status: 204 };
   }
 
   private routeGraph(

@@ -34,3 +34,18 @@ export function readState(): LocalStackState | undefined {
 export function removeState(): void {
   rmSync(STATE_FILE, { force: true });
 }
+
+/**
+ * Points a command-line script at the running stack's fake Graph and its Secrets Manager, unless
+ * GRAPH_BASE_URL names another Graph. Returns whether it did, so the caller knows to trust the fake.
+ */
+export function useLocalGraph(state: LocalStackState | undefined): boolean {
+  if (!state?.graphBaseUrl || !state.graphAuthorityHost || !state.secretsManagerEndpoint || process.env.GRAPH_BASE_URL) return false;
+  // The secrets the stack's fake Graph accepts are in the stack's moto, whatever else is set.
+  Object.assign(process.env, {
+    GRAPH_BASE_URL: state.graphBaseUrl,
+    GRAPH_AUTHORITY_HOST: state.graphAuthorityHost,
+    SECRETS_MANAGER_ENDPOINT: state.secretsManagerEndpoint,
+  });
+  return true;
+}

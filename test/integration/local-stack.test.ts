@@ -62,6 +62,13 @@ describe('npm start and npm run demo', async () => {
     expect(demo.stdout).toMatch(/after\s+sam\.lee@example\.com in demo-entra-account: deleted\s+role=Author .*reason="removed from Entra group/);
     expect(demo.stdout).toMatch(/\/hooks\/graph\/demo-entra \(Users\/[0-9a-f-]+ deleted\) → 202 in/);
     expect(demo.stdout).toMatch(/after\s+jo\.park@example\.com in demo-entra-account: deleted\s+role=Admin .*reason="user permanently deleted in Entra ID"/);
+    // A disabled user: process-graph-events asks the stack's fake Graph, which says accountEnabled false.
+    expect(demo.stdout).toMatch(/after\s+lee\.wong@example\.com in demo-entra-account: deleted\s+role=Author .*reason="user disabled in Entra ID \(accountEnabled false\)"/);
+
+    // Reconciliation from the command line, against the stack's table and fake Graph.
+    const reconcile = await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', 'demo-entra', '--dry-run'], { env });
+    expect(reconcile.stdout).toMatch(/demo-entra: 1 account\(s\), 2 granting group\(s\)/);
+    expect(reconcile.stdout).toMatch(/Dry run: \d+ membership\(s\) would be soft-deleted; nothing was written/);
   });
 
   it('stops everything it started on Ctrl-C', { timeout: 30_000 }, async () => {

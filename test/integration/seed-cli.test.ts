@@ -35,7 +35,7 @@ describe('npm run seed', () => {
     const table = `seed-ok-${crypto.randomUUID()}`;
     const result = await seedCli('seed/demo.json', table);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('3 connections, 3 accounts, 4 users');
+    expect(result.stdout).toContain('3 connections, 3 accounts, 5 users');
     const { Item } = await documentClient.send(new GetCommand({ TableName: table, Key: keys.connection('demo-okta') }));
     expect(Item).toMatchObject({ type: 'okta', providerNames: ['Okta'] });
     expect(JSON.stringify(Item)).not.toContain('demo-okta-hook-secret');
