@@ -40,7 +40,8 @@ if (!connection || connection.type !== 'entra') {
 }
 
 try {
-  const diff = await reconcileDiff(connection, reconcileDeps((message) => console.log(`  ${message}`)));
+  const deps = reconcileDeps((message) => console.log(`  ${message}`));
+  const diff = await reconcileDiff(connection, deps);
   if (diff.removals.length === 0) console.log('Nothing to remove: every linked user with an active membership is still in a granting group.');
   for (const removal of diff.removals) console.log(`  - ${removal.accountId}: user ${removal.userId} (object id ${removal.objectId})`);
   if (dryRun) {
@@ -50,7 +51,9 @@ try {
   // Stored first so the effects are audited under its id; the stream leaves CLI requests alone.
   const receivedAt = new Date();
   const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: 90 });
-  const outcome = await applyReconcileDiff({ connectionId, eventId, receivedAt: receivedAt.toISOString() }, diff);
+  const event = { connectionId, eventId, receivedAt: receivedAt.toISOString() };
+  const outcome = await applyReconcileDiff(event, diff);
+  await deps.revokeLeavers?.(event, diff.removals);
   console.log(`${outcome.status}: ${outcome.detail} (event ${keys.inboxEvent(connectionId, eventId).pk})`);
 } catch (error) {
   console.error(`Reconciliation of ${connectionId} failed: ${(error as Error).message}`);

@@ -2,22 +2,36 @@
  * Wires Graph processing to its real parts (DynamoDB, Secrets Manager, Graph), once per
  * container. The Lambda handler, the command-line scripts and the tests all use this.
  */
-import type { Config } from '../config.js';
+import { config, type Config } from '../config.js';
+import type { LinkedUser } from '../domain/graph-deprovision.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import { cached } from '../store/cache.js';
 import { getConnectionWithSubscriptions } from '../store/connections.js';
 import { cachedAccountLookups, findUserIdBySubject, linkedUsers } from '../store/directory.js';
-import { ssoConfigsServedBy } from '../store/sign-in.js';
+import type { InboxEventRef } from '../store/deprovision.js';
+import { identityBySubject, ssoConfigsServedBy } from '../store/sign-in.js';
+import { revokeIfNoAccessLeft } from './revoke-access.js';
 import { recreateSubscription } from './graph-subscriptions.js';
 import type { GraphProcessingDeps } from './process-graph-event.js';
 import { reconcileConnection, type ReconcileDeps } from './reconcile-connection.js';
 
-export function reconcileDeps(onProgress?: (message: string) => void): ReconcileDeps {
-  return { ssoConfigsServedBy, linkedUsers, directoryFor, onProgress };
+/** Signs out of Cognito each of these users who signed in through it and has no active membership left. */
+function cognitoRevocation(disableOnDeprovision: boolean) {
+  return async (event: InboxEventRef, users: readonly LinkedUser[]): Promise<void> => {
+    for (const { objectId } of users) {
+      const identity = await identityBySubject(event.connectionId, objectId);
+      if (identity) await revokeIfNoAccessLeft(event, identity, disableOnDeprovision);
+    }
+  };
 }
 
-export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'hooksBaseUrl'>): GraphProcessingDeps {
+export function reconcileDeps(onProgress?: (message: string) => void, disableOnDeprovision = config().disableOnDeprovision): ReconcileDeps {
+  return { ssoConfigsServedBy, linkedUsers, directoryFor, onProgress, revokeLeavers: cognitoRevocation(disableOnDeprovision) };
+}
+
+export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'hooksBaseUrl' | 'disableOnDeprovision'>): GraphProcessingDeps {
   return {
+    revokeLeavers: cognitoRevocation(settings.disableOnDeprovision),
     accounts: cachedAccountLookups(settings.configCacheMs),
     // Not cached: a lifecycle event must see the subscriptions as they are now.
     connection: getConnectionWithSubscriptions,
@@ -29,6 +43,6 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
       const created = await recreateSubscription(found, subscriptionId, await directoryFor(found.connection), { hooksBaseUrl: settings.hooksBaseUrl });
       return created.subscriptionId;
     },
-    reconcile: (connection, event, note) => reconcileConnection(connection, event, reconcileDeps(), note),
+    reconcile: (connection, event, note) => reconcileConnection(connection, event, reconcileDeps(undefined, settings.disableOnDeprovision), note),
   };
 }

@@ -25,6 +25,8 @@ export type GraphProcessingDeps = {
   /** The Graph client for a connection (its secret read from Secrets Manager): only built when a call is needed. */
   directoryFor: (connection: Connection) => Promise<GraphDirectory>;
   userIdBySubject: (connectionId: string, objectId: string) => Promise<string | undefined>;
+  /** After a commit: sign out of Cognito those of these users left with no active membership. */
+  revokeLeavers: (event: GraphInboxEvent, users: readonly LinkedUser[]) => Promise<void>;
   linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
   /** Lifecycle: recreate a subscription Graph no longer holds; reconcile a connection. */
   recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
@@ -50,6 +52,7 @@ async function removeMemberships(
   accountIds: readonly string[],
   reason: string,
   unlinked: number,
+  deps: GraphProcessingDeps,
 ): Promise<EventOutcome> {
   const accounts = new Set(accountIds);
   const memberships = await membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
@@ -65,6 +68,8 @@ async function removeMemberships(
     unlinked > 0 ? { ...outcome, detail: `${outcome.detail}; ${unlinked} user(s) never signed in through this connection, skipped` } : outcome;
   // The Okta path's commit: conditional updates, an audit entry per change, the outcome last.
   await applyPlannedEvent({ event, plan, outcome: withUnlinked });
+  const deprovisioned = new Set(plan.softDeletes.map(({ after }) => after.userId));
+  await deps.revokeLeavers(event, users.filter(({ userId }) => deprovisioned.has(userId)));
   return withUnlinked;
 }
 
@@ -103,7 +108,7 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
         if (!decision.remove) return finish(event, skipped(decision.reason));
         reason = decision.reason;
       }
-      return removeMemberships(event, [{ userId, objectId: intent.objectId }], accountIds, reason, 0);
+      return removeMemberships(event, [{ userId, objectId: intent.objectId }], accountIds, reason, 0, deps);
     }
     case 'removeFromGroup':
     case 'checkGroup':
@@ -113,20 +118,20 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
       if (intent.kind === 'removeFromGroup') {
         const { linked, unlinked } = await linkedByObjectIds(connectionId, intent.objectIds, deps);
         if (linked.length === 0) return finish(event, skipped('no removed member ever signed in through this connection'));
-        return removeMemberships(event, linked, accountIds, intent.reason, unlinked);
+        return removeMemberships(event, linked, accountIds, intent.reason, unlinked, deps);
       }
       const candidates = await linkedMembersOf(connectionId, accountIds, deps);
       if (candidates.length === 0) return finish(event, skipped('no linked user has an active membership this group grants'));
       if (intent.kind === 'groupDeleted') {
-        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} deleted`, 0);
+        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} deleted`, 0, deps);
       }
       const members = await currentMembers(await deps.directoryFor(connection), intent.groupId);
       if (members === 'group deleted') {
-        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} no longer exists`, 0);
+        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} no longer exists`, 0, deps);
       }
       const left = membersWhoLeft(candidates, members);
       if (left.length === 0) return finish(event, skipped('every linked user with a membership is still in the group'));
-      return removeMemberships(event, left, accountIds, `no longer a member of Entra group ${intent.groupId}`, 0);
+      return removeMemberships(event, left, accountIds, `no longer a member of Entra group ${intent.groupId}`, 0, deps);
     }
   }
 }

@@ -18,6 +18,8 @@ export type ReconcileDeps = {
   linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
   directoryFor: (connection: Connection) => Promise<GraphDirectory>;
   onProgress?: (message: string) => void;
+  /** After a commit: sign out of Cognito the users left with no active membership. */
+  revokeLeavers?: (event: InboxEventRef, users: readonly LinkedUser[]) => Promise<void>;
 };
 
 export type ReconcileDiff = {
@@ -88,5 +90,9 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
 }
 
 export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {
-  return applyReconcileDiff(event, await reconcileDiff(connection, deps), note);
+  const diff = await reconcileDiff(connection, deps);
+  const outcome = await applyReconcileDiff(event, diff, note);
+  const users = [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()];
+  await deps.revokeLeavers?.(event, users);
+  return outcome;
 }

@@ -39,18 +39,29 @@ export async function revokeLeavers(
   );
   for (const { event, email } of targets) {
     const identity = identities.get(identityLookupKey(event.connectionId, email));
-    if (!identity?.cognitoUsername || !identity.userPoolId) continue; // never signed in through Cognito
-    const stillActive = (await membershipsOfUser(identity.userId)).some((membership) => membership.status === 'active');
-    if (stillActive) continue;
-    try {
-      const detail = await revoke({ userPoolId: identity.userPoolId, username: identity.cognitoUsername }, settings.disableOnDeprovision);
-      await recordRevocation(event, { status: 'done', detail });
-    } catch (error) {
-      logger.error('could not revoke the Cognito session; the next token refresh is refused anyway', {
-        connectionId: event.connectionId,
-        error: error as Error,
-      });
-      await recordRevocation(event, { status: 'failed', detail: (error as Error).message }).catch(() => undefined);
-    }
+    if (identity) await revokeIfNoAccessLeft(event, identity, settings.disableOnDeprovision);
+  }
+}
+
+/** The user as sign-in linked them: the Cognito user name and pool are known once they signed in through Cognito. */
+export type LinkedCognitoUser = { userId: string; cognitoUsername?: string; userPoolId?: string };
+
+/**
+ * Revokes the Cognito session of a user who signed in through Cognito and has no active
+ * membership left; records what it did on the event. Never throws: the soft-delete stands.
+ */
+export async function revokeIfNoAccessLeft(event: Pick<InboxEvent, 'connectionId' | 'eventId'>, user: LinkedCognitoUser, disable: boolean): Promise<void> {
+  if (!user.cognitoUsername || !user.userPoolId) return; // never signed in through Cognito
+  try {
+    const stillActive = (await membershipsOfUser(user.userId)).some((membership) => membership.status === 'active');
+    if (stillActive) return;
+    const detail = await revoke({ userPoolId: user.userPoolId, username: user.cognitoUsername }, disable);
+    await recordRevocation(event, { status: 'done', detail });
+  } catch (error) {
+    logger.error('could not revoke the Cognito session; the next token refresh is refused anyway', {
+      connectionId: event.connectionId,
+      error: error as Error,
+    });
+    await recordRevocation(event, { status: 'failed', detail: (error as Error).message }).catch(() => undefined);
   }
 }

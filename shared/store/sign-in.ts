@@ -47,6 +47,7 @@ const identitySchema = z.object({
   userId: z.string(),
   email: z.optional(z.string()),
   cognitoUsername: z.optional(z.string()),
+  userPoolId: z.optional(z.string()),
   appliedGroups: z.optional(z.array(z.string())),
 });
 

@@ -12,6 +12,7 @@ import { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } from '../h
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
+import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
 import { REFUSAL_MESSAGES } from '../../shared/domain/admission.js';
@@ -237,6 +238,35 @@ describe('revocation on deprovision', () => {
 
     const refresh = user.event(token, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_RefreshTokens' });
     await expect(invoke(refresh)).rejects.toThrow(/access has been removed/);
+  });
+
+  it('signs out an Entra user when Graph reports them deleted', async () => {
+    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
+    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
+    const userName = `EntraA_${crypto.randomUUID()}`;
+    const objectId = '00000000-0000-4000-8000-0000000d1888';
+    await createFederatedUser(userPoolId, userName, 'entra.leaver@example.com');
+    const signIn = { ...structuredClone(entra), userPoolId, userName };
+    signIn.request.userAttributes = { ...signIn.request.userAttributes, identities, email: 'entra.leaver@example.com', 'custom:oid': objectId };
+    await invoke(signIn);
+    const session = await sessionOf(userName);
+    await expect(session.refresh()).resolves.toBeDefined();
+
+    const deletion = about(graphNotification('graph-user-deleted.json'), objectId);
+    // Deleted after the sign-in (an older event time would be stale against the sign-in's change).
+    deletion.resourceData.eventTime = new Date().toISOString();
+    const response = await postToGraphHook('entra-a', { value: [deletion] });
+    expect(response.statusCode).toBe(202);
+    let stored: Record<string, unknown> | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      await stream.drain();
+      stored = (await itemsOf('InboxEvent')).find((item) => (item.record as { resourceId?: string } | undefined)?.resourceId === objectId);
+      if (stored?.revocation) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stored).toMatchObject({ status: 'applied', revocation: { status: 'done', detail: expect.stringContaining('signed out everywhere') } });
+    await expect(session.refresh()).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    expect(await rolesOf('entra.leaver@example.com', 'entra-a')).toEqual({ contoso: 'deleted:Author', northwind: 'deleted:Viewer' });
   });
 
   it('leaves the session of a user who still has an active membership elsewhere', async () => {
