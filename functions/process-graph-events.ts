@@ -1,5 +1,6 @@
 /**
- * Runs on the table's stream (INSERTs of Graph inbox items only, by a filter in serverless.yml).
+ * Runs on the table's stream (pending Graph inbox items only: new ones and re-armed hints, by a
+ * filter in serverless.yml).
  * Each record is processed on its own, in order (most need a Graph call): a failed one is
  * recorded on its inbox item and reported alone (partial batch response), and the stream
  * retries, bisects and finally dead-letters it.

@@ -1,7 +1,8 @@
 /**
  * Scheduled: for every Entra connection with a Graph app, creates the subscriptions it lacks (a
  * group configured since the last run) and renews those about to expire (Graph's maximum for
- * users and groups is under 29 days). Throws at the end if any connection failed, so the run is
+ * users and groups is under 29 days); a subscription Graph had lost is recreated and the
+ * connection's reconciliation queued. Throws at the end if any connection failed, so the run is
  * retried and alarmed; one failing connection does not stop the others.
  */
 import middy from '@middy/core';
@@ -12,6 +13,7 @@ import { logger } from '../shared/logger.js';
 import { getConnectionWithSubscriptions, listConnectionIds } from '../shared/store/connections.js';
 import { failuresOf, hasGraphApp, maintainSubscriptions, type MaintenanceReport } from '../shared/app/graph-subscriptions.js';
 import type { StoredSubscription } from '../shared/store/subscriptions.js';
+import { storeReconcileRequest } from '../shared/store/graph-inbox.js';
 
 function requireHooksBaseUrl(): string {
   const { hooksBaseUrl } = config();
@@ -53,6 +55,10 @@ async function renewSubscriptions(): Promise<{ connections: number }> {
       }
       connections += 1;
       const report = await maintainSubscriptions(found, { hooksBaseUrl });
+      if (report.renewal.recreated.length > 0) {
+        // Graph had lost a subscription: whatever changed meanwhile was never notified.
+        await storeReconcileRequest({ connectionId, trigger: 'resubscribed', receivedAt: new Date(), retentionDays: config().inboxRetentionDays });
+      }
       const connectionSummary = summary(report);
       if (connectionSummary.failed.length === 0) {
         logger.info('graph subscriptions maintained', { connectionId, ...connectionSummary });

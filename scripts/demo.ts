@@ -201,6 +201,8 @@ async function entraDemo(): Promise<boolean> {
   }
   const sam = '00000000-0000-4000-8000-0000000d1001';
   const jo = '00000000-0000-4000-8000-0000000d1002';
+  // Graph's side first: the processor checks the removal against the group's members now.
+  await changeFakeGraph('DELETE', `groups/${ENTRA_GROUP}/members/${sam}`);
   const removed = await entraStep(
     `sam.lee@example.com removed from group ${ENTRA_GROUP}`,
     'sam.lee@example.com',
@@ -218,6 +220,13 @@ async function entraDemo(): Promise<boolean> {
   return removed && deleted && disabled;
 }
 
+/** Changes the stack's fake Graph, as an administrator would change Entra ID (nothing to do without one). */
+async function changeFakeGraph(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
+  if (!state?.graphAuthorityHost) return;
+  const response = await fetch(`${state.graphAuthorityHost}/_fake/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw new Error(`the fake Graph refused ${method} ${path}: ${response.status}`);
+}
+
 /** A user disabled in Entra: Graph says only "updated"; process-graph-events asks the (fake) Graph and finds accountEnabled false. */
 async function disabledUserStep(): Promise<boolean> {
   if (!state?.graphAuthorityHost) {
@@ -225,11 +234,7 @@ async function disabledUserStep(): Promise<boolean> {
     return true;
   }
   const lee = '00000000-0000-4000-8000-0000000d1003';
-  const disable = await fetch(`${state.graphAuthorityHost}/_fake/users/${lee}`, {
-    method: 'PUT',
-    body: JSON.stringify({ mail: 'lee.wong@example.com', userPrincipalName: 'lee.wong@example.com', accountEnabled: false }),
-  });
-  if (!disable.ok) throw new Error(`the fake Graph refused the change: ${disable.status}`);
+  await changeFakeGraph('PUT', `users/${lee}`, { mail: 'lee.wong@example.com', userPrincipalName: 'lee.wong@example.com', accountEnabled: false });
   const eventTime = new Date().toISOString();
   return entraStep(
     'lee.wong@example.com disabled (the fake Graph now answers accountEnabled false)',

@@ -52,8 +52,7 @@ try {
   const receivedAt = new Date();
   const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: 90 });
   const event = { connectionId, eventId, receivedAt: receivedAt.toISOString() };
-  const outcome = await applyReconcileDiff(event, diff);
-  await deps.revokeLeavers?.(event, diff.removals);
+  const outcome = await applyReconcileDiff(event, diff, deps);
   console.log(`${outcome.status}: ${outcome.detail} (event ${keys.inboxEvent(connectionId, eventId).pk})`);
 } catch (error) {
   console.error(`Reconciliation of ${connectionId} failed: ${(error as Error).message}`);

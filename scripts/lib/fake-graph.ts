@@ -323,10 +323,15 @@ class FakeGraphServer implements FakeGraph {
 
   /**
    * Changes from another process (`npm run demo` against `npm start`'s fake): PUT /_fake/users/{id}
-   * with a user's fields, DELETE /_fake/users/{id}. Not part of Graph.
+   * with a user's fields, DELETE /_fake/users/{id}, DELETE /_fake/groups/{id}/members/{userId}.
+   * Not part of Graph.
    */
   private control(method: string, segments: string[], body: string): Reply {
-    const [collection, id] = segments;
+    const [collection, id, sub, memberId] = segments;
+    if (collection === 'groups' && id && sub === 'members' && memberId && method === 'DELETE') {
+      this.setGroupMembers(id, (this.groups.get(id.toLowerCase()) ?? []).filter((member) => member.toLowerCase() !== memberId.toLowerCase()));
+      return { status: 204 };
+    }
     if (collection !== 'users' || !id) return { status: 404, body: 'not found' };
     if (method === 'DELETE') {
       this.deleteUser(id);

@@ -5,7 +5,6 @@
 import { config, type Config } from '../config.js';
 import type { LinkedUser } from '../domain/graph-deprovision.js';
 import { directoryFor } from '../idp/graph-connection.js';
-import { cached } from '../store/cache.js';
 import { getConnectionWithSubscriptions } from '../store/connections.js';
 import { cachedAccountLookups, findUserIdBySubject, linkedUsers } from '../store/directory.js';
 import type { InboxEventRef } from '../store/deprovision.js';
@@ -13,7 +12,7 @@ import { identityBySubject, ssoConfigsServedBy } from '../store/sign-in.js';
 import { revokeIfNoAccessLeft } from './revoke-access.js';
 import { recreateSubscription } from './graph-subscriptions.js';
 import type { GraphProcessingDeps } from './process-graph-event.js';
-import { reconcileConnection, type ReconcileDeps } from './reconcile-connection.js';
+import { reconcileConnection, reconcileDiff, type ReconcileDeps } from './reconcile-connection.js';
 
 /** Signs out of Cognito each of these users who signed in through it and has no active membership left. */
 function cognitoRevocation(disableOnDeprovision: boolean) {
@@ -36,7 +35,8 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
     // Not cached: a lifecycle event must see the subscriptions as they are now.
     connection: getConnectionWithSubscriptions,
     directoryFor,
-    userIdBySubject: cached(settings.configCacheMs, findUserIdBySubject),
+    // Not cached: a user who signed in a moment ago must be found (a cached miss would skip them).
+    userIdBySubject: findUserIdBySubject,
     linkedUsers,
     recreateSubscription: async (found, subscriptionId) => {
       if (!settings.hooksBaseUrl) throw new Error('HOOKS_BASE_URL is not set: cannot give Graph the notification URLs of a new subscription');
@@ -44,5 +44,6 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
       return created.subscriptionId;
     },
     reconcile: (connection, event, note) => reconcileConnection(connection, event, reconcileDeps(undefined, settings.disableOnDeprovision), note),
+    checkGroups: (connection, scope) => reconcileDiff(connection, reconcileDeps(undefined, settings.disableOnDeprovision), scope),
   };
 }

@@ -144,11 +144,9 @@ export async function recreateSubscription(
   const old = found.subscriptions.find((held) => held.subscriptionId === subscriptionId);
   if (!old) throw new UnknownSubscriptionError(`connection ${connectionId} holds no subscription ${subscriptionId}`);
   const replacement = await createAndStore(connectionId, old.resource, old.changeType, graph, settings);
-  try {
-    await graph.deleteSubscription(old.subscriptionId);
-  } catch (error) {
-    throw new Error(`subscription ${replacement.subscriptionId} replaces ${old.subscriptionId}, but deleting the old one in Graph failed (both are kept): ${describeError(error)}`, { cause: error });
-  }
+  // The old one leaves the table whatever Graph answers: a retry must not make yet another one.
+  // Should Graph still hold it, its notifications are refused (401) and it expires unrenewed.
+  await graph.deleteSubscription(old.subscriptionId).catch(() => undefined);
   await deleteSubscription(connectionId, old.subscriptionId);
   return replacement;
 }

@@ -8,12 +8,12 @@
 import {
   decideGraphChange,
   decideUserState,
-  membersWhoLeft,
   type GraphIntent,
   type LinkedUser,
 } from '../domain/graph-deprovision.js';
 import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
-import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
+import type { GraphDirectory } from '../idp/graph.js';
+import { applyRemovals, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
 import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent } from '../store/deprovision.js';
@@ -32,6 +32,8 @@ export type GraphProcessingDeps = {
   recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
   /** Reconciles and records the outcome on the event; `note` leads its detail. */
   reconcile: (connection: Connection, event: GraphInboxEvent, note?: string) => Promise<EventOutcome>;
+  /** The accounts a group change concerns, checked against Graph's member lists (no writes). */
+  checkGroups: (connection: Connection, scope: CheckScope) => Promise<ReconcileDiff>;
 };
 
 function mergePlans(plans: SoftDeletePlan[]): SoftDeletePlan {
@@ -112,38 +114,48 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
     }
     case 'removeFromGroup':
     case 'checkGroup':
-    case 'groupDeleted': {
-      const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
-      if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
-      if (intent.kind === 'removeFromGroup') {
-        const { linked, unlinked } = await linkedByObjectIds(connectionId, intent.objectIds, deps);
-        if (linked.length === 0) return finish(event, skipped('no removed member ever signed in through this connection'));
-        return removeMemberships(event, linked, accountIds, intent.reason, unlinked, deps);
-      }
-      const candidates = await linkedMembersOf(connectionId, accountIds, deps);
-      if (candidates.length === 0) return finish(event, skipped('no linked user has an active membership this group grants'));
-      if (intent.kind === 'groupDeleted') {
-        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} deleted`, 0, deps);
-      }
-      const members = await currentMembers(await deps.directoryFor(connection), intent.groupId);
-      if (members === 'group deleted') {
-        return removeMemberships(event, candidates, accountIds, `Entra group ${intent.groupId} no longer exists`, 0, deps);
-      }
-      const left = membersWhoLeft(candidates, members);
-      if (left.length === 0) return finish(event, skipped('every linked user with a membership is still in the group'));
-      return removeMemberships(event, left, accountIds, `no longer a member of Entra group ${intent.groupId}`, 0, deps);
-    }
+    case 'groupDeleted':
+      return processGroupChange(event, connection, intent, deps);
   }
 }
 
-/** The group's members, or 'group deleted' when Graph no longer has it (its own `deleted` notification may still be on the way). */
-async function currentMembers(graph: GraphDirectory, groupId: string): Promise<ReadonlySet<string> | 'group deleted'> {
-  try {
-    return new Set([...(await graph.groupMemberIds(groupId))].map((id) => id.toLowerCase()));
-  } catch (error) {
-    if (error instanceof GraphRequestError && error.status === 404) return 'group deleted';
-    throw error;
+/**
+ * A group change, checked against Graph: the users it may concern (those `members@delta` lists
+ * as removed, or every linked user with an active membership the group grants) lose a
+ * membership only when none of the account's granting groups has them any more. So a user
+ * re-added meanwhile, or still in another group for the same account, keeps it; and a
+ * notification read twice (Graph resends) does no harm.
+ */
+async function processGroupChange(
+  event: GraphInboxEvent,
+  connection: Connection,
+  intent: Extract<GraphIntent, { kind: 'removeFromGroup' | 'checkGroup' | 'groupDeleted' }>,
+  deps: GraphProcessingDeps,
+): Promise<EventOutcome> {
+  const connectionId = connection.connectionId;
+  const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
+  if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
+  const { linked: candidates, unlinked } =
+    intent.kind === 'removeFromGroup'
+      ? await linkedByObjectIds(connectionId, intent.objectIds, deps)
+      : { linked: await linkedMembersOf(connectionId, accountIds, deps), unlinked: 0 };
+  if (candidates.length === 0) {
+    return finish(event, skipped(intent.kind === 'removeFromGroup' ? 'no removed member ever signed in through this connection' : 'no linked user has an active membership this group grants'));
   }
+  const diff = await deps.checkGroups(connection, {
+    accountIds,
+    users: candidates,
+    deletedGroups: intent.kind === 'groupDeleted' ? [intent.groupId] : [],
+  });
+  const unlinkedNote = unlinked > 0 ? `; ${unlinked} removed member(s) never signed in through this connection, skipped` : '';
+  if (diff.removals.length === 0) {
+    return finish(event, skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
+  }
+  const reason =
+    intent.kind === 'groupDeleted' ? `Entra group ${intent.groupId} deleted` : `in no Entra group that grants access (after a change of group ${intent.groupId})`;
+  const outcome = await applyRemovals(event, diff.removals, { time: event.published, reason });
+  await deps.revokeLeavers(event, [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
+  return { ...outcome, detail: `${outcome.detail}${unlinkedNote}` };
 }
 
 async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {
@@ -165,7 +177,8 @@ async function processLifecycle(event: GraphInboxEvent, found: ConnectionWithSub
     case 'reauthorizationRequired': {
       const graph = await deps.directoryFor(connection);
       if (await graph.reauthorizeSubscription(subscriptionId)) return finish(event, { status: 'applied', detail: `subscription ${subscriptionId} reauthorized` });
-      return finish(event, { status: 'applied', detail: `Graph no longer knows it: ${await replaceSubscription(found, subscriptionId, deps)}` });
+      // Gone from Graph: changes since were not notified, so reconcile after recreating it.
+      return deps.reconcile(connection, event, `Graph no longer knows it: ${await replaceSubscription(found, subscriptionId, deps)}`);
     }
     case 'subscriptionRemoved':
       return deps.reconcile(connection, event, await replaceSubscription(found, subscriptionId, deps));

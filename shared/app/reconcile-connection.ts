@@ -1,14 +1,16 @@
 /**
- * Reconciliation of one Entra connection: the safety net under notifications (a `missed`
- * lifecycle event, a recreated subscription, the daily schedule). For every group that grants
- * access to one of the connection's accounts, list its members (delta query, every page), then
- * soft-delete each linked user's active membership in an account none of whose groups still has
- * them. Every list is fetched before anything is written: if one fetch fails, nothing is deleted.
+ * Checking memberships against Graph's group member lists: for each account, the groups that
+ * grant it (from the SSO configs), their members now (delta query, every page), and every active
+ * membership of a linked user in none of them is removed. Reconciliation (the daily schedule, a
+ * `missed` lifecycle event, a recreated subscription) checks every account and linked user of a
+ * connection; a group change checks only the accounts that group grants, and only the users it
+ * may concern. Every list is fetched before anything is written: if one fetch fails, nothing is
+ * deleted.
  */
 import type { AccountSsoConfig } from '../domain/admission.js';
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
 import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
-import type { GraphDirectory } from '../idp/graph.js';
+import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import type { Connection } from '../store/connections.js';
 import { membershipsByKey } from '../store/directory.js';
 import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
@@ -22,11 +24,21 @@ export type ReconcileDeps = {
   revokeLeavers?: (event: InboxEventRef, users: readonly LinkedUser[]) => Promise<void>;
 };
 
+/** What to check; by default everything of the connection. */
+export type CheckScope = {
+  accountIds?: readonly string[];
+  users?: readonly LinkedUser[];
+  /** Groups known to be gone (a `deleted` notification): not fetched, they grant nobody. */
+  deletedGroups?: readonly string[];
+};
+
 export type ReconcileDiff = {
   connectionId: string;
   /** When the member lists were read: removals take this time, so a later sign-in wins (rule 3). */
   observedAt: string;
   groups: number;
+  /** Granting groups Graph answered it does not have: they grant nobody. */
+  missingGroups: string[];
   linkedUsers: number;
   activeMemberships: number;
   removals: ReconcileRemoval[];
@@ -36,44 +48,65 @@ export class ReconcileFetchError extends Error {
   override name = 'ReconcileFetchError';
 }
 
+async function membersOf(graph: GraphDirectory, group: string): Promise<ReadonlySet<string> | 'missing'> {
+  try {
+    return new Set([...(await graph.groupMemberIds(group))].map((id) => id.toLowerCase()));
+  } catch (error) {
+    // A complete answer without the group: it no longer exists. Any other failure is a failed fetch.
+    if (error instanceof GraphRequestError && error.code === 'GroupNotFound') return 'missing';
+    throw new ReconcileFetchError(`could not list the members of group ${group}, nothing was deleted: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** Reads everything and computes the diff; writes nothing. Throws a ReconcileFetchError if any Graph fetch fails. */
-export async function reconcileDiff(connection: Connection, deps: ReconcileDeps): Promise<ReconcileDiff> {
+export async function reconcileDiff(connection: Connection, deps: ReconcileDeps, scope: CheckScope = {}): Promise<ReconcileDiff> {
   const progress = deps.onProgress ?? (() => undefined);
   const connectionId = connection.connectionId;
-  const grants = grantingGroupsByAccount(await deps.ssoConfigsServedBy(connectionId), connectionId);
+  const allGrants = grantingGroupsByAccount(await deps.ssoConfigsServedBy(connectionId), connectionId);
+  const grants = scope.accountIds ? new Map([...allGrants].filter(([accountId]) => scope.accountIds?.includes(accountId))) : allGrants;
+  const deleted = new Set((scope.deletedGroups ?? []).map((group) => group.toLowerCase()));
   const groups = [...new Set([...grants.values()].flat())].sort();
   progress(`${connectionId}: ${grants.size} account(s), ${groups.length} granting group(s)`);
 
-  const graph = await deps.directoryFor(connection);
   const observedAt = new Date().toISOString();
   const members = new Map<string, ReadonlySet<string>>();
-  for (const [index, group] of groups.entries()) {
-    try {
-      const ids = await graph.groupMemberIds(group);
-      members.set(group, new Set([...ids].map((id) => id.toLowerCase())));
-      progress(`${connectionId}: group ${index + 1}/${groups.length} ${group}: ${ids.size} member(s)`);
-    } catch (error) {
-      throw new ReconcileFetchError(`could not list the members of group ${group}, nothing was deleted: ${(error as Error).message}`, { cause: error });
-    }
+  const missingGroups: string[] = [];
+  const toFetch = groups.filter((group) => !deleted.has(group));
+  const graph = toFetch.length > 0 ? await deps.directoryFor(connection) : undefined;
+  for (const group of deleted) members.set(group, new Set());
+  for (const [index, group] of toFetch.entries()) {
+    const found = await membersOf(graph as GraphDirectory, group);
+    if (found === 'missing') missingGroups.push(group);
+    members.set(group, found === 'missing' ? new Set() : found);
+    progress(`${connectionId}: group ${index + 1}/${toFetch.length} ${group}: ${found === 'missing' ? 'not found in Entra ID' : `${found.size} member(s)`}`);
   }
 
-  const linked: LinkedUser[] = (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
+  const linked: LinkedUser[] = scope.users
+    ? [...scope.users]
+    : (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
   const memberships = await membershipsByKey(linked.flatMap(({ userId }) => [...grants.keys()].map((accountId) => ({ userId, accountId }))));
   const activeMemberships = memberships.filter((membership) => membership.status === 'active');
   const removals = reconcileRemovals({ grants, members, linked, activeMemberships });
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s), ${removals.length} to remove`);
-  return { connectionId, observedAt, groups: groups.length, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removals };
+  return { connectionId, observedAt, groups: groups.length, missingGroups, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removals };
 }
 
-/** Applies a diff as one event's effects (audited under its id), with the outcome recorded on it. */
-export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, note?: string): Promise<EventOutcome> {
+/**
+ * Soft-deletes the removals as one event's effects (audited under its id), records the outcome
+ * on the event and returns it. `time` is the IdP time the removals take; `note` leads the detail.
+ */
+export async function applyRemovals(
+  event: InboxEventRef,
+  removals: readonly ReconcileRemoval[],
+  options: { time: string; reason: string; note?: string },
+): Promise<EventOutcome> {
   const byUser = new Map<string, string[]>();
-  for (const { userId, accountId } of diff.removals) byUser.set(userId, [...(byUser.get(userId) ?? []), accountId]);
-  const current = await membershipsByKey(diff.removals.map(({ userId, accountId }) => ({ userId, accountId })));
+  for (const { userId, accountId } of removals) byUser.set(userId, [...(byUser.get(userId) ?? []), accountId]);
+  const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
   const plans = [...byUser].map(([userId, accountIds]) =>
     planSoftDeletes(
       current.filter((membership) => membership.userId === userId),
-      { accountIds: new Set(accountIds), occurredAt: diff.observedAt, eventId: event.eventId, reason: 'reconcile: in no Entra group that grants access' },
+      { accountIds: new Set(accountIds), occurredAt: options.time, eventId: event.eventId, reason: options.reason },
     ),
   );
   const plan: SoftDeletePlan = {
@@ -82,17 +115,30 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
     stale: plans.flatMap((p) => p.stale),
     alreadyDeleted: plans.flatMap((p) => p.alreadyDeleted),
   };
-  const summary = `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s), ${diff.linkedUsers} linked user(s)`;
-  const outcome: EventOutcome =
-    diff.removals.length === 0 ? { status: 'applied', detail: `${summary}: nothing to remove` } : { ...outcomeOfPlan(plan), detail: `${summary}: ${outcomeOfPlan(plan).detail}` };
+  const planned = outcomeOfPlan(plan);
+  const outcome: EventOutcome = options.note ? { ...planned, detail: `${options.note}: ${planned.detail}` } : planned;
   await applyPlannedEvent({ event, plan, outcome });
   return outcome;
 }
 
-export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {
-  const diff = await reconcileDiff(connection, deps);
-  const outcome = await applyReconcileDiff(event, diff, note);
-  const users = [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()];
-  await deps.revokeLeavers?.(event, users);
+function summaryOf(diff: ReconcileDiff, note?: string): string {
+  const missing = diff.missingGroups.length ? ` (${diff.missingGroups.length} not found in Entra ID: ${diff.missingGroups.join(', ')})` : '';
+  return `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s)${missing}, ${diff.linkedUsers} linked user(s)`;
+}
+
+/** Applies a reconciliation's diff (also for `npm run reconcile`), then signs out who has no access left. */
+export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, deps: Pick<ReconcileDeps, 'revokeLeavers'>, note?: string): Promise<EventOutcome> {
+  const summary = summaryOf(diff, note);
+  if (diff.removals.length === 0) {
+    const outcome: EventOutcome = { status: 'applied', detail: `${summary}: nothing to remove` };
+    await applyPlannedEvent({ event, outcome });
+    return outcome;
+  }
+  const outcome = await applyRemovals(event, diff.removals, { time: diff.observedAt, reason: 'reconcile: in no Entra group that grants access', note: summary });
+  await deps.revokeLeavers?.(event, [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
   return outcome;
+}
+
+export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {
+  return applyReconcileDiff(event, await reconcileDiff(connection, deps), deps, note);
 }

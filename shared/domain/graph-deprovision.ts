@@ -11,8 +11,8 @@ export type GraphIntent =
   | { kind: 'removeUser'; objectId: string; reason: string }
   /** Ask Graph whether the user still exists and is enabled. */
   | { kind: 'checkUser'; objectId: string }
-  /** These members left the group: memberships of the accounts the group grants go. */
-  | { kind: 'removeFromGroup'; groupId: string; objectIds: string[]; reason: string }
+  /** Graph lists these members as removed: check them against the groups of the accounts the group grants. */
+  | { kind: 'removeFromGroup'; groupId: string; objectIds: string[] }
   /** Ask Graph which linked users are no longer members of the group. */
   | { kind: 'checkGroup'; groupId: string }
   /** The group itself was deleted: every linked user loses what it granted. */
@@ -29,7 +29,7 @@ export function decideGraphChange(record: GraphChangeRecord): GraphIntent {
     if (changeType === 'deleted') return { kind: 'groupDeleted', groupId: resourceId };
     if (changeType === 'updated') {
       return record.removedMembers
-        ? { kind: 'removeFromGroup', groupId: resourceId, objectIds: record.removedMembers, reason: `removed from Entra group ${resourceId}` }
+        ? { kind: 'removeFromGroup', groupId: resourceId, objectIds: record.removedMembers }
         : { kind: 'checkGroup', groupId: resourceId };
     }
   }
@@ -50,11 +50,6 @@ export function decideUserState(user: GraphUserState, deprovisionOnDisable: bool
 }
 
 export type LinkedUser = { userId: string; objectId: string };
-
-/** The linked users who are not in the group's current member list. */
-export function membersWhoLeft(candidates: readonly LinkedUser[], currentMembers: ReadonlySet<string>): LinkedUser[] {
-  return candidates.filter((candidate) => !currentMembers.has(candidate.objectId));
-}
 
 /** For each account this connection serves with SSO, the Entra groups (object ids, lowercased) that grant access. */
 export function grantingGroupsByAccount(configs: readonly AccountSsoConfig[], connectionId: string): Map<string, string[]> {

@@ -161,12 +161,12 @@ export function graphEventType(record: GraphRecord): string {
 }
 
 /**
- * A hint whose processing asks Graph for the current state (a user update, a group change
- * without a member list, a lifecycle event) reads the same for every change of that user or
+ * A hint whose processing asks Graph for the current state (a user or group update, with or
+ * without a member list, a lifecycle event) can read the same for two changes of that user or
  * group. A copy must not be dropped as a duplicate: the change it announces may have happened
- * after the earlier copy was processed. Processing it again is harmless. Removals carried in the
- * notification itself (a deletion, `members@delta`) are not state-based and are stored once.
+ * after the earlier copy was processed. Processing it again is harmless. A deletion is final
+ * (object ids are never reused) and is stored once.
  */
 export function isStateBasedHint(record: GraphRecord): boolean {
-  return record.kind === 'lifecycle' || (record.changeType === 'updated' && record.removedMembers === undefined);
+  return record.kind === 'lifecycle' || record.changeType === 'updated';
 }

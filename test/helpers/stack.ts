@@ -101,7 +101,15 @@ export const testSeed = {
         active: true,
         allowedDomains: ['example.com'],
         providers: [
-          { connectionId: 'entra-a', providerName: 'EntraA', groups: [{ group: '00000000-0000-4000-8000-0000000d2001', role: 'Author' }] },
+          {
+            connectionId: 'entra-a',
+            providerName: 'EntraA',
+            groups: [
+              { group: '00000000-0000-4000-8000-0000000d2001', role: 'Author' },
+              // A second group granting the same account (a user may be in either).
+              { group: '00000000-0000-4000-8000-0000000d2003', role: 'Viewer' },
+            ],
+          },
         ],
       },
     },

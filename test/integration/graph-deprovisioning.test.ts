@@ -27,6 +27,7 @@ const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
 let clientSecret = CLIENT_SECRET;
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
+const GROUP_CONTOSO_READERS = '00000000-0000-4000-8000-0000000d2003'; // contoso: Viewer (entra-a), beside GROUP_CONTOSO
 
 let stream: LocalStream;
 
@@ -68,12 +69,13 @@ async function graphEventsAbout(resourceId: string) {
   return (await itemsOf('InboxEvent')).filter((item) => (item.record as { resourceId?: string } | undefined)?.resourceId === resourceId);
 }
 
-/** Posts through the real hook, then runs the stream until every stored event about `resourceId` is processed. */
+/** Posts through the real hook, runs the stream until every event about `resourceId` is processed, returns those this post stored. */
 async function deliver(body: unknown, resourceId: string, options: { lifecycle?: boolean } = {}) {
+  const postedAt = new Date().toISOString();
   const response = await postToGraphHook('entra-a', body, options);
   expect(response.statusCode).toBe(202);
   await settle(resourceId);
-  return graphEventsAbout(resourceId);
+  return (await graphEventsAbout(resourceId)).filter((event) => String(event.receivedAt) >= postedAt);
 }
 
 async function settle(resourceId: string) {
@@ -162,8 +164,8 @@ describe('users', () => {
     const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
     const body = { value: [about(graphNotification('graph-user-deleted.json'), user.objectId)] };
     await postToGraphHook('entra-a', body);
-    const events = await deliver(body, user.objectId);
-    expect(events).toHaveLength(1);
+    await deliver(body, user.objectId);
+    expect(await graphEventsAbout(user.objectId)).toHaveLength(1);
     expect((await itemsOf('Audit')).filter((item) => item.userId === user.userId)).toHaveLength(1);
   });
 
@@ -203,14 +205,61 @@ describe('users', () => {
 });
 
 describe('groups', () => {
+  /** A removal as Graph sends it: `members@delta` lists the user with `@removed`. */
+  function removal(groupId: string, objectId: string) {
+    const notification = about(graphNotification('graph-group-member-removed.json'), groupId);
+    notification.resourceData['members@delta'] = [{ id: objectId, '@removed': 'deleted' }];
+    return { value: [notification] };
+  }
+
   it('removal with members@delta: a user in two groups of two accounts loses only the one', async () => {
     const user = await entraUser([{ accountId: 'contoso', role: 'Author' }, { accountId: 'northwind', role: 'Viewer' }]);
-    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_CONTOSO);
-    notification.resourceData['members@delta'] = [{ id: user.objectId, '@removed': 'deleted' }];
-    const events = await deliver({ value: [notification] }, GROUP_CONTOSO);
-    expect(events.some((event) => event.status === 'applied')).toBe(true);
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, []);
+    fake.setGroupMembers(GROUP_NORTHWIND, [user.objectId]);
+    const [event] = await deliver(removal(GROUP_CONTOSO, user.objectId), GROUP_CONTOSO);
+    expect(event).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in contoso' });
     expect(await statuses(user.userId)).toEqual({ contoso: 'deleted', northwind: 'active' });
-    expect(graphCalls('/groups')).toHaveLength(0);
+    const audit = (await itemsOf('Audit')).find((item) => item.userId === user.userId);
+    expect(audit?.reason).toBe(`in no Entra group that grants access (after a change of group ${GROUP_CONTOSO})`);
+  });
+
+  it('a member removed from one group keeps the account another of its groups still grants', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setGroupMembers(GROUP_CONTOSO, [user.objectId]);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, []);
+    const [event] = await deliver(removal(GROUP_CONTOSO_READERS, user.objectId), GROUP_CONTOSO_READERS);
+    expect(event).toMatchObject({ status: 'skipped', detail: 'every user concerned is still in a group that grants the account' });
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+  });
+
+  it('a late copy of a removal does not remove a member who was added back meanwhile', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    fake.setGroupMembers(GROUP_NORTHWIND, [user.objectId]); // re-added before the notification is processed
+    const [event] = await deliver(removal(GROUP_NORTHWIND, user.objectId), GROUP_NORTHWIND);
+    expect(event).toMatchObject({ status: 'skipped' });
+    expect(await statuses(user.userId)).toEqual({ northwind: 'active' });
+  });
+
+  it('the same removal twice in a day (removed, added back, removed again) is applied again', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    fake.setGroupMembers(GROUP_NORTHWIND, [user.objectId]);
+    const [first] = await deliver(removal(GROUP_NORTHWIND, user.objectId), GROUP_NORTHWIND);
+    expect(first).toMatchObject({ status: 'skipped' });
+    fake.setGroupMembers(GROUP_NORTHWIND, []);
+    const [second] = await deliver(removal(GROUP_NORTHWIND, user.objectId), GROUP_NORTHWIND);
+    expect(second).toMatchObject({ status: 'applied' });
+    expect(await statuses(user.userId)).toEqual({ northwind: 'deleted' });
+  });
+
+  it('a change of a group the user was never in does not touch an account another group grants them', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setGroupMembers(GROUP_CONTOSO, [user.objectId]);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, ['00000000-0000-4000-8000-0000000f0101']);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_CONTOSO_READERS);
+    delete notification.resourceData['members@delta'];
+    await deliver({ value: [notification] }, GROUP_CONTOSO_READERS);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
   });
 
   it('removal without members@delta asks Graph who is still a member', async () => {
@@ -226,14 +275,29 @@ describe('groups', () => {
     expect(graphCalls('/groups/delta').length).toBeGreaterThanOrEqual(1);
   });
 
-  it('a group change for a group Graph no longer has removes what it granted', async () => {
+  it('a group change for a group Graph no longer has removes what only it granted', async () => {
     const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
-    // The fake knows no members of this group (reset): its delta query finds no such group.
+    // The fake knows no such group (reset): its complete delta answer does not have it.
     const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
     delete notification.resourceData['members@delta'];
     const [event] = await deliver({ value: [notification] }, GROUP_NORTHWIND);
     expect(event).toMatchObject({ status: 'applied' });
     expect(await statuses(user.userId)).toEqual({ northwind: 'deleted' });
+  });
+
+  it('a deleted group removes what only it granted, without asking Graph about it', async () => {
+    const onlyThere = await entraUser([{ accountId: 'contoso', role: 'Viewer' }]);
+    const alsoInOther = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setGroupMembers(GROUP_CONTOSO, [alsoInOther.objectId]);
+    const notification = about(graphNotification('graph-group-member-removed.json', { changeType: 'deleted' }), GROUP_CONTOSO_READERS);
+    delete notification.resourceData['members@delta'];
+    const [event] = await deliver({ value: [notification] }, GROUP_CONTOSO_READERS);
+    expect(event).toMatchObject({ status: 'applied' });
+    expect(await statuses(onlyThere.userId)).toEqual({ contoso: 'deleted' });
+    expect(await statuses(alsoInOther.userId)).toEqual({ contoso: 'active' });
+    const askedAbout = (group: string) => fake.requests.filter((request) => (request.query.$filter ?? '').includes(group));
+    expect(askedAbout(GROUP_CONTOSO)).not.toHaveLength(0);
+    expect(askedAbout(GROUP_CONTOSO_READERS)).toHaveLength(0);
   });
 
   it('a removed member who never signed in is skipped, nothing created', async () => {

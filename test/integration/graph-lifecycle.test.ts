@@ -191,7 +191,7 @@ describe('npm run reconcile', () => {
 
     const real = await cli(['entra-a', ...target()]);
     expect(real.code).toBe(0);
-    expect(real.stdout).toMatch(/^applied: reconciled 2 group\(s\)/m);
+    expect(real.stdout).toMatch(/^applied: reconciled \d+ group\(s\)/m);
     expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
     expect(await statuses(stayer.userId)).toEqual({ northwind: 'active' });
     // The stream leaves the command line's own request alone.

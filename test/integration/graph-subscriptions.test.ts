@@ -335,6 +335,16 @@ describe('recreateSubscription', () => {
     expect(fake.subscriptions.has(replacement.subscriptionId)).toBe(true);
   });
 
+  it('drops the old one from the table even when Graph refuses to delete it, so a retry makes no third one', async () => {
+    const old = await holdSubscription('entra-fresh', 'users', 20 * DAY_MS);
+    const { found, graph } = await load('entra-fresh');
+    fake.failNext({ method: 'DELETE', pathPrefix: `/v1.0/subscriptions/${old.subscriptionId}`, status: 500, times: 10 });
+    const replacement = await subs.recreateSubscription(found, old.subscriptionId, graph, settings());
+    const held = (await store.subscriptions.listSubscriptions('entra-fresh')).map(({ subscriptionId }) => subscriptionId);
+    expect(held).toContain(replacement.subscriptionId);
+    expect(held).not.toContain(old.subscriptionId);
+  });
+
   it('refuses, naming it, an id the connection does not hold', async () => {
     const { found, graph } = await load('entra-fresh');
     const unknown = crypto.randomUUID();
@@ -431,6 +441,16 @@ describe('the scheduled renew-subscriptions handler', () => {
     expect(resourcesOf(held)).toEqual([`groups/${GROUP_1}`, 'users']);
     expect(Date.parse(held.find(({ resource }) => resource === 'users')?.expiresAt ?? '') - Date.now()).toBeGreaterThan(20 * DAY_MS);
     expect(held.find(({ resource }) => resource === 'users')?.subscriptionId).toBe(expiring.subscriptionId);
+  });
+
+  it('queues a reconciliation of a connection whose lost subscription it recreated', async () => {
+    await addConnections([entraConnection('entra-lost', 'EntraLost')]);
+    const lost = await holdSubscription('entra-lost', 'users', 1 * DAY_MS, false);
+    await runHandler().catch(() => undefined); // other connections of this file may fail on purpose
+    const held = await store.subscriptions.listSubscriptions('entra-lost');
+    expect(held.map(({ subscriptionId }) => subscriptionId)).not.toContain(lost.subscriptionId);
+    const queued = (await stack.itemsOf('InboxEvent')).filter((item) => item.connectionId === 'entra-lost' && String(item.eventId).startsWith('reconcile-resubscribed-'));
+    expect(queued).toHaveLength(1);
   });
 
   it('throws, naming the connection, when one failed, after maintaining the others', async () => {

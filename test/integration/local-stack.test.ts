@@ -59,7 +59,7 @@ describe('npm start and npm run demo', async () => {
     // Entra: Graph notifications over HTTP through graph-hook, applied by process-graph-events.
     expect(output).toContain(`POST ${httpUrl}/hooks/graph/demo-entra`);
     expect(demo.stdout).toMatch(/\/hooks\/graph\/demo-entra \(Groups\/[0-9a-f-]+ updated\) → 202 in/);
-    expect(demo.stdout).toMatch(/after\s+sam\.lee@example\.com in demo-entra-account: deleted\s+role=Author .*reason="removed from Entra group/);
+    expect(demo.stdout).toMatch(/after\s+sam\.lee@example\.com in demo-entra-account: deleted\s+role=Author .*reason="in no Entra group that grants access \(after a change of group/);
     expect(demo.stdout).toMatch(/\/hooks\/graph\/demo-entra \(Users\/[0-9a-f-]+ deleted\) → 202 in/);
     expect(demo.stdout).toMatch(/after\s+jo\.park@example\.com in demo-entra-account: deleted\s+role=Admin .*reason="user permanently deleted in Entra ID"/);
     // A disabled user: process-graph-events asks the stack's fake Graph, which says accountEnabled false.

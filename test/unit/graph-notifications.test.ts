@@ -547,16 +547,15 @@ describe('isStateBasedHint', () => {
     ...changes,
   });
 
-  it('is true for what processing answers by asking Graph: user updates, group updates without a member list, lifecycle events', () => {
+  it('is true for what processing checks with Graph: user and group updates (with or without members@delta), lifecycle events', () => {
     expect(isStateBasedHint(change({}))).toBe(true);
     expect(isStateBasedHint(change({ resourceType: 'groups' }))).toBe(true);
+    expect(isStateBasedHint(change({ resourceType: 'groups', removedMembers: ['00000000-0000-4000-8000-0000000d1002'] }))).toBe(true);
     expect(isStateBasedHint({ kind: 'lifecycle', subscriptionId: 's', lifecycleEvent: 'missed' })).toBe(true);
   });
 
-  it('is false for removals the notification itself carries: deletions and members@delta', () => {
+  it('is false for deletions, which are final', () => {
     expect(isStateBasedHint(change({ changeType: 'deleted' }))).toBe(false);
     expect(isStateBasedHint(change({ resourceType: 'groups', changeType: 'deleted' }))).toBe(false);
-    expect(isStateBasedHint(change({ resourceType: 'groups', removedMembers: ['00000000-0000-4000-8000-0000000d1002'] }))).toBe(false);
-    expect(isStateBasedHint(change({ resourceType: 'groups', removedMembers: [] }))).toBe(false);
   });
 });
