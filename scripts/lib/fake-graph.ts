@@ -55,6 +55,8 @@ export type FakeFault = {
   times: number;
   /** Graph error code in the body; by default the one Graph uses for the status. */
   code?: string;
+  /** Wait this long before answering (a slow or hung Graph). */
+  delayMs?: number;
 };
 
 export type RecordedRequest = { method: string; path: string; query: Record<string, string> };
@@ -284,6 +286,7 @@ class FakeGraphServer implements FakeGraph {
     this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
 
     const fault = this.takeFault(method, rawPath);
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     const reply = fault
       ? this.graphError(context, fault.status, fault.code ?? defaultErrorCode(fault.status), 'Injected fault.', retryAfter(fault))
       : await this.route(method, url, body, request.headers, context);

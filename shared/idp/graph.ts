@@ -79,6 +79,8 @@ export class GraphRequestError extends Error {
 const DEFAULT_ENDPOINTS: GraphEndpoints = { baseUrl: 'https://graph.microsoft.com/v1.0', authorityHost: 'https://login.microsoftonline.com' };
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const DEFAULT_MAX_RETRIES = 3;
+/** Per call, retries and their waits included (3 retries after at most 10 s each, plus the answers). */
+const DEFAULT_CALL_TIMEOUT_MS = 45_000;
 /** A longer Retry-After fails the call instead of holding the Lambda; the stream retries it later. */
 const MAX_RETRY_AFTER_SECONDS = 10;
 /** First back-off without Retry-After; the RetryHandler adds exponential growth and up to 1 s of jitter. */
@@ -120,9 +122,12 @@ const membersDeltaPageSchema = z.object({
 export function graphDirectory(
   credentials: GraphCredentials,
   endpoints: Partial<GraphEndpoints> = {},
-  options: { maxRetries?: number } = {},
+  options: { maxRetries?: number; callTimeoutMs?: number } = {},
 ): GraphDirectory {
-  const client = graphClient(credentials, { ...DEFAULT_ENDPOINTS, ...endpoints }, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+  const graphApi = graphClient(credentials, { ...DEFAULT_ENDPOINTS, ...endpoints }, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  // Every call ends within its budget (retries included): a hung connection fails the call, not the Lambda.
+  const client = { api: (path: string) => graphApi.api(path).options({ signal: AbortSignal.timeout(callTimeoutMs) }) };
 
   return {
     async getUser(id) {

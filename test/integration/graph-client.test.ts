@@ -25,11 +25,11 @@ const fixtureUser = recordedUserProperties as FakeUser;
 
 let fake: FakeGraph;
 
-function directory(options: { clientSecret?: string; maxRetries?: number } = {}): GraphDirectory {
+function directory(options: { clientSecret?: string; maxRetries?: number; callTimeoutMs?: number } = {}): GraphDirectory {
   return graphDirectory(
     { tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: options.clientSecret ?? CLIENT_SECRET },
     { baseUrl: fake.baseUrl, authorityHost: fake.authorityHost },
-    { maxRetries: options.maxRetries },
+    { maxRetries: options.maxRetries, callTimeoutMs: options.callTimeoutMs },
   );
 }
 
@@ -166,6 +166,15 @@ describe('retries', () => {
     expect(error.status).toBe(503);
     expect(error.code).toBe('serviceNotAvailable');
     expect(graphCalls('/v1.0/users/')).toHaveLength(3);
+  });
+
+  it('gives up on a call Graph does not answer within its time budget', async () => {
+    fake.failNext({ pathPrefix: '/v1.0/users/', status: 200, delayMs: 3_000, times: 1 });
+    const graph = directory({ callTimeoutMs: 500 });
+    const started = performance.now();
+    const error = await caught(graph.getUser(fixtureUser.id));
+    expect(error.status).toBe(0);
+    expect(performance.now() - started).toBeLessThan(2_500);
   });
 
   it('fails at once when Retry-After asks for a longer wait than one invocation should spend', async () => {
