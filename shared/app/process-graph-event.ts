@@ -5,13 +5,8 @@
  * signed in through this connection is skipped and nothing is created. A failing Graph call
  * throws, so the stream retries the event and finally dead-letters it.
  */
-import {
-  decideGraphChange,
-  decideUserState,
-  type GraphIntent,
-  type LinkedUser,
-} from '../domain/graph-deprovision.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
+import { decideGraphChange, decideUserState, type GraphIntent, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
+import type { EventOutcome } from '../domain/memberships.js';
 import type { GraphDirectory } from '../idp/graph.js';
 import { applyRemovals, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
@@ -36,43 +31,19 @@ export type GraphProcessingDeps = {
   checkGroups: (connection: Connection, scope: CheckScope) => Promise<ReconcileDiff>;
 };
 
-function mergePlans(plans: SoftDeletePlan[]): SoftDeletePlan {
-  return {
-    softDeletes: plans.flatMap((plan) => plan.softDeletes),
-    appliedEarlier: plans.flatMap((plan) => plan.appliedEarlier),
-    stale: plans.flatMap((plan) => plan.stale),
-    alreadyDeleted: plans.flatMap((plan) => plan.alreadyDeleted),
-  };
-}
-
 const skipped = (detail: string): EventOutcome => ({ status: 'skipped', detail });
 
-/** Soft-deletes these users' memberships in these accounts, as one event: one outcome, one audit entry per change. */
-async function removeMemberships(
+/** Soft-deletes as one event (one outcome, an audit entry per change), then signs out who has no access left. */
+async function removeAndRevoke(
   event: GraphInboxEvent,
-  users: readonly LinkedUser[],
-  accountIds: readonly string[],
+  removals: readonly ReconcileRemoval[],
   reason: string,
-  unlinked: number,
   deps: GraphProcessingDeps,
+  describe?: (detail: string) => string,
 ): Promise<EventOutcome> {
-  const accounts = new Set(accountIds);
-  const memberships = await membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
-  const plans = users.map(({ userId }) =>
-    planSoftDeletes(
-      memberships.filter((membership) => membership.userId === userId),
-      { accountIds: accounts, occurredAt: event.published, eventId: event.eventId, reason },
-    ),
-  );
-  const plan = mergePlans(plans);
-  const outcome = outcomeOfPlan(plan);
-  const withUnlinked: EventOutcome =
-    unlinked > 0 ? { ...outcome, detail: `${outcome.detail}; ${unlinked} user(s) never signed in through this connection, skipped` } : outcome;
-  // The Okta path's commit: conditional updates, an audit entry per change, the outcome last.
-  await applyPlannedEvent({ event, plan, outcome: withUnlinked });
-  const deprovisioned = new Set(plan.softDeletes.map(({ after }) => after.userId));
-  await deps.revokeLeavers(event, users.filter(({ userId }) => deprovisioned.has(userId)));
-  return withUnlinked;
+  const outcome = await applyRemovals(event, removals, { time: event.published, reason, describe });
+  await deps.revokeLeavers(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
+  return outcome;
 }
 
 async function linkedByObjectIds(connectionId: string, objectIds: readonly string[], deps: GraphProcessingDeps): Promise<{ linked: LinkedUser[]; unlinked: number }> {
@@ -110,7 +81,7 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
         if (!decision.remove) return finish(event, skipped(decision.reason));
         reason = decision.reason;
       }
-      return removeMemberships(event, [{ userId, objectId: intent.objectId }], accountIds, reason, 0, deps);
+      return removeAndRevoke(event, accountIds.map((accountId) => ({ userId, objectId: intent.objectId, accountId })), reason, deps);
     }
     case 'removeFromGroup':
     case 'checkGroup':
@@ -153,9 +124,7 @@ async function processGroupChange(
   }
   const reason =
     intent.kind === 'groupDeleted' ? `Entra group ${intent.groupId} deleted` : `in no Entra group that grants access (after a change of group ${intent.groupId})`;
-  const outcome = await applyRemovals(event, diff.removals, { time: event.published, reason });
-  await deps.revokeLeavers(event, [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
-  return { ...outcome, detail: `${outcome.detail}${unlinkedNote}` };
+  return removeAndRevoke(event, diff.removals, reason, deps, (detail) => `${detail}${unlinkedNote}`);
 }
 
 async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {

@@ -93,12 +93,13 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
 
 /**
  * Soft-deletes the removals as one event's effects (audited under its id), records the outcome
- * on the event and returns it. `time` is the IdP time the removals take; `note` leads the detail.
+ * on the event and returns it. `time` is the IdP time the removals take; `describe` may reword
+ * the outcome's detail (what else the event did).
  */
 export async function applyRemovals(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
-  options: { time: string; reason: string; note?: string },
+  options: { time: string; reason: string; describe?: (detail: string) => string },
 ): Promise<EventOutcome> {
   const byUser = new Map<string, string[]>();
   for (const { userId, accountId } of removals) byUser.set(userId, [...(byUser.get(userId) ?? []), accountId]);
@@ -116,7 +117,7 @@ export async function applyRemovals(
     alreadyDeleted: plans.flatMap((p) => p.alreadyDeleted),
   };
   const planned = outcomeOfPlan(plan);
-  const outcome: EventOutcome = options.note ? { ...planned, detail: `${options.note}: ${planned.detail}` } : planned;
+  const outcome: EventOutcome = options.describe ? { ...planned, detail: options.describe(planned.detail) } : planned;
   await applyPlannedEvent({ event, plan, outcome });
   return outcome;
 }
@@ -134,7 +135,11 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
     await applyPlannedEvent({ event, outcome });
     return outcome;
   }
-  const outcome = await applyRemovals(event, diff.removals, { time: diff.observedAt, reason: 'reconcile: in no Entra group that grants access', note: summary });
+  const outcome = await applyRemovals(event, diff.removals, {
+    time: diff.observedAt,
+    reason: 'reconcile: in no Entra group that grants access',
+    describe: (detail) => `${summary}: ${detail}`,
+  });
   await deps.revokeLeavers?.(event, [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
   return outcome;
 }
