@@ -10,13 +10,14 @@ import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { getConnection, listConnectionIds } from '../shared/store/connections.js';
 import { storeReconcileRequest } from '../shared/store/graph-inbox.js';
+import { hasGraphApp } from '../shared/app/graph-subscriptions.js';
 
 const settings = config();
 
 async function queueReconciliations(event: ScheduledEvent): Promise<{ queued: string[] }> {
   const receivedAt = event.time ? new Date(event.time) : new Date();
   const connections = await Promise.all((await listConnectionIds()).map(getConnection));
-  const entra = connections.filter((connection) => connection?.type === 'entra' && connection.graph).map((connection) => connection!.connectionId);
+  const entra = connections.flatMap((connection) => (connection && hasGraphApp(connection) ? [connection.connectionId] : []));
   for (const connectionId of entra) {
     await storeReconcileRequest({ connectionId, trigger: 'schedule', receivedAt, retentionDays: settings.inboxRetentionDays });
   }

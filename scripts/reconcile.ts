@@ -27,6 +27,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 // Against `npm start`: its fake Graph, whose test-only certificate this process must trust.
 if (!options.get('endpoint') && useLocalGraph(stack)) await relaunchTrustingFakeGraph();
 
+const { config } = await import('../shared/config.js');
 const { getConnection } = await import('../shared/store/connections.js');
 const { storeReconcileRequest } = await import('../shared/store/graph-inbox.js');
 const { keys } = await import('../shared/store/keys.js');
@@ -50,7 +51,7 @@ try {
   }
   // Stored first so the effects are audited under its id; the stream leaves CLI requests alone.
   const receivedAt = new Date();
-  const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: 90 });
+  const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: config().inboxRetentionDays });
   const event = { connectionId, eventId, receivedAt: receivedAt.toISOString() };
   const outcome = await applyReconcileDiff(event, diff, deps);
   console.log(`${outcome.status}: ${outcome.detail} (event ${keys.inboxEvent(connectionId, eventId).pk})`);

@@ -6,7 +6,7 @@ import { config, type Config } from '../config.js';
 import type { LinkedUser } from '../domain/graph-deprovision.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import { getConnectionWithSubscriptions } from '../store/connections.js';
-import { cachedAccountLookups, findUserIdBySubject, linkedUsers } from '../store/directory.js';
+import { cachedAccountLookups, linkedUsers } from '../store/directory.js';
 import type { InboxEventRef } from '../store/deprovision.js';
 import { identityBySubject, ssoConfigsServedBy } from '../store/sign-in.js';
 import { revokeIfNoAccessLeft } from './revoke-access.js';
@@ -35,8 +35,8 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
     // Not cached: a lifecycle event must see the subscriptions as they are now.
     connection: getConnectionWithSubscriptions,
     directoryFor,
-    // Not cached: a user who signed in a moment ago must be found (a cached miss would skip them).
-    userIdBySubject: findUserIdBySubject,
+    // Not cached, read strongly: a user who signed in a moment ago must be found (a miss skips them).
+    userIdBySubject: async (connectionId, objectId) => (await identityBySubject(connectionId, objectId))?.userId,
     linkedUsers,
     recreateSubscription: async (found, subscriptionId) => {
       if (!settings.hooksBaseUrl) throw new Error('HOOKS_BASE_URL is not set: cannot give Graph the notification URLs of a new subscription');

@@ -5,13 +5,13 @@
  * signed in through this connection is skipped and nothing is created. A failing Graph call
  * throws, so the stream retries the event and finally dead-letters it.
  */
-import { decideGraphChange, decideUserState, type GraphIntent, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
+import { decideGraphChange, decideUserState, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
 import type { EventOutcome } from '../domain/memberships.js';
 import type { GraphDirectory } from '../idp/graph.js';
-import { applyRemovals, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
+import { removeAndRevoke, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
 import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
-import { applyPlannedEvent } from '../store/deprovision.js';
+import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
 import type { GraphInboxEvent } from '../store/graph-inbox.js';
 
 export type GraphProcessingDeps = {
@@ -21,7 +21,7 @@ export type GraphProcessingDeps = {
   directoryFor: (connection: Connection) => Promise<GraphDirectory>;
   userIdBySubject: (connectionId: string, objectId: string) => Promise<string | undefined>;
   /** After a commit: sign out of Cognito those of these users left with no active membership. */
-  revokeLeavers: (event: GraphInboxEvent, users: readonly LinkedUser[]) => Promise<void>;
+  revokeLeavers: (event: InboxEventRef, users: readonly LinkedUser[]) => Promise<void>;
   linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
   /** Lifecycle: recreate a subscription Graph no longer holds; reconcile a connection. */
   recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
@@ -32,19 +32,6 @@ export type GraphProcessingDeps = {
 };
 
 const skipped = (detail: string): EventOutcome => ({ status: 'skipped', detail });
-
-/** Soft-deletes as one event (one outcome, an audit entry per change), then signs out who has no access left. */
-async function removeAndRevoke(
-  event: GraphInboxEvent,
-  removals: readonly ReconcileRemoval[],
-  reason: string,
-  deps: GraphProcessingDeps,
-  describe?: (detail: string) => string,
-): Promise<EventOutcome> {
-  const outcome = await applyRemovals(event, removals, { time: event.published, reason, describe });
-  await deps.revokeLeavers(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
-  return outcome;
-}
 
 async function linkedByObjectIds(connectionId: string, objectIds: readonly string[], deps: GraphProcessingDeps): Promise<{ linked: LinkedUser[]; unlinked: number }> {
   const found = await Promise.all(objectIds.map(async (objectId) => ({ objectId, userId: await deps.userIdBySubject(connectionId, objectId) })));
@@ -81,7 +68,8 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
         if (!decision.remove) return finish(event, skipped(decision.reason));
         reason = decision.reason;
       }
-      return removeAndRevoke(event, accountIds.map((accountId) => ({ userId, objectId: intent.objectId, accountId })), reason, deps);
+      const removals = accountIds.map((accountId) => ({ userId, objectId: intent.objectId, accountId }));
+      return removeAndRevoke(event, removals, deps, { time: event.published, reason });
     }
     case 'removeFromGroup':
     case 'checkGroup':
@@ -124,7 +112,7 @@ async function processGroupChange(
   }
   const reason =
     intent.kind === 'groupDeleted' ? `Entra group ${intent.groupId} deleted` : `in no Entra group that grants access (after a change of group ${intent.groupId})`;
-  return removeAndRevoke(event, diff.removals, reason, deps, (detail) => `${detail}${unlinkedNote}`);
+  return removeAndRevoke(event, diff.removals, deps, { time: event.published, reason, describe: (detail) => `${detail}${unlinkedNote}` });
 }
 
 async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {

@@ -9,7 +9,7 @@
  */
 import type { AccountSsoConfig } from '../domain/admission.js';
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type SoftDeletePlan } from '../domain/memberships.js';
+import { outcomeOfPlan, planSoftDeletes, type EventOutcome } from '../domain/memberships.js';
 import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import type { Connection } from '../store/connections.js';
 import { membershipsByKey } from '../store/directory.js';
@@ -101,24 +101,29 @@ export async function applyRemovals(
   removals: readonly ReconcileRemoval[],
   options: { time: string; reason: string; describe?: (detail: string) => string },
 ): Promise<EventOutcome> {
-  const byUser = new Map<string, string[]>();
-  for (const { userId, accountId } of removals) byUser.set(userId, [...(byUser.get(userId) ?? []), accountId]);
+  // Exactly the (user, account) pairs to remove, read strongly: the plan's conditions are built on them.
   const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
-  const plans = [...byUser].map(([userId, accountIds]) =>
-    planSoftDeletes(
-      current.filter((membership) => membership.userId === userId),
-      { accountIds: new Set(accountIds), occurredAt: options.time, eventId: event.eventId, reason: options.reason },
-    ),
-  );
-  const plan: SoftDeletePlan = {
-    softDeletes: plans.flatMap((p) => p.softDeletes),
-    appliedEarlier: plans.flatMap((p) => p.appliedEarlier),
-    stale: plans.flatMap((p) => p.stale),
-    alreadyDeleted: plans.flatMap((p) => p.alreadyDeleted),
-  };
+  const plan = planSoftDeletes(current, {
+    accountIds: new Set(removals.map(({ accountId }) => accountId)),
+    occurredAt: options.time,
+    eventId: event.eventId,
+    reason: options.reason,
+  });
   const planned = outcomeOfPlan(plan);
   const outcome: EventOutcome = options.describe ? { ...planned, detail: options.describe(planned.detail) } : planned;
   await applyPlannedEvent({ event, plan, outcome });
+  return outcome;
+}
+
+/** applyRemovals, then sign out of Cognito those removed who have no access left. */
+export async function removeAndRevoke(
+  event: InboxEventRef,
+  removals: readonly ReconcileRemoval[],
+  deps: Pick<ReconcileDeps, 'revokeLeavers'>,
+  options: { time: string; reason: string; describe?: (detail: string) => string },
+): Promise<EventOutcome> {
+  const outcome = await applyRemovals(event, removals, options);
+  await deps.revokeLeavers?.(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
   return outcome;
 }
 
@@ -135,13 +140,11 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
     await applyPlannedEvent({ event, outcome });
     return outcome;
   }
-  const outcome = await applyRemovals(event, diff.removals, {
+  return removeAndRevoke(event, diff.removals, deps, {
     time: diff.observedAt,
     reason: 'reconcile: in no Entra group that grants access',
     describe: (detail) => `${summary}: ${detail}`,
   });
-  await deps.revokeLeavers?.(event, [...new Map(diff.removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
-  return outcome;
 }
 
 export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {

@@ -119,11 +119,3 @@ export async function linkedUsers(connectionId: string): Promise<{ userId: strin
     return subject && userId ? [{ userId, subject }] : [];
   });
 }
-
-/** The user linked to this connection by subject, if any. */
-export async function findUserIdBySubject(connectionId: string, subject: string): Promise<string | undefined> {
-  const { Item } = await documentClient.send(
-    new GetCommand({ TableName: tableName, Key: keys.identityBySubject(connectionId, subject) }),
-  );
-  return typeof Item?.userId === 'string' ? Item.userId : undefined;
-}

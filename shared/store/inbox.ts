@@ -79,9 +79,14 @@ function storeCondition(item: NewInboxItem): { ConditionExpression?: string } {
   return item.rearm ? {} : { ConditionExpression: 'attribute_not_exists(pk)' };
 }
 
+/** The item as stored: `rearm` is how to write it, not part of it. */
+function stored({ rearm: _rearm, ...item }: NewInboxItem): Record<string, unknown> {
+  return item;
+}
+
 async function putOne(item: NewInboxItem): Promise<StoreCounts> {
   try {
-    await documentClient.send(new PutCommand({ TableName: tableName, Item: item, ...storeCondition(item) }));
+    await documentClient.send(new PutCommand({ TableName: tableName, Item: stored(item), ...storeCondition(item) }));
     return { stored: 1, duplicates: 0 };
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { stored: 0, duplicates: 1 };
@@ -101,7 +106,7 @@ async function putAllOrSkipDuplicates(items: NewInboxItem[]): Promise<StoreCount
     try {
       await documentClient.send(
         new TransactWriteCommand({
-          TransactItems: pending.map((Item) => ({ Put: { TableName: tableName, Item, ...storeCondition(Item) } })),
+          TransactItems: pending.map((item) => ({ Put: { TableName: tableName, Item: stored(item), ...storeCondition(item) } })),
         }),
       );
       return { stored: pending.length, duplicates };

@@ -135,11 +135,16 @@ describe('deliveries that are accepted', () => {
   });
 
   it('stores a duplicate delivery once', async () => {
-    const body = { value: [about(graphNotification('graph-user-updated.json'), newObjectId())] };
+    const objectId = newObjectId();
+    const body = { value: [about(graphNotification('graph-user-updated.json'), objectId)] };
     const before = (await graphInbox()).length;
     expect((await postToGraphHook('entra-a', body)).statusCode).toBe(202);
     expect((await postToGraphHook('entra-a', body)).statusCode).toBe(202);
     expect((await graphInbox()).length).toBe(before + 1);
+    // Re-armed rather than dropped (a user update is a state-based hint), and the flag is not stored.
+    const stored = (await graphInbox()).find((item) => (item.record as { resourceId?: string }).resourceId === objectId);
+    expect(stored).toMatchObject({ status: 'pending', eventType: 'users.updated' });
+    expect(stored).not.toHaveProperty('rearm');
   });
 
   it('keeps the removed members of a group notification, not the added ones', async () => {
