@@ -12,7 +12,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
-import { inboxEventSchema, recordFailedAttempt, type InboxEvent } from '../shared/store/inbox.js';
+import { inboxEventSchema, type InboxEvent } from '../shared/store/inbox.js';
+import { failAttempt } from '../shared/app/fail-attempt.js';
 import { cachedAccountLookups } from '../shared/store/directory.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
@@ -44,12 +45,7 @@ async function reportRecord(record: DynamoDBRecord, results: Map<string, EventRe
     logger.info('event processed', { ...logContext(event), status: result.outcome.status, detail: result.outcome.detail });
     return;
   }
-  const message = result.error instanceof Error ? result.error.message : String(result.error);
-  logger.error('event failed; the stream will retry it', { ...logContext(event), error: result.error as Error });
-  await recordFailedAttempt(event, message).catch((recordError) =>
-    logger.error('could not record the failed attempt', { ...logContext(event), error: recordError as Error }),
-  );
-  throw result.error;
+  await failAttempt(event, result.error, logContext(event));
 }
 
 async function processEvents(event: DynamoDBStreamEvent, context: Context) {

@@ -14,7 +14,7 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { graphInboxEventSchema, type GraphInboxEvent } from '../shared/store/graph-inbox.js';
-import { recordFailedAttempt } from '../shared/store/inbox.js';
+import { failAttempt } from '../shared/app/fail-attempt.js';
 import { graphProcessingDeps } from '../shared/app/graph-runtime.js';
 import { processGraphEvent } from '../shared/app/process-graph-event.js';
 
@@ -33,11 +33,7 @@ async function processRecord(record: DynamoDBRecord): Promise<void> {
     const outcome = await processGraphEvent(event, deps);
     logger.info('graph event processed', { ...context, status: outcome.status, detail: outcome.detail });
   } catch (error) {
-    logger.error('graph event failed; the stream will retry it', { ...context, error: error as Error });
-    await recordFailedAttempt(event, (error as Error).message).catch((recordError) =>
-      logger.error('could not record the failed attempt', { ...context, error: recordError as Error }),
-    );
-    throw error;
+    await failAttempt(event, error, context);
   }
 }
 

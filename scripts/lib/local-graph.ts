@@ -10,6 +10,7 @@
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Seed } from '../../shared/domain/seed.js';
 import type { FakeGraph } from './fake-graph.js';
+import { subscriptionUrls } from '../../shared/app/graph-subscriptions.js';
 
 /** Any value works: the fake accepts what it was told; this is what both sides are told. */
 export const LOCAL_GRAPH_CLIENT_SECRET = 'local-graph-client-secret-for-npm-start';
@@ -31,15 +32,14 @@ export async function populateLocalGraph(fake: FakeGraph, seed: Seed, options: {
       await putSecret(options.secretsEndpoint, connection.graph.clientSecretRef, LOCAL_GRAPH_CLIENT_SECRET);
       fake.registerApp(connection.tenantId, connection.graph.clientId, LOCAL_GRAPH_CLIENT_SECRET);
     }
-    const notificationUrl = `${options.hooksBaseUrl}/hooks/graph/${connection.id}`;
+    const urls = subscriptionUrls(options.hooksBaseUrl, connection.id);
     for (const subscription of connection.subscriptions) {
       fake.holdSubscription({
         id: subscription.id,
         resource: subscription.resource,
         changeType: subscription.changeType,
         clientState: subscription.clientStates[0] ?? null,
-        notificationUrl,
-        lifecycleNotificationUrl: `${notificationUrl}/lifecycle`,
+        ...urls,
         expirationDateTime: subscription.expiresAt,
         applicationId: connection.graph?.clientId ?? connection.id,
       });

@@ -5,6 +5,7 @@
  * knows. Only the clientState's hash is stored; the value itself goes to Graph and is forgotten.
  */
 import type { AccountSsoConfig } from '../domain/admission.js';
+import { grantingGroupsByAccount } from '../domain/graph-deprovision.js';
 import { generateHookSecret, hashHookSecret } from '../domain/hook-secrets.js';
 import type { GraphDirectory } from '../idp/graph.js';
 import { directoryFor } from '../idp/graph-connection.js';
@@ -35,11 +36,8 @@ export function subscriptionUrls(hooksBaseUrl: string, connectionId: string): { 
 
 /** "users" and "groups/<id>" for every group this connection's providers name, active config or not (it may be switched on any time). */
 export function wantedResources(configs: readonly AccountSsoConfig[], connectionId: string): string[] {
-  const groups = configs.flatMap(({ ssoConfig }) =>
-    ssoConfig.providers.filter((provider) => provider.connectionId === connectionId).flatMap((provider) => provider.groups.map(({ group }) => group)),
-  );
-  const resources = new Set(['users', ...groups.map((group) => `groups/${group.trim()}`.toLowerCase())]);
-  return [...resources].sort();
+  const groups = [...grantingGroupsByAccount(configs, connectionId).values()].flat();
+  return [...new Set(['users', ...groups.map((group) => `groups/${group}`)])].sort();
 }
 
 function latestExpiry(now: Date): string {

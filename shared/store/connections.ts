@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { documentClient, tableName } from './client.js';
-import { BY_STATUS_INDEX, ENTITY, keys } from './keys.js';
+import { ENTITY, keys } from './keys.js';
 import { cached } from './cache.js';
-import { queryAll, queryPartition } from './query.js';
+import { queryIndex, queryPartition } from './query.js';
 import { storedSubscriptionSchema, type StoredSubscription } from './subscriptions.js';
 
 const connectionSchema = z.object({
@@ -60,10 +60,9 @@ export function cachedConnectionLookup(
 
 /** The ids of every connection (a few dozen at most: a scheduled job's list, not a hot path). */
 export async function listConnectionIds(): Promise<string[]> {
-  const items = await queryAll({
-    IndexName: BY_STATUS_INDEX,
-    KeyConditionExpression: 'gsi1pk = :pk',
-    ExpressionAttributeValues: { ':pk': keys.connectionListing('').gsi1pk },
+  const items = await queryIndex(keys.allConnections);
+  return items.flatMap((item) => {
+    const connectionId = typeof item.gsi1sk === 'string' ? keys.connectionIdOfListing(item.gsi1sk) : undefined;
+    return connectionId ? [connectionId] : [];
   });
-  return items.flatMap((item) => (typeof item.gsi1sk === 'string' ? [item.gsi1sk.slice('CONNECTION#'.length)] : []));
 }

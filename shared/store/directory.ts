@@ -3,8 +3,8 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
-import { BY_STATUS_INDEX, keys, type Key } from './keys.js';
-import { queryAll, queryPartition } from './query.js';
+import { keys, type Key } from './keys.js';
+import { queryIndex, queryPartition } from './query.js';
 import { cached } from './cache.js';
 
 export async function findUserIdByEmail(connectionId: string, email: string): Promise<string | undefined> {
@@ -107,15 +107,10 @@ export async function membershipsByKey(wanted: { userId: string; accountId: stri
 
 /** Every user linked to this connection by subject (Entra: object id), from the gsi1 listing. */
 export async function linkedUsers(connectionId: string): Promise<{ userId: string; subject: string }[]> {
-  const index = keys.linkedToConnection(connectionId, '');
-  const items = await queryAll({
-    IndexName: BY_STATUS_INDEX,
-    KeyConditionExpression: 'gsi1pk = :pk',
-    ExpressionAttributeValues: { ':pk': index.gsi1pk },
-  });
+  const items = await queryIndex(keys.linkedUsersOf(connectionId));
   return items.flatMap((item) => {
     const subject = typeof item.pk === 'string' ? keys.subjectOfIdentityKey(connectionId, item.pk) : undefined;
-    const userId = typeof item.gsi1sk === 'string' ? item.gsi1sk.slice('USER#'.length) : undefined;
+    const userId = typeof item.gsi1sk === 'string' ? keys.userIdOfListing(item.gsi1sk) : undefined;
     return subject && userId ? [{ userId, subject }] : [];
   });
 }

@@ -10,7 +10,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 export { ID_PATTERN } from '../domain/ids.js';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
-export const BY_STATUS_INDEX = 'gsi1';
+/** The one index: listings by gsi1pk (an account's members, a connection's linked users, all connections, events by status). */
+export const GSI1 = 'gsi1';
 
 export type Key = { pk: string; sk: string };
 
@@ -32,7 +33,9 @@ export const keys = {
   /** GetItem by connection id (webhook auth). */
   connection: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'CONNECTION' }),
   /** gsi1: every connection (scheduled jobs: subscription renewal, reconciliation). */
-  connectionListing: (connectionId: string) => ({ gsi1pk: 'CONNECTIONS', gsi1sk: `CONNECTION#${connectionId}` }),
+  allConnections: 'CONNECTIONS',
+  connectionListing: (connectionId: string) => ({ gsi1pk: keys.allConnections, gsi1sk: `CONNECTION#${connectionId}` }),
+  connectionIdOfListing: (gsi1sk: string): string | undefined => (gsi1sk.startsWith('CONNECTION#') ? gsi1sk.slice('CONNECTION#'.length) : undefined),
   /** GetItem: Cognito provider name (any case) → connection id (sign-in provenance). */
   provider: (providerName: string): Key => ({ pk: `PROVIDER#${providerName.toLowerCase()}`, sk: 'PROVIDER' }),
   /** GetItem by account id: the account and its SSO config. */
@@ -68,10 +71,12 @@ export const keys = {
     return pk.startsWith(prefix) ? pk.slice(prefix.length) : undefined;
   },
   /** gsi1: every user linked to a connection by subject (Graph group checks, reconcile). */
+  linkedUsersOf: (connectionId: string) => `CONNECTION#${connectionId}#LINKED`,
   linkedToConnection: (connectionId: string, userId: string) => ({
-    gsi1pk: `CONNECTION#${connectionId}#LINKED`,
+    gsi1pk: keys.linkedUsersOf(connectionId),
     gsi1sk: `USER#${userId}`,
   }),
+  userIdOfListing: (gsi1sk: string): string | undefined => (gsi1sk.startsWith('USER#') ? gsi1sk.slice('USER#'.length) : undefined),
   /** Query pk + begins_with(sk, SUBSCRIPTION#): a connection and its Graph subscriptions in one read. */
   connectionPartition: (connectionId: string) => `CONNECTION#${connectionId}`,
   subscriptionPrefix: 'SUBSCRIPTION#',
@@ -126,7 +131,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
     ],
     GlobalSecondaryIndexes: [
       {
-        IndexName: BY_STATUS_INDEX,
+        IndexName: GSI1,
         KeySchema: [
           { AttributeName: 'gsi1pk', KeyType: 'HASH' },
           { AttributeName: 'gsi1sk', KeyType: 'RANGE' },

@@ -1,5 +1,6 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentClient, tableName } from './client.js';
+import { GSI1 } from './keys.js';
 
 /** Runs a Query and follows LastEvaluatedKey to the end: a missed page would be a missed account. */
 export async function queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
@@ -26,4 +27,9 @@ export function queryPartition(
     ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':prefix': skPrefix } : { ':pk': pk },
     ConsistentRead: consistent,
   });
+}
+
+/** Every entry of one gsi1 listing (keys only: the table's and the index's). */
+export function queryIndex(gsi1pk: string): Promise<Record<string, unknown>[]> {
+  return queryAll({ IndexName: GSI1, KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': gsi1pk } });
 }

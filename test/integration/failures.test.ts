@@ -7,7 +7,7 @@ import { clearFaults, failNext } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, tableName } from '../../shared/store/client.js';
-import { BY_STATUS_INDEX } from '../../shared/store/keys.js';
+import { GSI1 } from '../../shared/store/keys.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 let stream: LocalStream;
@@ -23,7 +23,7 @@ async function listedAs(status: string): Promise<string[]> {
   const { Items } = await documentClient.send(
     new QueryCommand({
       TableName: tableName,
-      IndexName: BY_STATUS_INDEX,
+      IndexName: GSI1,
       KeyConditionExpression: 'gsi1pk = :status AND begins_with(gsi1sk, :connection)',
       ExpressionAttributeValues: { ':status': `EVENTS#${status}`, ':connection': 'okta-a#' },
     }),
