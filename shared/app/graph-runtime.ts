@@ -37,7 +37,6 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
     directoryFor,
     // Not cached, read strongly: a user who signed in a moment ago must be found (a miss skips them).
     userIdBySubject: async (connectionId, objectId) => (await identityBySubject(connectionId, objectId))?.userId,
-    linkedUsers,
     recreateSubscription: async (found, subscriptionId) => {
       if (!settings.hooksBaseUrl) throw new Error('HOOKS_BASE_URL is not set: cannot give Graph the notification URLs of a new subscription');
       const created = await recreateSubscription(found, subscriptionId, await directoryFor(found.connection), { hooksBaseUrl: settings.hooksBaseUrl });

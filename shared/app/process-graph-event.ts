@@ -10,7 +10,7 @@ import type { EventOutcome } from '../domain/memberships.js';
 import type { GraphDirectory } from '../idp/graph.js';
 import { removeAndRevoke, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
-import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
+import { membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
 import type { GraphInboxEvent } from '../store/graph-inbox.js';
 
@@ -22,7 +22,6 @@ export type GraphProcessingDeps = {
   userIdBySubject: (connectionId: string, objectId: string) => Promise<string | undefined>;
   /** After a commit: sign out of Cognito those of these users left with no active membership. */
   revokeLeavers: (event: InboxEventRef, users: readonly LinkedUser[]) => Promise<void>;
-  linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
   /** Lifecycle: recreate a subscription Graph no longer holds; reconcile a connection. */
   recreateSubscription: (found: ConnectionWithSubscriptions, subscriptionId: string) => Promise<string>;
   /** Reconciles and records the outcome on the event; `note` leads its detail. */
@@ -37,14 +36,6 @@ async function linkedByObjectIds(connectionId: string, objectIds: readonly strin
   const found = await Promise.all(objectIds.map(async (objectId) => ({ objectId, userId: await deps.userIdBySubject(connectionId, objectId) })));
   const linked = found.flatMap(({ objectId, userId }) => (userId ? [{ userId, objectId }] : []));
   return { linked, unlinked: found.length - linked.length };
-}
-
-/** Linked users with an active membership in one of these accounts: the only ones a group change can concern. */
-async function linkedMembersOf(connectionId: string, accountIds: readonly string[], deps: GraphProcessingDeps): Promise<LinkedUser[]> {
-  const linked = (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
-  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
-  const active = new Set(memberships.filter((membership) => membership.status === 'active').map((membership) => membership.userId));
-  return linked.filter(({ userId }) => active.has(userId));
 }
 
 async function processIntent(event: GraphInboxEvent, connection: Connection, intent: GraphIntent, deps: GraphProcessingDeps): Promise<EventOutcome> {
@@ -94,18 +85,16 @@ async function processGroupChange(
   const connectionId = connection.connectionId;
   const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
   if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
+  // Those listed as removed, or every linked user (the check reads only their memberships there).
   const { linked: candidates, unlinked } =
-    intent.kind === 'removeFromGroup'
-      ? await linkedByObjectIds(connectionId, intent.objectIds, deps)
-      : { linked: await linkedMembersOf(connectionId, accountIds, deps), unlinked: 0 };
-  if (candidates.length === 0) {
-    return finish(event, skipped(intent.kind === 'removeFromGroup' ? 'no removed member ever signed in through this connection' : 'no linked user has an active membership this group grants'));
-  }
+    intent.kind === 'removeFromGroup' ? await linkedByObjectIds(connectionId, intent.objectIds, deps) : { linked: undefined, unlinked: 0 };
+  if (candidates?.length === 0) return finish(event, skipped('no removed member ever signed in through this connection'));
   const diff = await deps.checkGroups(connection, {
     accountIds,
     users: candidates,
     deletedGroups: intent.kind === 'groupDeleted' ? [intent.groupId] : [],
   });
+  if (diff.activeMemberships === 0) return finish(event, skipped('no user concerned has an active membership this group grants'));
   const unlinkedNote = unlinked > 0 ? `; ${unlinked} removed member(s) never signed in through this connection, skipped` : '';
   if (diff.removals.length === 0) {
     return finish(event, skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));

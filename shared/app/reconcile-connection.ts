@@ -64,16 +64,24 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
   const connectionId = connection.connectionId;
   const allGrants = grantingGroupsByAccount(await deps.ssoConfigsServedBy(connectionId), connectionId);
   const grants = scope.accountIds ? new Map([...allGrants].filter(([accountId]) => scope.accountIds?.includes(accountId))) : allGrants;
-  const deleted = new Set((scope.deletedGroups ?? []).map((group) => group.toLowerCase()));
   const groups = [...new Set([...grants.values()].flat())].sort();
   progress(`${connectionId}: ${grants.size} account(s), ${groups.length} granting group(s)`);
+
+  // Memberships first: with no active one to judge, Graph is not asked at all.
+  const linked: LinkedUser[] = scope.users
+    ? [...scope.users]
+    : (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
+  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => [...grants.keys()].map((accountId) => ({ userId, accountId }))));
+  const activeMemberships = memberships.filter((membership) => membership.status === 'active');
+  progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
 
   const observedAt = new Date().toISOString();
   const members = new Map<string, ReadonlySet<string>>();
   const missingGroups: string[] = [];
-  const toFetch = groups.filter((group) => !deleted.has(group));
-  const graph = toFetch.length > 0 ? await deps.directoryFor(connection) : undefined;
+  const deleted = new Set((scope.deletedGroups ?? []).map((group) => group.toLowerCase()));
   for (const group of deleted) members.set(group, new Set());
+  const toFetch = activeMemberships.length > 0 ? groups.filter((group) => !deleted.has(group)) : [];
+  const graph = toFetch.length > 0 ? await deps.directoryFor(connection) : undefined;
   for (const [index, group] of toFetch.entries()) {
     const found = await membersOf(graph as GraphDirectory, group);
     if (found === 'missing') missingGroups.push(group);
@@ -81,13 +89,8 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
     progress(`${connectionId}: group ${index + 1}/${toFetch.length} ${group}: ${found === 'missing' ? 'not found in Entra ID' : `${found.size} member(s)`}`);
   }
 
-  const linked: LinkedUser[] = scope.users
-    ? [...scope.users]
-    : (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
-  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => [...grants.keys()].map((accountId) => ({ userId, accountId }))));
-  const activeMemberships = memberships.filter((membership) => membership.status === 'active');
   const removals = reconcileRemovals({ grants, members, linked, activeMemberships });
-  progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s), ${removals.length} to remove`);
+  progress(`${connectionId}: ${removals.length} membership(s) to remove`);
   return { connectionId, observedAt, groups: groups.length, missingGroups, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removals };
 }
 
