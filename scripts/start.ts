@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager (moto_server) on ${moto.endpoint}`);
   } catch (error) {
     if (!(error instanceof MotoMissingError)) throw error;
-    console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call fail locally (the demo does not need one).`);
+    console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call (user updates, group changes) fail locally.`);
   }
 
   // Configuration is read at import, so the project's modules load only now.
