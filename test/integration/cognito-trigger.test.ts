@@ -51,6 +51,21 @@ async function oktaUser(name: string, email = `${name}@example.com`, provider = 
   return { userName, email, cognito: { userPoolId, username: userName }, event };
 }
 
+/**
+ * A user of the EntraA provider in the pool, and the fixture's PostAuthentication event for them with
+ * these attributes changed (undefined removes one).
+ */
+async function entraSignIn(email: string, attributes: Record<string, string | undefined> = {}) {
+  const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
+  const userName = `EntraA_${crypto.randomUUID()}`;
+  await createFederatedUser(userPoolId, userName, email);
+  const event = { ...structuredClone(entra), userPoolId, userName };
+  const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
+  event.request.userAttributes = { ...event.request.userAttributes, identities, email, ...attributes };
+  for (const [name, value] of Object.entries(attributes)) if (value === undefined) delete event.request.userAttributes[name];
+  return { userName, event };
+}
+
 const invoke = (event: TriggerEvent) => handler(event, lambdaContext('cognito-trigger')) as Promise<TriggerEvent>;
 const confirm = 'cognito-post-confirmation-external.json';
 const authenticate = 'cognito-post-authentication-okta.json';
@@ -241,13 +256,8 @@ describe('revocation on deprovision', () => {
   });
 
   it('signs out an Entra user when Graph reports them deleted', async () => {
-    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
-    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
-    const userName = `EntraA_${crypto.randomUUID()}`;
     const objectId = '00000000-0000-4000-8000-0000000d1888';
-    await createFederatedUser(userPoolId, userName, 'entra.leaver@example.com');
-    const signIn = { ...structuredClone(entra), userPoolId, userName };
-    signIn.request.userAttributes = { ...signIn.request.userAttributes, identities, email: 'entra.leaver@example.com', 'custom:oid': objectId };
+    const { userName, event: signIn } = await entraSignIn('entra.leaver@example.com', { 'custom:oid': objectId });
     await invoke(signIn);
     const session = await sessionOf(userName);
     await expect(session.refresh()).resolves.toBeDefined();
@@ -304,13 +314,7 @@ describe('per-account options and other providers', () => {
   });
 
   it('links an Entra user by the mapped object id, and refuses one without it, naming the missing mapping', async () => {
-    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
-    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
-    const userName = `EntraA_${crypto.randomUUID()}`;
-    await createFederatedUser(userPoolId, userName, 'sam.lee@example.com');
-    const base = { ...structuredClone(entra), userPoolId, userName };
-    base.request.userAttributes = { ...base.request.userAttributes, identities };
-    delete base.request.userAttributes['custom:oid'];
+    const { userName, event: base } = await entraSignIn('sam.lee@example.com', { 'custom:oid': undefined });
     await expect(invoke(base)).rejects.toThrow(/map the "oid" claim to the attribute custom:oid/);
 
     const withOid = structuredClone(base);
@@ -323,18 +327,10 @@ describe('per-account options and other providers', () => {
   });
 
   it('matches Entra group ids without regard to case', async () => {
-    const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
-    const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
-    const userName = `EntraA_${crypto.randomUUID()}`;
-    await createFederatedUser(userPoolId, userName, 'casey.upper@example.com');
-    const event = { ...structuredClone(entra), userPoolId, userName };
-    event.request.userAttributes = {
-      ...event.request.userAttributes,
-      identities,
-      email: 'casey.upper@example.com',
+    const { event } = await entraSignIn('casey.upper@example.com', {
       'custom:oid': '00000000-0000-4000-8000-0000000D1777',
       'custom:groups': '[00000000-0000-4000-8000-0000000D2001]',
-    };
+    });
     await invoke(event);
     expect(await rolesOf('casey.upper@example.com', 'entra-a')).toEqual({ contoso: 'active:Author' });
     expect((await itemsOf('Identity')).some((item) => item.subject === '00000000-0000-4000-8000-0000000d1777')).toBe(true);
