@@ -152,7 +152,7 @@ show('after', EMAIL, ACCOUNT_ID, after);
 return after?.status === 'deleted';
 }
 
-/** A Graph change notification as Graph posts it (the shape of ../shared/fixtures/graph-*.json). */
+/** A Graph change notification as Graph posts it (the shape of test/fixtures/graph-*.json). */
 function graphNotification(subscriptionId: string, collection: 'Users' | 'Groups', objectId: string, changeType: string, extra: Record<string, unknown> = {}) {
   return {
     changeType,

@@ -14,7 +14,7 @@ import { lambdaContext } from '../lib/local-stream.js';
 import { benchUserEmail, REMOVAL_GROUP } from './seed-data.js';
 import { summarize } from './stats.js';
 
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/cognito-post-authentication-okta.json');
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/cognito-post-authentication-okta.json');
 const PROVIDER_NAME = 'BenchOkta';
 
 type TriggerEvent = { userPoolId: string; userName: string; request: { userAttributes: Record<string, string> } };

@@ -1,6 +1,6 @@
 /**
  * The IdP groups as they arrive in a mapped Cognito attribute (default `custom:groups`).
- * Seen and documented forms (../shared/fixtures/groups-claim-formats.json):
+ * Seen and documented forms (test/fixtures/groups-claim-formats.json):
  *   `[a, b]`            SAML multi-valued attribute; Cognito URL-form-encodes each value that
  *                       has characters other than letters, digits and . - * _ ("+" is a space)
  *   `["a","b"]`         an OIDC array claim, as JSON text

@@ -1,10 +1,10 @@
-/** The IdPs' wire formats, from ../shared/fixtures (beside the repository on every machine and in CI). */
+/** The IdPs' wire formats, copied into test/fixtures (see its README for the sources). */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
-export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
 export type FixtureRequest = {
   method: string;

@@ -1,5 +1,5 @@
 /**
- * The sign-in triggers end to end: Cognito's trigger events (from ../shared/fixtures) through
+ * The sign-in triggers end to end: Cognito's trigger events (from test/fixtures) through
  * the real handler, against DynamoDB Local (memberships) and moto_server (the user pool).
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -2,9 +2,6 @@
  * Okta System Log events in, decisions out: which events act, which are skipped, and which are
  * refused as invalid, with the delivery schema checked against Okta's real wire format.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   decideOktaEvent,
@@ -16,14 +13,10 @@ import {
   type OktaEventRecord,
   type OktaTarget,
 } from '../../shared/domain/okta-events.js';
-
-const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+import { fixture } from '../helpers/fixtures.js';
 
 type DeliveryFixture = { method: string; headers: Record<string, string>; body: Record<string, unknown> };
-
-function deliveryFixture(name: string): DeliveryFixture {
-  return JSON.parse(readFileSync(join(FIXTURES_DIR, name), 'utf8')) as DeliveryFixture;
-}
+const deliveryFixture = (name: string): DeliveryFixture => fixture<DeliveryFixture>(name);
 
 const ACTED_ON: ReadonlySet<string> = new Set([OKTA_GROUP_REMOVED, OKTA_USER_DEACTIVATED, OKTA_USER_DELETE_INITIATED]);
 
