@@ -11,12 +11,31 @@ import * as z from 'zod/mini';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { preTokenGroupOverride } from '../shared/domain/admission.js';
-import { ProvenanceError } from '../shared/domain/provenance.js';
+import { providerNameFromUserName, ProvenanceError } from '../shared/domain/provenance.js';
+import { memberGroupsInDirectory } from '../shared/app/directory-check.js';
 import { checkSignUp, groupsForToken, recordSignIn, SignInDeniedError } from '../shared/app/sign-in.js';
 import { cachedSignInConfig } from '../shared/store/sign-in.js';
 
 const { groupsAttribute, objectIdAttribute, configCacheMs } = config();
-const settings = { groupsAttribute, objectIdAttribute, ...cachedSignInConfig(configCacheMs) };
+const settings = { groupsAttribute, objectIdAttribute, memberGroupsInDirectory, ...cachedSignInConfig(configCacheMs) };
+
+const SIGN_IN = new Set(['PostConfirmation_ConfirmSignUp', 'PostAuthentication_Authentication']);
+/** Token sources where the user has just authenticated; any other (refresh, or one Cognito adds later) is judged as a refresh. */
+const FRESH_TOKEN_SOURCES = new Set(['TokenGeneration_HostedAuth', 'TokenGeneration_Authentication', 'TokenGeneration_NewPasswordChallenge', 'TokenGeneration_AuthenticateDevice']);
+
+/**
+ * Native users pass through before any validation of ours, so an event shape we do not expect
+ * never blocks them. Read leniently: only what tells a federated user from a native one.
+ */
+function isFederatedSignIn(raw: unknown): boolean {
+  const event = (typeof raw === 'object' && raw !== null ? raw : {}) as { triggerSource?: unknown; userName?: unknown; request?: { userAttributes?: { identities?: unknown } } };
+  const source = typeof event.triggerSource === 'string' ? event.triggerSource : '';
+  if (source === 'PreSignUp_ExternalProvider') return typeof event.userName === 'string' && providerNameFromUserName(event.userName) !== undefined;
+  if (!SIGN_IN.has(source) && !source.startsWith('TokenGeneration_')) return false;
+  const identities = event.request?.userAttributes?.identities;
+  // Native users have no identities; a malformed one is judged (and refused) by the full path.
+  return typeof identities === 'string' && identities.trim() !== '';
+}
 
 const triggerEventSchema = z.looseObject({
   version: z.string(),
@@ -39,14 +58,15 @@ const triggerEventSchema = z.looseObject({
 type TriggerEvent = z.infer<typeof triggerEventSchema>;
 
 async function cognitoTrigger(raw: unknown): Promise<unknown> {
+  if (!isFederatedSignIn(raw)) return raw;
   const event: TriggerEvent = triggerEventSchema.parse(raw);
   const user = { userPoolId: event.userPoolId, userName: event.userName, userAttributes: event.request.userAttributes };
   const source = event.triggerSource;
   if (source === 'PreSignUp_ExternalProvider') await checkSignUp(user, settings);
-  else if (source === 'PostConfirmation_ConfirmSignUp' || source === 'PostAuthentication_Authentication') await recordSignIn(user, settings);
+  else if (SIGN_IN.has(source)) await recordSignIn(user, settings, { firstSignIn: source === 'PostConfirmation_ConfirmSignUp' });
   else if (source.startsWith('TokenGeneration_')) {
     const current = event.request.groupConfiguration ?? {};
-    const groups = await groupsForToken(user, current.groupsToOverride ?? [], source === 'TokenGeneration_RefreshTokens', settings);
+    const groups = await groupsForToken(user, current.groupsToOverride ?? [], !FRESH_TOKEN_SOURCES.has(source), settings);
     if (groups) event.response = { ...(event.response ?? {}), ...preTokenGroupOverride(event.version, groups, current) };
   }
   return event;

@@ -9,6 +9,8 @@ export class ConfigError extends Error {
 
 export const DEFAULT_OKTA_EVENT_TYPES = [
   'group.user_membership.remove',
+  // Re-adds give back what the IdP removed (a person removed by mistake is not locked out).
+  'group.user_membership.add',
   'user.lifecycle.delete.initiated',
   'user.lifecycle.deactivate',
 ] as const;

@@ -357,6 +357,7 @@ class FakeGraphServer implements FakeGraph {
   ): Promise<Reply> | Reply {
     const [collection, id, action] = segments;
     if (collection === 'users' && id && !action && method === 'GET') return this.getUser(id, query, context);
+    if (collection === 'users' && id && action === 'checkMemberGroups' && method === 'POST') return this.checkMemberGroups(id, body, context);
     if (collection === 'groups' && (id === 'delta' || id === 'microsoft.graph.delta') && !action && method === 'GET') {
       return this.groupsDelta(query, context);
     }
@@ -496,6 +497,29 @@ class FakeGraphServer implements FakeGraph {
     const entity = Object.fromEntries(properties.map((name) => [name, stored[name] ?? null]));
     const odataContext = `${this.baseUrl}/$metadata#users${select ? `(${properties.join(',')})` : ''}/$entity`;
     return { status: 200, headers: { 'content-type': ODATA_JSON }, body: { '@odata.context': odataContext, ...entity } };
+  }
+
+  /**
+   * POST /users/{id}/checkMemberGroups: which of up to 20 group ids the user is a member of
+   * (https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups). Graph answers
+   * transitively; the fake's groups hold users directly, so direct membership is the answer.
+   */
+  private checkMemberGroups(userId: string, body: string, context: RequestContext): Reply {
+    if (!this.users.has(userId.toLowerCase())) {
+      return this.graphError(context, 404, 'Request_ResourceNotFound', `Resource '${userId}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    let groupIds: unknown;
+    try {
+      groupIds = (JSON.parse(body) as { groupIds?: unknown }).groupIds;
+    } catch {
+      groupIds = undefined;
+    }
+    if (!Array.isArray(groupIds) || groupIds.length === 0 || groupIds.length > 20 || !groupIds.every((id) => typeof id === 'string')) {
+      return this.graphError(context, 400, 'Request_BadRequest', 'groupIds must list 1 to 20 group ids.');
+    }
+    const member = (groupId: string) => (this.groups.get(groupId.toLowerCase()) ?? []).some((id) => id.toLowerCase() === userId.toLowerCase());
+    const value = (groupIds as string[]).filter(member);
+    return { status: 200, headers: { 'content-type': ODATA_JSON }, body: { '@odata.context': `${this.baseUrl}/$metadata#Collection(Edm.String)`, value } };
   }
 
   /**

@@ -12,7 +12,7 @@
 import { decideOktaEvent } from '../domain/okta-events.js';
 import type { EventOutcome, Membership } from '../domain/memberships.js';
 import { emailIdentities, identityLookupKey, membershipsByKey, type EmailIdentity } from '../store/directory.js';
-import { applyPlannedGroup, MAX_TRANSACTION_ACTIONS, plannedActions, type PlannedEvent } from '../store/deprovision.js';
+import { applyPlannedGroup, MAX_TRANSACTION_ACTIONS, membershipsWrittenBy, plannedActions, type PlannedEvent } from '../store/deprovision.js';
 import type { InboxEvent } from '../store/inbox.js';
 import { logger } from '../logger.js';
 import {
@@ -29,7 +29,7 @@ export type EventResult = { outcome: EventOutcome } | { error: unknown };
 async function prefetch(events: InboxEvent[], settings: ProcessingSettings): Promise<{ lookups: EventLookups; identities: EmailIdentity[] }> {
   const intents = events.flatMap((event) => {
     const decision = decideOktaEvent(event, settings.actedOnTypes);
-    return decision.action === 'deprovision' ? [{ event, intent: decision.intent }] : [];
+    return decision.action === 'deprovision' || decision.action === 'restore' ? [{ event, intent: decision.intent }] : [];
   });
   const identities = await emailIdentities(intents.map(({ event, intent }) => ({ connectionId: event.connectionId, email: intent.email })));
   const userIds = new Map(identities.map((identity) => [identityLookupKey(identity.connectionId, identity.email), identity.userId]));
@@ -57,9 +57,8 @@ const byIdpTime = (a: { published: string }, b: { published: string }) => Date.p
 /** Plans that write a membership another plan of the batch also writes cannot share a snapshot. */
 function splitOverlapping(plans: PlannedEvent[]): { together: PlannedEvent[]; alone: PlannedEvent[] } {
   const writers = new Map<string, number>();
-  const touched = (plan: PlannedEvent) => (plan.plan?.softDeletes ?? []).map(({ after }) => `${after.userId}\u0000${after.accountId}`);
-  for (const plan of plans) for (const key of touched(plan)) writers.set(key, (writers.get(key) ?? 0) + 1);
-  const overlaps = (plan: PlannedEvent) => touched(plan).some((key) => (writers.get(key) ?? 0) > 1);
+  for (const plan of plans) for (const key of membershipsWrittenBy(plan)) writers.set(key, (writers.get(key) ?? 0) + 1);
+  const overlaps = (plan: PlannedEvent) => membershipsWrittenBy(plan).some((key) => (writers.get(key) ?? 0) > 1);
   return { together: plans.filter((plan) => !overlaps(plan)), alone: plans.filter(overlaps) };
 }
 

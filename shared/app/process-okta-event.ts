@@ -1,11 +1,11 @@
 /**
- * Turns one stored Okta event into a plan: its effect (which memberships to soft-delete) and
- * its outcome (applied, skipped, stale, invalid). Planning only reads; committing writes the
- * effects, their audit entries and the outcome in one transaction. The deprovisioning path
- * only ever soft-deletes: it never creates a user or a membership.
+ * Turns one stored Okta event into a plan: its effect (which memberships to soft-delete, or,
+ * for a re-add, to give back) and its outcome (applied, skipped, stale, invalid). Planning only
+ * reads; committing writes the effects, their audit entries and the outcome in one
+ * transaction. This path never creates a user or a membership.
  */
-import { decideOktaEvent, type DeprovisionIntent } from '../domain/okta-events.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type Membership } from '../domain/memberships.js';
+import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent } from '../domain/okta-events.js';
+import { outcomeOfPlan, planRestores, planSoftDeletes, type EventOutcome, type Membership } from '../domain/memberships.js';
 import { findUserIdByEmail, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
 import type { InboxEvent } from '../store/inbox.js';
@@ -27,33 +27,31 @@ export function directLookups(accounts: AccountLookups): EventLookups {
 }
 
 /** The accounts an intent covers: those granted by the group, or every account of the connection (rule 4). */
-export function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent): Promise<string[]> {
-  return intent.kind === 'groupRemoval'
+export function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent | ReAddIntent): Promise<string[]> {
+  return intent.kind !== 'userDeprovisioned'
     ? accounts.accountIdsGrantedByGroup(connectionId, intent.group)
     : accounts.accountIdsServedBy(connectionId);
 }
 
-async function planIntent(event: InboxEvent, intent: DeprovisionIntent, lookups: EventLookups): Promise<PlannedEvent> {
-  const [accountIds, userId] = await Promise.all([
+async function planIntent(event: InboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
+  const [grants, accountIds, userId] = await Promise.all([
+    intent.kind === 'groupAdded' ? lookups.accounts.accountGrantsOfGroup(event.connectionId, intent.group) : undefined,
     accountsCoveredBy(lookups.accounts, event.connectionId, intent),
     lookups.userIdByEmail(event.connectionId, intent.email),
   ]);
   const skipped = (detail: string): PlannedEvent => ({ event, outcome: { status: 'skipped', detail } });
   if (accountIds.length === 0) {
     return skipped(
-      intent.kind === 'groupRemoval'
+      intent.kind !== 'userDeprovisioned'
         ? `group "${intent.group}" is not configured for any account of this connection`
         : 'this connection serves no account',
     );
   }
   if (!userId) return skipped('no user with this email is linked to this connection');
 
-  const plan = planSoftDeletes(await lookups.memberships(userId, accountIds), {
-    accountIds: new Set(accountIds),
-    occurredAt: intent.occurredAt,
-    eventId: event.eventId,
-    reason: intent.reason,
-  });
+  const memberships = await lookups.memberships(userId, accountIds);
+  const change = { occurredAt: intent.occurredAt, eventId: event.eventId, reason: intent.reason };
+  const plan = grants ? planRestores(memberships, { ...change, roles: grants }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds) });
   return { event, plan, outcome: outcomeOfPlan(plan) };
 }
 
@@ -65,6 +63,7 @@ export async function planOktaEvent(event: InboxEvent, actedOnTypes: ReadonlySet
     case 'invalid':
       return { event, outcome: { status: 'invalid', detail: decision.reason } };
     case 'deprovision':
+    case 'restore':
       return planIntent(event, decision.intent, lookups);
   }
 }

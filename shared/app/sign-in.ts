@@ -7,7 +7,7 @@
  *                     memberships (also on refresh, when the IdP is not asked)
  * A refusal is a SignInDeniedError whose message is shown to the person.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   decideAdmission,
   managedGroupChanges,
@@ -16,10 +16,10 @@ import {
   type AccountDecision,
   type AccountSsoConfig,
 } from '../domain/admission.js';
-import { parseGroupsClaim } from '../domain/groups-claim.js';
+import { readGroupsClaim } from '../domain/groups-claim.js';
 import { maskEmail, normaliseEmail } from '../domain/privacy.js';
 import { federatedIdentity, idpSubject, providerNameFromUserName, resolveProviderName, type Provenance } from '../domain/provenance.js';
-import { membershipsAfter, planSignIn, wantedRoleGroups } from '../domain/sign-in.js';
+import { membershipsAfter, planSignIn, wantedRoleGroups, type DirectoryGrants } from '../domain/sign-in.js';
 import { addToGroup, groupsOfUser, removeFromGroup } from '../idp/cognito.js';
 import { logger } from '../logger.js';
 import type { Connection } from '../store/connections.js';
@@ -35,6 +35,11 @@ export type SignInSettings = {
   objectIdAttribute: string;
   connectionOfProvider: (providerName: string) => Promise<Connection | undefined>;
   ssoConfigsServedBy: (connectionId: string) => Promise<AccountSsoConfig[]>;
+  /**
+   * The Entra groups (of those asked) the user is in now, transitively, or undefined when the
+   * connection has no Graph app or Graph did not answer in time: the live directory check.
+   */
+  memberGroupsInDirectory: (connection: Connection, objectId: string, groupIds: readonly string[]) => Promise<Set<string> | undefined>;
 };
 
 export type TriggerUser = {
@@ -44,6 +49,9 @@ export type TriggerUser = {
 };
 
 const ACCESS_REMOVED = 'Your access has been removed. Ask your administrator to restore it.';
+export const REMOVED_BY_IDP =
+  'Your access was removed by your identity provider. If you should still have it, ask your administrator to add you back to the group there, then sign in again.';
+const GROUPS_UNREADABLE = 'Your identity provider sent a groups claim that could not be read. Ask your administrator to check the groups claim settings.';
 const NOT_SET_UP = 'SSO is not set up for this sign-in. Ask your administrator to connect your organisation.';
 
 async function connectionFor(providerName: string, settings: SignInSettings): Promise<Connection> {
@@ -58,11 +66,16 @@ function emailOf(user: TriggerUser): string {
   return normaliseEmail(email);
 }
 
+/** A digest of the raw groups value, recorded at each sign-in that writes: a value equal to it may be one Cognito kept. */
+function groupsClaimDigest(raw: string | undefined): string {
+  return createHash('sha256').update(raw ?? '').digest('base64url');
+}
+
 async function decide(user: TriggerUser, providerName: string, connection: Connection, settings: SignInSettings) {
   const email = emailOf(user);
-  const claimed = parseGroupsClaim(user.userAttributes[settings.groupsAttribute]);
+  const claim = readGroupsClaim(user.userAttributes[settings.groupsAttribute]);
   // Entra group ids are GUIDs, configured lowercased (the seed does so): compare them so.
-  const idpGroups = connection.type === 'entra' ? claimed.map((group) => group.toLowerCase()) : claimed;
+  const idpGroups = connection.type === 'entra' ? claim.groups.map((group) => group.toLowerCase()) : claim.groups;
   const accounts = await settings.ssoConfigsServedBy(connection.connectionId);
   const decisions = decideAdmission({ providerName, email, idpGroups, accounts });
   logger.info('sign-in decision', {
@@ -72,8 +85,10 @@ async function decide(user: TriggerUser, providerName: string, connection: Conne
     admitted: decisions.flatMap((d) => (d.admitted ? [`${d.accountId}:${d.role}`] : [])),
     refused: decisions.flatMap((d) => (d.admitted ? [] : [`${d.accountId}:${d.reason}`])),
     matchedGroups: [...new Set(decisions.flatMap((d) => (d.admitted ? d.matchedGroups : [])))],
+    ...(claim.unreadable ? { groupsClaim: 'unreadable' } : {}),
   });
-  return { email, decisions, accounts };
+  const refusal = () => (claim.unreadable ? GROUPS_UNREADABLE : refusalMessage(decisions));
+  return { email, decisions, accounts, refusal };
 }
 
 const admitsSomewhere = (decisions: readonly AccountDecision[]) => decisions.some((decision) => decision.admitted);
@@ -85,53 +100,102 @@ export async function checkSignUp(user: TriggerUser, settings: SignInSettings): 
   const connection = await connectionFor(prefix, settings);
   // The user name may be lower-cased; the SSO configs use the provider's own spelling.
   const providerName = resolveProviderName(prefix, connection.providerNames) ?? prefix;
-  const { decisions } = await decide(user, providerName, connection, settings);
-  if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusalMessage(decisions));
+  const { decisions, refusal } = await decide(user, providerName, connection, settings);
+  if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusal());
 }
 
-/** Brings the managed Cognito groups in line; a failure is recorded for repair, never fails the sign-in. */
+/**
+ * Brings the managed Cognito groups in line: removals first, so a failed add never leaves a
+ * higher role's group in place, and each change on its own, so one failure stops nothing else.
+ * A failure is recorded for repair and never fails the sign-in.
+ */
 async function syncCognitoGroups(user: TriggerUser, connectionId: string, subject: string, wanted: string[]): Promise<void> {
   const cognitoUser = { userPoolId: user.userPoolId, username: user.userName };
+  const failures: Error[] = [];
   try {
     const { add, remove } = managedGroupChanges(await groupsOfUser(cognitoUser), wanted);
-    for (const group of add) await addToGroup(cognitoUser, group);
-    for (const group of remove) await removeFromGroup(cognitoUser, group);
-    await recordGroupSync(connectionId, subject, { appliedGroups: wanted });
+    const changes = [...remove.map((group) => () => removeFromGroup(cognitoUser, group)), ...add.map((group) => () => addToGroup(cognitoUser, group))];
+    for (const change of changes) await change().catch((error: unknown) => failures.push(error as Error));
   } catch (error) {
-    // The token is still right: PreTokenGeneration computes its groups from our memberships.
-    logger.error('could not update the Cognito groups; recorded for repair', { connectionId, error: error as Error });
-    await recordGroupSync(connectionId, subject, { error: (error as Error).message }).catch(() => undefined);
+    failures.push(error as Error);
   }
+  if (failures.length === 0) return recordGroupSync(connectionId, subject, { appliedGroups: wanted });
+  // The token is still right: PreTokenGeneration computes its groups from our memberships.
+  logger.error('could not update the Cognito groups; recorded for repair', { connectionId, failures: failures.length, error: failures[0] });
+  await recordGroupSync(connectionId, subject, { error: failures.map((failure) => failure.message).join('; ') }).catch(() => undefined);
+}
+
+/**
+ * The live directory check for memberships the IdP removed: which of them the user's groups in
+ * the directory grant now. Only Entra connections with a Graph app can answer; a failure or a
+ * slow answer is no evidence (the sign-in is then refused, never admitted on a guess).
+ */
+async function directoryGrants(input: {
+  held: readonly { accountId: string }[];
+  connection: Connection;
+  subject: string;
+  providerName: string;
+  email: string;
+  accounts: readonly AccountSsoConfig[];
+  settings: SignInSettings;
+}): Promise<DirectoryGrants | undefined> {
+  const heldAccounts = new Set(input.held.map((membership) => membership.accountId));
+  const accounts = input.accounts.filter((account) => heldAccounts.has(account.accountId));
+  const groupIds = [...new Set(accounts.flatMap(({ ssoConfig }) => ssoConfig.providers.filter((p) => p.providerName === input.providerName).flatMap((p) => p.groups.map(({ group }) => group.toLowerCase()))))];
+  if (groupIds.length === 0) return undefined;
+  const memberOf = await input.settings.memberGroupsInDirectory(input.connection, input.subject, groupIds);
+  if (!memberOf) return undefined;
+  const decisions = decideAdmission({ providerName: input.providerName, email: input.email, idpGroups: [...memberOf], accounts });
+  return new Map(decisions.flatMap((d) => (d.admitted ? [[d.accountId, { role: d.role, groups: d.matchedGroups }] as const] : [])));
 }
 
 function provenanceOf(user: TriggerUser): Provenance | undefined {
   return federatedIdentity(user.userAttributes.identities);
 }
 
-/** PostConfirmation / PostAuthentication. Returns false for a native user, who is left untouched. */
-export async function recordSignIn(user: TriggerUser, settings: SignInSettings, now = new Date()): Promise<boolean> {
+/**
+ * PostConfirmation (`firstSignIn`: the Cognito user was just created from the IdP's claims) and
+ * PostAuthentication. Returns false for a native user, who is left untouched.
+ */
+export async function recordSignIn(user: TriggerUser, settings: SignInSettings, options: { firstSignIn: boolean; now?: Date }): Promise<boolean> {
   const provenance = provenanceOf(user);
   if (!provenance) return false;
   const connection = await connectionFor(provenance.providerName, settings);
   const subject = idpSubject({ connectionType: connection.type, provenance, userAttributes: user.userAttributes, objectIdAttribute: settings.objectIdAttribute });
-  const { email, decisions, accounts } = await decide(user, provenance.providerName, connection, settings);
+  const { email, decisions, accounts, refusal } = await decide(user, provenance.providerName, connection, settings);
+  const signedInAt = (options.now ?? new Date()).toISOString();
 
   const identity = await identityBySubject(connection.connectionId, subject);
   const userId = identity?.userId ?? (await findUserIdByEmail(connection.connectionId, email)) ?? randomUUID();
   const memberships = await membershipsOfUser(userId);
   const configs = new Map(accounts.map((account) => [account.accountId, account.ssoConfig]));
-  const plan = planSignIn(memberships, {
+  const groupsClaimSha256 = groupsClaimDigest(user.userAttributes[settings.groupsAttribute]);
+  const request = {
     userId,
     decisions,
-    restoreOnSignIn: (accountId) => configs.get(accountId)?.restoreOnSignIn ?? true,
-    signedInAt: now.toISOString(),
-  });
-  await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt: now.toISOString() });
-
+    restoreOnSignIn: (accountId: string) => configs.get(accountId)?.restoreOnSignIn ?? true,
+    signedInAt,
+    groupsClaimIsFresh: options.firstSignIn || (identity?.groupsClaimSha256 !== undefined && identity.groupsClaimSha256 !== groupsClaimSha256),
+  };
+  let plan = planSignIn(memberships, request);
+  if (plan.heldByIdpRemoval.length > 0) {
+    const grants = await directoryGrants({ held: plan.heldByIdpRemoval, connection, subject, providerName: provenance.providerName, email, accounts, settings });
+    if (grants?.size) plan = planSignIn(memberships, { ...request, directoryGrants: grants });
+  }
   const wanted = wantedRoleGroups(membershipsAfter(memberships, plan));
+  if (plan.heldByIdpRemoval.length > 0) {
+    logger.info('restore held: removed by the IdP, and no evidence newer than the removal', {
+      connectionId: connection.connectionId,
+      accounts: plan.heldByIdpRemoval.map((membership) => membership.accountId),
+    });
+    // Nothing is written: the stale value must not become "the last one recorded".
+    if (wanted.length === 0) throw new SignInDeniedError(REMOVED_BY_IDP);
+  }
+  await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt, groupsClaimSha256 });
+
   const alreadyApplied = identity?.appliedGroups !== undefined && identity.appliedGroups.join('\n') === wanted.join('\n');
   if (!alreadyApplied) await syncCognitoGroups(user, connection.connectionId, subject, wanted);
-  if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusalMessage(decisions));
+  if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusal());
   // Admitted by the IdP, but every granted membership stays deleted (the account does not restore on sign-in).
   if (wanted.length === 0) throw new SignInDeniedError(ACCESS_REMOVED);
   return true;

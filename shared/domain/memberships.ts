@@ -13,14 +13,38 @@ export type Membership = {
   reason: string;
   /** The event that set this state, when an event did. */
   eventId?: string;
+  /** Who made the last change: the IdP (an event, a reconciliation), a sign-in, or an admin. */
+  changedBy?: ChangeSource;
 };
 
-export type SoftDeletePlan = {
-  softDeletes: { before: Membership; after: Membership }[];
-  /** Deleted earlier by this same event: a redelivery or a retry after a partial failure. */
+export type ChangeSource = 'idp' | 'sign-in' | 'admin';
+
+/** Items written before `changedBy` existed: IdP changes always carried their event id, sign-ins never did. */
+export function lastChangedBy(membership: Membership): ChangeSource {
+  return membership.changedBy ?? (membership.eventId ? 'idp' : 'sign-in');
+}
+
+/** Soft-deleted by the IdP (rule 8): only evidence newer than that removal brings it back. */
+export function removedByIdp(membership: Membership): boolean {
+  return membership.status === 'deleted' && lastChangedBy(membership) === 'idp';
+}
+
+export type MembershipUpdate = { before: Membership; after: Membership };
+
+export type IdpChangePlan = {
+  softDeletes: MembershipUpdate[];
+  /**
+   * A re-add to a granting group: memberships the IdP removed come back; active ones are
+   * confirmed at the event's time, so an older removal delivered later is stale (Okta's
+   * deliveries are unordered).
+   */
+  restores?: MembershipUpdate[];
+  /** Changed earlier by this same event: a redelivery or a retry after a partial failure. */
   appliedEarlier: Membership[];
   stale: Membership[];
   alreadyDeleted: Membership[];
+  /** Re-add: active already, or removed by a sign-in or an admin (not the IdP's to undo). */
+  notRestorable?: Membership[];
 };
 
 export type SoftDeleteRequest = {
@@ -35,8 +59,8 @@ export type SoftDeleteRequest = {
  * accounts are touched; an event older than a membership's last change is stale (rule 3).
  * An event at exactly the same instant wins: the IdP's removal is the later fact we know of.
  */
-export function planSoftDeletes(memberships: readonly Membership[], request: SoftDeleteRequest): SoftDeletePlan {
-  const plan: SoftDeletePlan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] };
+export function planSoftDeletes(memberships: readonly Membership[], request: SoftDeleteRequest): IdpChangePlan {
+  const plan: IdpChangePlan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] };
   const eventTime = Date.parse(request.occurredAt);
   for (const membership of memberships) {
     if (!request.accountIds.has(membership.accountId)) continue;
@@ -52,9 +76,42 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
           changedAt: request.occurredAt,
           reason: request.reason,
           eventId: request.eventId,
+          changedBy: 'idp',
         },
       });
     }
+  }
+  return plan;
+}
+
+export type RestoreRequest = {
+  /** The accounts the re-added group grants, each with the role it maps to. */
+  roles: ReadonlyMap<string, Role>;
+  occurredAt: string;
+  eventId: string;
+  reason: string;
+};
+
+/**
+ * Which memberships an IdP re-add gives back: those the IdP itself soft-deleted earlier
+ * (a removal by a sign-in refusal or an admin is not the IdP's to undo), with the role the
+ * re-added group maps to. The deprovisioning path never creates a membership (rule 4), and an
+ * event older than the membership's last change is stale, as for removals.
+ */
+export function planRestores(memberships: readonly Membership[], request: RestoreRequest): IdpChangePlan {
+  const plan: IdpChangePlan = { softDeletes: [], restores: [], appliedEarlier: [], stale: [], alreadyDeleted: [], notRestorable: [] };
+  const eventTime = Date.parse(request.occurredAt);
+  const changed = { changedAt: request.occurredAt, eventId: request.eventId, changedBy: 'idp' as const };
+  for (const membership of memberships) {
+    const role = request.roles.get(membership.accountId);
+    if (!role) continue;
+    if (membership.eventId === request.eventId && membership.status === 'active') plan.appliedEarlier.push(membership);
+    else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
+    else if (membership.status === 'active') {
+      plan.restores?.push({ before: membership, after: { ...membership, ...changed, reason: `${request.reason} (confirmed while active)` } });
+    } else if (removedByIdp(membership)) {
+      plan.restores?.push({ before: membership, after: { ...membership, ...changed, role, status: 'active', reason: request.reason } });
+    } else plan.notRestorable?.push(membership);
   }
   return plan;
 }
@@ -70,7 +127,8 @@ export type EventOutcome =
  * The recorded outcome of a plan, in words a person reading the inbox understands. It is the
  * same however often the event is processed, so a redelivery rewrites the same outcome.
  */
-export function outcomeOfPlan(plan: SoftDeletePlan): EventOutcome {
+export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
+  if (plan.restores) return outcomeOfRestores(plan);
   const deletedAccounts = [
     ...plan.softDeletes.map((change) => change.after.accountId),
     ...plan.appliedEarlier.map((membership) => membership.accountId),
@@ -89,4 +147,22 @@ export function outcomeOfPlan(plan: SoftDeletePlan): EventOutcome {
     return { status: 'skipped', detail: 'memberships already deleted' };
   }
   return { status: 'skipped', detail: 'the user has no membership in the accounts this event covers' };
+}
+
+function outcomeOfRestores(plan: IdpChangePlan): EventOutcome {
+  const restores = plan.restores ?? [];
+  const restored = restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after.accountId);
+  const confirmed = restores.filter(({ before }) => before.status === 'active').map(({ after }) => after.accountId);
+  const earlier = plan.appliedEarlier.map((membership) => membership.accountId);
+  const parts = [
+    ...(restored.length > 0 ? [`restored membership in ${restored.sort().join(', ')}`] : []),
+    ...(confirmed.length > 0 ? [`confirmed active membership in ${confirmed.sort().join(', ')}`] : []),
+    ...(earlier.length > 0 ? [`applied earlier in ${earlier.sort().join(', ')}`] : []),
+  ];
+  if (parts.length > 0) return { status: 'applied', detail: parts.join('; ') };
+  if (plan.stale.length > 0) return { status: 'stale', detail: 'every matched membership changed after this event' };
+  if (plan.notRestorable?.length) {
+    return { status: 'skipped', detail: 'nothing to restore: the memberships were removed by a sign-in or an admin, not by the IdP' };
+  }
+  return { status: 'skipped', detail: 'the user has no membership in the accounts this group grants (a re-add never creates one)' };
 }

@@ -64,6 +64,7 @@ export function toOktaEventRecord(event: OktaLogEvent): OktaEventRecord {
 }
 
 export const OKTA_GROUP_REMOVED = 'group.user_membership.remove';
+export const OKTA_GROUP_ADDED = 'group.user_membership.add';
 export const OKTA_USER_DEACTIVATED = 'user.lifecycle.deactivate';
 export const OKTA_USER_DELETE_INITIATED = 'user.lifecycle.delete.initiated';
 
@@ -72,8 +73,12 @@ export type DeprovisionIntent =
   | { kind: 'groupRemoval'; email: string; group: string; occurredAt: string; reason: string }
   | { kind: 'userDeprovisioned'; email: string; occurredAt: string; reason: string };
 
+/** A user (re-)added to a group: memberships the IdP removed come back (rule 8: evidence from the IdP). */
+export type ReAddIntent = { kind: 'groupAdded'; email: string; group: string; occurredAt: string; reason: string };
+
 export type OktaEventDecision =
   | { action: 'deprovision'; intent: DeprovisionIntent }
+  | { action: 'restore'; intent: ReAddIntent }
   | { action: 'skip'; reason: string }
   | { action: 'invalid'; reason: string };
 
@@ -106,23 +111,18 @@ export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlyS
   if ('invalid' in user) return { action: 'invalid', reason: user.invalid };
 
   switch (record.eventType) {
-    case OKTA_GROUP_REMOVED: {
+    case OKTA_GROUP_REMOVED:
+    case OKTA_GROUP_ADDED: {
       const groups = targetsOfType(record, 'UserGroup');
       if (groups.length !== 1) {
         return { action: 'invalid', reason: `expected exactly one UserGroup target, found ${groups.length}` };
       }
       const group = groups[0]?.displayName?.trim();
       if (!group) return { action: 'invalid', reason: 'the UserGroup target has no displayName' };
-      return {
-        action: 'deprovision',
-        intent: {
-          kind: 'groupRemoval',
-          email: user.email,
-          group,
-          occurredAt: record.published,
-          reason: `removed from IdP group "${group}"`,
-        },
-      };
+      const change = { email: user.email, group, occurredAt: record.published };
+      return record.eventType === OKTA_GROUP_ADDED
+        ? { action: 'restore', intent: { kind: 'groupAdded', ...change, reason: `re-added to IdP group "${group}"` } }
+        : { action: 'deprovision', intent: { kind: 'groupRemoval', ...change, reason: `removed from IdP group "${group}"` } };
     }
     case OKTA_USER_DEACTIVATED:
     case OKTA_USER_DELETE_INITIATED:

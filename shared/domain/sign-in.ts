@@ -6,7 +6,7 @@
  */
 import type { AccountDecision } from './admission.js';
 import { roleGroupName } from './admission.js';
-import type { Membership } from './memberships.js';
+import { removedByIdp, type Membership, type Role } from './memberships.js';
 
 export type MembershipChange =
   | { kind: 'create'; after: Membership }
@@ -14,7 +14,18 @@ export type MembershipChange =
   | { kind: 'restore'; before: Membership; after: Membership }
   | { kind: 'revoke'; before: Membership; after: Membership };
 
-export type SignInPlan = { changes: MembershipChange[]; keptDeleted: Membership[] };
+export type SignInPlan = {
+  changes: MembershipChange[];
+  keptDeleted: Membership[];
+  /**
+   * Removed by the IdP, and this sign-in brings no evidence newer than the removal (rule 8):
+   * the groups value is the one Cognito kept from an earlier sign-in.
+   */
+  heldByIdpRemoval: Membership[];
+};
+
+/** What the IdP's directory says now (a live check at sign-in): per account, the role its groups grant. */
+export type DirectoryGrants = ReadonlyMap<string, { role: Role; groups: readonly string[] }>;
 
 export type SignInRequest = {
   userId: string;
@@ -22,6 +33,14 @@ export type SignInRequest = {
   /** Per account: whether a later valid sign-in may restore a soft-deleted membership (default on). */
   restoreOnSignIn: (accountId: string) => boolean;
   signedInAt: string;
+  /**
+   * The groups value came from the IdP at this sign-in: it differs from the one recorded at
+   * the last sign-in (Cognito keeps a value when the IdP omits the claim, so an unchanged one
+   * proves nothing), or the Cognito user was created just now.
+   */
+  groupsClaimIsFresh: boolean;
+  /** A live check against the IdP's directory, where the connection has API credentials. */
+  directoryGrants?: DirectoryGrants;
 };
 
 /**
@@ -29,28 +48,38 @@ export type SignInRequest = {
  * - admitted, active with another role → change the role;
  * - admitted, soft-deleted before this sign-in, restore allowed → restore (audited by the caller);
  *   otherwise it stays deleted: a deletion newer than the sign-in wins, and so does the account's choice;
+ * - a membership the IdP removed comes back only on evidence newer than the removal: a fresh
+ *   groups value, or the directory check (role from the directory); else it is held;
  * - refused because the IdP no longer grants it (domain or groups) while active → revoke;
  *   an inactive SSO config says nothing about the person, so it changes nothing.
  */
 export function planSignIn(memberships: readonly Membership[], request: SignInRequest): SignInPlan {
   const byAccount = new Map(memberships.map((membership) => [membership.accountId, membership]));
-  const plan: SignInPlan = { changes: [], keptDeleted: [] };
+  const plan: SignInPlan = { changes: [], keptDeleted: [], heldByIdpRemoval: [] };
   const at = request.signedInAt;
   for (const decision of request.decisions) {
     const before = byAccount.get(decision.accountId);
     if (!decision.admitted) {
       if (before?.status === 'active' && decision.reason !== 'sso_inactive') {
         const reason = decision.reason === 'domain_not_allowed' ? 'sign-in: email domain no longer allowed' : 'sign-in: no longer in a granting IdP group';
-        plan.changes.push({ kind: 'revoke', before, after: { ...before, status: 'deleted', changedAt: at, reason, eventId: undefined } });
+        plan.changes.push({ kind: 'revoke', before, after: { ...before, status: 'deleted', changedAt: at, reason, eventId: undefined, changedBy: 'sign-in' } });
       }
       continue;
     }
-    const granted = { userId: request.userId, accountId: decision.accountId, role: decision.role, status: 'active' as const, changedAt: at, reason: `sign-in: IdP group ${decision.matchedGroups.join(', ')}` };
+    const granted = { userId: request.userId, accountId: decision.accountId, role: decision.role, status: 'active' as const, changedAt: at, reason: `sign-in: IdP group ${decision.matchedGroups.join(', ')}`, changedBy: 'sign-in' as const };
     if (!before) plan.changes.push({ kind: 'create', after: granted });
     else if (before.status === 'deleted') {
       const deletedBeforeSignIn = Date.parse(before.changedAt) < Date.parse(at);
-      if (deletedBeforeSignIn && request.restoreOnSignIn(decision.accountId)) plan.changes.push({ kind: 'restore', before, after: granted });
-      else plan.keptDeleted.push(before);
+      if (!deletedBeforeSignIn || !request.restoreOnSignIn(decision.accountId)) plan.keptDeleted.push(before);
+      else if (!removedByIdp(before) || request.groupsClaimIsFresh) plan.changes.push({ kind: 'restore', before, after: granted });
+      else {
+        const directory = request.directoryGrants?.get(decision.accountId);
+        if (!directory) plan.heldByIdpRemoval.push(before);
+        else {
+          const reason = `sign-in: directory check, member of IdP group ${directory.groups.join(', ')}`;
+          plan.changes.push({ kind: 'restore', before, after: { ...granted, role: directory.role, reason } });
+        }
+      }
     } else if (before.role !== decision.role) plan.changes.push({ kind: 'changeRole', before, after: { ...granted, changedAt: at } });
   }
   return plan;

@@ -45,6 +45,11 @@ export type NewSubscription = {
 export interface GraphDirectory {
   /** undefined when Graph answers 404: the user is soft- or hard-deleted. */
   getUser(id: string): Promise<GraphUser | undefined>;
+  /**
+   * Which of these groups the user is a member of, directly or through nested groups; undefined
+   * when Graph answers 404 (the user is gone). Graph takes at most 20 ids per call.
+   */
+  memberGroupsOf(userId: string, groupIds: readonly string[]): Promise<Set<string> | undefined>;
   /** Direct user members, from the members delta query followed to its deltaLink; throws if any page fails. */
   groupMemberIds(groupId: string): Promise<Set<string>>;
   createSubscription(input: NewSubscription): Promise<GraphSubscription>;
@@ -96,6 +101,10 @@ const userSchema = z.object({
   userPrincipalName: z.optional(z.string()),
 });
 
+const memberGroupsSchema = z.object({ value: z.array(z.string()) });
+/** https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups: "up to 20 groups". */
+const CHECK_MEMBER_GROUPS_LIMIT = 20;
+
 const subscriptionSchema = z.object({
   id: z.string(),
   resource: z.string(),
@@ -136,6 +145,18 @@ export function graphDirectory(
       if (body === undefined) return undefined;
       const user = parseAnswer(call, userSchema, body);
       return { id: user.id, accountEnabled: user.accountEnabled, mail: user.mail, userPrincipalName: user.userPrincipalName };
+    },
+
+    async memberGroupsOf(userId, groupIds) {
+      const call = 'POST /users/{id}/checkMemberGroups';
+      const found = new Set<string>();
+      for (let start = 0; start < groupIds.length; start += CHECK_MEMBER_GROUPS_LIMIT) {
+        const groupIdsPage = groupIds.slice(start, start + CHECK_MEMBER_GROUPS_LIMIT);
+        const body = await unlessNotFound(send(call, () => client.api(`/users/${encodeURIComponent(userId)}/checkMemberGroups`).post({ groupIds: groupIdsPage })));
+        if (body === undefined) return undefined;
+        for (const id of parseAnswer(call, memberGroupsSchema, body).value) found.add(id.toLowerCase());
+      }
+      return found;
     },
 
     async groupMemberIds(groupId) {

@@ -1,6 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { EventOutcome, SoftDeletePlan } from '../domain/memberships.js';
+import type { EventOutcome, IdpChangePlan, MembershipUpdate } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
 import { outcomeUpdate, recordOutcome, type InboxEvent } from './inbox.js';
@@ -11,7 +11,7 @@ export type InboxEventRef = Pick<InboxEvent, 'connectionId' | 'eventId' | 'recei
 /** An event with what processing decided: its soft-deletes (if any) and its outcome. */
 export type PlannedEvent<E extends InboxEventRef = InboxEvent> = {
   event: E;
-  plan?: SoftDeletePlan;
+  plan?: IdpChangePlan;
   outcome: EventOutcome;
 };
 
@@ -25,28 +25,32 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 /** A transaction holds at most 100 actions. */
 export const MAX_TRANSACTION_ACTIONS = 100;
 
+type UpdateKind = 'soft_deleted' | 'restored' | 'confirmed';
+
 /**
- * The writes of one planned event: per soft-delete a conditional membership update and an
- * audit entry, then the event's outcome. Each update is conditional on the membership still
- * being what the plan was made from, so a concurrent change cancels the transaction and the
- * event is planned again. The audit key is deterministic, so an effect is audited once.
+ * One membership change of an IdP event and its audit entry. The update is conditional on the
+ * membership still being what the plan was made from, so a concurrent change cancels the
+ * transaction and the event is planned again. The audit key is deterministic, so an effect is
+ * audited once.
  */
-export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEventRef>): TransactItem[] {
-  const effects = (plan?.softDeletes ?? []).flatMap(({ before, after }): TransactItem[] => [
+function membershipUpdateActions(event: InboxEventRef, { before, after }: MembershipUpdate, kind: UpdateKind): TransactItem[] {
+  return [
     {
       Update: {
         TableName: tableName,
         Key: keys.membership(after.userId, after.accountId),
-        ConditionExpression: '#status = :active AND changedAt = :seenChangedAt',
-        UpdateExpression: 'SET #status = :deleted, changedAt = :changedAt, reason = :reason, eventId = :eventId',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ConditionExpression: '#status = :seenStatus AND changedAt = :seenChangedAt',
+        UpdateExpression: 'SET #status = :status, #role = :role, changedAt = :changedAt, reason = :reason, eventId = :eventId, changedBy = :changedBy',
+        ExpressionAttributeNames: { '#status': 'status', '#role': 'role' },
         ExpressionAttributeValues: {
-          ':active': 'active',
+          ':seenStatus': before.status,
           ':seenChangedAt': before.changedAt,
-          ':deleted': 'deleted',
+          ':status': after.status,
+          ':role': after.role,
           ':changedAt': after.changedAt,
           ':reason': after.reason,
           ':eventId': event.eventId,
+          ':changedBy': 'idp',
         },
       },
     },
@@ -56,7 +60,7 @@ export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEvent
         Item: {
           ...keys.auditEntry(after.accountId, after.changedAt, event.eventId, after.userId),
           entity: ENTITY.audit,
-          action: 'membership.soft_deleted',
+          action: `membership.${kind}`,
           accountId: after.accountId,
           userId: after.userId,
           connectionId: event.connectionId,
@@ -70,10 +74,26 @@ export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEvent
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-  ]);
+  ];
+}
+
+/** The writes of one planned event: each membership change with its audit entry, then the event's outcome. */
+export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEventRef>): TransactItem[] {
+  const effects = [
+    ...(plan?.softDeletes ?? []).flatMap((update) => membershipUpdateActions(event, update, 'soft_deleted')),
+    ...(plan?.restores ?? []).flatMap((update) =>
+      membershipUpdateActions(event, update, update.before.status === 'deleted' ? 'restored' : 'confirmed'),
+    ),
+  ];
   // The outcome comes last: when an event needs several transactions, it is recorded only
   // once every effect is in.
   return [...effects, { Update: outcomeUpdate(event, outcome) }];
+}
+
+/** The memberships a planned event writes, as `userId\u0000accountId`. */
+export function membershipsWrittenBy(planned: PlannedEvent<InboxEventRef>): string[] {
+  const updates = [...(planned.plan?.softDeletes ?? []), ...(planned.plan?.restores ?? [])];
+  return updates.map(({ after }) => `${after.userId}\u0000${after.accountId}`);
 }
 
 async function transact(actions: TransactItem[]): Promise<void> {
@@ -93,7 +113,7 @@ async function transact(actions: TransactItem[]): Promise<void> {
  * finds the done part deleted by this event and plans only the rest.
  */
 export async function applyPlannedEvent(planned: PlannedEvent<InboxEventRef>): Promise<void> {
-  if (!planned.plan?.softDeletes.length) return recordOutcome(planned.event, planned.outcome);
+  if (membershipsWrittenBy(planned).length === 0) return recordOutcome(planned.event, planned.outcome);
   const actions = plannedActions(planned);
   const outcome = actions.pop() as TransactItem;
   // An even number, so a membership update never parts from its audit entry.

@@ -1,7 +1,7 @@
 /** Read side of users, identities, accounts and memberships: key lookups and Queries only (rule 5). */
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { ROLES, type Membership } from '../domain/memberships.js';
+import { ROLES, type Membership, type Role } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { keys, type Key } from './keys.js';
 import { queryIndex, queryPartition } from './query.js';
@@ -15,11 +15,17 @@ export async function findUserIdByEmail(connectionId: string, email: string): Pr
 }
 
 const accountLinkSchema = z.object({ accountId: z.string() });
+const groupGrantSchema = z.object({ accountId: z.string(), role: z.enum(ROLES) });
+
+/** The accounts whose SSO config lists this IdP group for this connection, with the role it maps to. */
+export async function accountGrantsOfGroup(connectionId: string, group: string): Promise<Map<string, Role>> {
+  const items = await queryPartition(keys.accountsGrantedBy(connectionId, group));
+  return new Map(items.map((item) => groupGrantSchema.parse(item)).map(({ accountId, role }) => [accountId, role]));
+}
 
 /** The accounts whose SSO config lists this IdP group for this connection. */
 export async function accountIdsGrantedByGroup(connectionId: string, group: string): Promise<string[]> {
-  const items = await queryPartition(keys.accountsGrantedBy(connectionId, group));
-  return items.map((item) => accountLinkSchema.parse(item).accountId);
+  return [...(await accountGrantsOfGroup(connectionId, group)).keys()];
 }
 
 /** Every account this connection serves. */
@@ -30,13 +36,16 @@ export async function accountIdsServedBy(connectionId: string): Promise<string[]
 
 /** Which accounts an event covers: SSO configuration, read on every event, so cached like connections. */
 export type AccountLookups = {
+  accountGrantsOfGroup: (connectionId: string, group: string) => Promise<Map<string, Role>>;
   accountIdsGrantedByGroup: (connectionId: string, group: string) => Promise<string[]>;
   accountIdsServedBy: (connectionId: string) => Promise<string[]>;
 };
 
 export function cachedAccountLookups(ttlMs: number): AccountLookups {
+  const grantsOfGroup = cached(ttlMs, accountGrantsOfGroup);
   return {
-    accountIdsGrantedByGroup: cached(ttlMs, accountIdsGrantedByGroup),
+    accountGrantsOfGroup: grantsOfGroup,
+    accountIdsGrantedByGroup: async (connectionId, group) => [...(await grantsOfGroup(connectionId, group)).keys()],
     accountIdsServedBy: cached(ttlMs, accountIdsServedBy),
   };
 }
@@ -49,6 +58,7 @@ const membershipSchema = z.object({
   changedAt: z.string(),
   reason: z.string(),
   eventId: z.optional(z.string()),
+  changedBy: z.optional(z.enum(['idp', 'sign-in', 'admin'])),
 });
 
 /** A user's memberships, read strongly consistent: the plan's conditions are built on them. */

@@ -49,6 +49,8 @@ const identitySchema = z.object({
   cognitoUsername: z.optional(z.string()),
   userPoolId: z.optional(z.string()),
   appliedGroups: z.optional(z.array(z.string())),
+  /** The groups value of the last sign-in that wrote (a digest): an equal value may be one Cognito kept. */
+  groupsClaimSha256: z.optional(z.string()),
 });
 
 export type LinkedIdentity = z.infer<typeof identitySchema>;
@@ -78,6 +80,7 @@ function membershipWrite(change: MembershipChange): TransactItem {
     status: after.status,
     changedAt: after.changedAt,
     reason: after.reason,
+    changedBy: 'sign-in',
   };
   if (change.kind === 'create') {
     return { Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
@@ -131,6 +134,7 @@ export async function applySignIn(input: {
   identity: LinkedIdentity | undefined;
   plan: SignInPlan;
   signedInAt: string;
+  groupsClaimSha256: string;
 }): Promise<number> {
   const { connectionId, subject, email, userId, identity } = input;
   const actions: TransactItem[] = [];
@@ -144,12 +148,13 @@ export async function applySignIn(input: {
       },
     });
   }
-  if (!identity || identity.email !== email || identity.cognitoUsername !== input.cognitoUsername) {
+  const identityChanged = !identity || identity.email !== email || identity.cognitoUsername !== input.cognitoUsername || identity.groupsClaimSha256 !== input.groupsClaimSha256;
+  if (identityChanged) {
     actions.push(
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups },
+          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups, groupsClaimSha256: input.groupsClaimSha256, groupsClaimAt: input.signedInAt },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },

@@ -20,6 +20,7 @@ describe('readConfig', () => {
     expect(config.tableName).toBe('sso-sync-dev');
     expect(config.dynamoEndpoint).toBeUndefined();
     expect([...config.oktaEventTypes].sort()).toEqual([
+      'group.user_membership.add',
       'group.user_membership.remove',
       'user.lifecycle.deactivate',
       'user.lifecycle.delete.initiated',
@@ -104,7 +105,7 @@ describe('readConfig', () => {
       MAX_WEBHOOK_BODY_BYTES: '',
     });
     expect(config.dynamoEndpoint).toBeUndefined();
-    expect(config.oktaEventTypes.size).toBe(3);
+    expect(config.oktaEventTypes.size).toBe(4);
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
   });

@@ -59,6 +59,7 @@ describe('planSoftDeletes', () => {
           changedAt: EVENT_TIME,
           reason: 'removed from IdP group "Finance-Approvers"',
           eventId: 'event-1',
+          changedBy: 'idp',
         },
       },
     ]);
@@ -229,6 +230,7 @@ describe('planSoftDeletes properties', () => {
             changedAt: request.occurredAt,
             reason: request.reason,
             eventId: request.eventId,
+            changedBy: 'idp',
           });
         }
       }),
