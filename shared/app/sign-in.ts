@@ -24,7 +24,8 @@ import { addToGroup, groupsOfUser, removeFromGroup } from '../idp/cognito.js';
 import { logger } from '../logger.js';
 import type { Connection } from '../store/connections.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
-import { applySignIn, identityBySubject, recordGroupSync } from '../store/sign-in.js';
+import { applySignIn, identityBySubject, recordGroupSync, type LinkedIdentity } from '../store/sign-in.js';
+import type { Membership } from '../domain/memberships.js';
 
 export class SignInDeniedError extends Error {
   override name = 'SignInDeniedError';
@@ -126,6 +127,17 @@ async function syncCognitoGroups(user: TriggerUser, connectionId: string, subjec
 }
 
 /**
+ * Cognito already holds these groups: the same ones were applied after the memberships' last
+ * change. An IdP change since (a revocation removed the groups; a re-add gave a membership
+ * back) makes the next sign-in sync again.
+ */
+function groupsAlreadyApplied(identity: LinkedIdentity | undefined, memberships: readonly Membership[], wanted: readonly string[]): boolean {
+  if (identity?.appliedGroups === undefined || identity.appliedGroupsAt === undefined) return false;
+  const appliedAt = Date.parse(identity.appliedGroupsAt);
+  return identity.appliedGroups.join('\n') === wanted.join('\n') && memberships.every((membership) => Date.parse(membership.changedAt) <= appliedAt);
+}
+
+/**
  * The live directory check for memberships the IdP removed: which of them the user's groups in
  * the directory grant now. Only Entra connections with a Graph app can answer; a failure or a
  * slow answer is no evidence (the sign-in is then refused, never admitted on a guess).
@@ -193,7 +205,7 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
   }
   await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt, groupsClaimSha256 });
 
-  const alreadyApplied = identity?.appliedGroups !== undefined && identity.appliedGroups.join('\n') === wanted.join('\n');
+  const alreadyApplied = groupsAlreadyApplied(identity, memberships, wanted);
   if (!alreadyApplied) await syncCognitoGroups(user, connection.connectionId, subject, wanted);
   if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusal());
   // Admitted by the IdP, but every granted membership stays deleted (the account does not restore on sign-in).

@@ -49,6 +49,7 @@ const identitySchema = z.object({
   cognitoUsername: z.optional(z.string()),
   userPoolId: z.optional(z.string()),
   appliedGroups: z.optional(z.array(z.string())),
+  appliedGroupsAt: z.optional(z.string()),
   /** The groups value of the last sign-in that wrote (a digest): an equal value may be one Cognito kept. */
   groupsClaimSha256: z.optional(z.string()),
 });
@@ -154,7 +155,7 @@ export async function applySignIn(input: {
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups, groupsClaimSha256: input.groupsClaimSha256, groupsClaimAt: input.signedInAt },
+          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups, appliedGroupsAt: identity?.appliedGroupsAt, groupsClaimSha256: input.groupsClaimSha256, groupsClaimAt: input.signedInAt },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },
@@ -192,8 +193,8 @@ export async function recordGroupSync(
     new UpdateCommand({
       TableName: tableName,
       Key: keys.identityBySubject(connectionId, subject),
-      UpdateExpression: applied ? 'SET appliedGroups = :groups REMOVE groupSyncError' : 'SET groupSyncError = :error REMOVE appliedGroups',
-      ExpressionAttributeValues: applied ? { ':groups': result.appliedGroups } : { ':error': { message: result.error, at: new Date().toISOString() } },
+      UpdateExpression: applied ? 'SET appliedGroups = :groups, appliedGroupsAt = :at REMOVE groupSyncError' : 'SET groupSyncError = :error REMOVE appliedGroups, appliedGroupsAt',
+      ExpressionAttributeValues: applied ? { ':groups': result.appliedGroups, ':at': new Date().toISOString() } : { ':error': { message: result.error, at: new Date().toISOString() } },
     }),
   );
 }

@@ -3,10 +3,8 @@
  * the real handler, against DynamoDB Local (memberships) and moto_server (the user pool).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handler } from '../../functions/cognito-trigger.js';
 import { cognitoClient, groupsOfUser } from '../../shared/idp/cognito.js';
 import { AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { fixture } from '../helpers/fixtures.js';
 import { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
@@ -14,18 +12,10 @@ import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
-import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
+import { createUserPool } from '../helpers/cognito.js';
+import { AUTHENTICATE, CONFIRM, entraTriggerUser, invokeTrigger, oktaTriggerUser, rolesOf, TOKEN, type TriggerEvent } from '../helpers/trigger.js';
 import { REFUSAL_MESSAGES } from '../../shared/domain/admission.js';
-import { findUserIdByEmail, membershipsOfUser } from '../../shared/store/directory.js';
-
-type TriggerEvent = {
-  version: string;
-  triggerSource: string;
-  userPoolId: string;
-  userName: string;
-  request: { userAttributes: Record<string, string>; groupConfiguration?: Record<string, unknown> };
-  response: Record<string, unknown> | null;
-};
+import { findUserIdByEmail } from '../../shared/store/directory.js';
 
 let userPoolId: string;
 let stream: LocalStream;
@@ -35,47 +25,12 @@ beforeAll(async () => {
   userPoolId = await createUserPool();
 });
 
-/** A federated user of the test's own (provider OktaA unless said), in moto and in a Cognito event of the given kind. */
-async function oktaUser(name: string, email = `${name}@example.com`, provider = 'OktaA') {
-  const idpUserId = `00u${name.replace(/\W/g, '').slice(0, 12).padEnd(12, '0')}DEV1`;
-  const userName = `${provider}_${idpUserId}`;
-  await createFederatedUser(userPoolId, userName, email);
-  const event = (file: string, groups: string | undefined, changes: Partial<TriggerEvent> = {}): TriggerEvent => {
-    const base = structuredClone(fixture<TriggerEvent>(file));
-    const identities = JSON.stringify([{ userId: idpUserId, providerName: provider, providerType: 'OIDC', issuer: null, primary: true, dateCreated: 1 }]);
-    const attributes: Record<string, string> = { ...base.request.userAttributes, email, identities };
-    if (groups === undefined) delete attributes['custom:groups'];
-    else attributes['custom:groups'] = groups;
-    return { ...base, userPoolId, userName, ...changes, request: { ...base.request, userAttributes: attributes } };
-  };
-  return { userName, email, cognito: { userPoolId, username: userName }, event };
-}
-
-/**
- * A user of the EntraA provider in the pool, and the fixture's PostAuthentication event for them with
- * these attributes changed (undefined removes one).
- */
-async function entraSignIn(email: string, attributes: Record<string, string | undefined> = {}) {
-  const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
-  const userName = `EntraA_${crypto.randomUUID()}`;
-  await createFederatedUser(userPoolId, userName, email);
-  const event = { ...structuredClone(entra), userPoolId, userName };
-  const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
-  event.request.userAttributes = { ...event.request.userAttributes, identities, email, ...attributes };
-  for (const [name, value] of Object.entries(attributes)) if (value === undefined) delete event.request.userAttributes[name];
-  return { userName, event };
-}
-
-const invoke = (event: TriggerEvent) => handler(event, lambdaContext('cognito-trigger')) as Promise<TriggerEvent>;
-const confirm = 'cognito-post-confirmation-external.json';
-const authenticate = 'cognito-post-authentication-okta.json';
-const token = 'cognito-pre-token-generation.json';
-
-async function rolesOf(email: string, connectionId = 'okta-a') {
-  const userId = await findUserIdByEmail(connectionId, email);
-  const memberships = userId ? await membershipsOfUser(userId) : [];
-  return Object.fromEntries(memberships.map((m) => [m.accountId, `${m.status}:${m.role}`]));
-}
+const oktaUser = (name: string, email?: string, provider?: string) => oktaTriggerUser(userPoolId, name, email, provider);
+const entraSignIn = (email: string, attributes: Record<string, string | undefined> = {}) => entraTriggerUser(userPoolId, email, attributes);
+const invoke = invokeTrigger;
+const confirm = CONFIRM;
+const authenticate = AUTHENTICATE;
+const token = TOKEN;
 
 describe('first and later sign-ins', () => {
   it('admits a first sign-in with its role, links the identity and adds the Cognito group', async () => {
@@ -365,5 +320,58 @@ describe('a failing Cognito group call', () => {
     // The next sign-in repairs it: nothing was applied, so it syncs again.
     await invoke(user.event(authenticate, '["Finance-Approvers"]'));
     expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+  });
+});
+
+describe('hardening', () => {
+  it('refuses a groups claim that cannot be read, saying so, instead of "temporarily unavailable"', async () => {
+    const user = await oktaUser('unreadable-claim');
+    await expect(invoke(user.event(confirm, '["CORP\\Admins,CORP\\Users"]'))).rejects.toThrow(/groups claim that could not be read/);
+    expect(await rolesOf(user.email)).toEqual({});
+  });
+
+  it('judges an unknown TokenGeneration source as a refresh: no tokens without an active membership', async () => {
+    const user = await oktaUser('unknown-token-source');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    await invoke(user.event(authenticate, '["Everyone"]')).catch(() => undefined);
+    const unknown = user.event(token, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_SomethingNew' });
+    await expect(invoke(unknown)).rejects.toThrow(/access has been removed/);
+    const hostedAuth = user.event(token, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_HostedAuth' });
+    await expect(invoke(hostedAuth)).resolves.toBeDefined();
+  });
+
+  it('lets a native user through before validating fields it does not need', async () => {
+    const native = { ...structuredClone(fixture<TriggerEvent>(token)), userPoolId, userName: 'native-odd-shape' };
+    delete native.request.userAttributes.identities;
+    // A shape our federated schema would refuse: a non-string attribute and an odd group configuration.
+    (native.request.userAttributes as Record<string, unknown>)['custom:score'] = 7;
+    native.request.groupConfiguration = { groupsToOverride: 'not-a-list' } as never;
+    const before = structuredClone(native);
+    expect(await invoke(native)).toEqual(before);
+  });
+
+  it('removes a higher role\'s group even when adding the new one fails, and records the failure', async () => {
+    const user = await oktaUser('demoted-add-fails');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+    const name = 'failGroupAdds';
+    cognitoClient.middlewareStack.add(
+      ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'AdminAddUserToGroupCommand' || context.commandName === 'CreateGroupCommand') {
+          throw Object.assign(new Error('injected add failure'), { name: 'InternalErrorException' });
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize', name },
+    );
+    try {
+      await invoke(user.event(authenticate, '["Payroll-Admins"]'));
+    } finally {
+      cognitoClient.middlewareStack.remove(name);
+    }
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Author', globex: 'active:Viewer' });
+    expect(await groupsOfUser(user.cognito)).not.toContain('acme:Admin');
+    const identity = (await itemsOf('Identity')).find((item) => item.cognitoUsername === user.userName && item.subject);
+    expect(identity).toMatchObject({ groupSyncError: { message: expect.stringContaining('injected add failure') } });
   });
 });

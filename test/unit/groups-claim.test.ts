@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COGNITO_ATTRIBUTE_LIMIT, parseGroupsClaim } from '../../shared/domain/groups-claim.js';
+import { COGNITO_ATTRIBUTE_LIMIT, parseGroupsClaim, readGroupsClaim } from '../../shared/domain/groups-claim.js';
 import { fixture } from '../helpers/fixtures.js';
 
 type Case = { name: string; raw: string | null; expected: string[] };
@@ -50,5 +50,23 @@ describe('parseGroupsClaim', () => {
         if (groups.every((group) => !group.includes(','))) expect(parseGroupsClaim(groups.join(','))).toEqual(groups);
       }),
     );
+  });
+});
+
+describe('readGroupsClaim: a claim that cannot be read', () => {
+  it.each([
+    ['bad escapes in a bracketed JSON list', '["CORP\\Admins,CORP\\Users"]'],
+    ['an unknown escape', '["IdP-Admins\\q"]'],
+    ['a raw newline inside quotes', '["Finance\nApprovers"]'],
+  ])('grants nothing and says so, never throws: %s', (_name, raw) => {
+    expect(() => readGroupsClaim(raw)).not.toThrow();
+    expect(readGroupsClaim(raw)).toEqual({ groups: [], unreadable: true });
+    expect(parseGroupsClaim(raw)).toEqual([]);
+  });
+
+  it('never throws on any text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (raw) => {
+      expect(Array.isArray(parseGroupsClaim(raw))).toBe(true);
+    }));
   });
 });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   outcomeOfPlan,
+  planRestores,
   planSoftDeletes,
   ROLES,
   type Membership,
@@ -260,5 +261,43 @@ describe('planSoftDeletes properties', () => {
         expect(outcomeOfPlan(retry)).toEqual(outcomeOfPlan(first));
       }),
     );
+  });
+});
+
+describe('planRestores (an IdP re-add)', () => {
+  const at = '2026-03-01T00:00:00.000Z';
+  const base = { userId: 'user-1', role: 'Viewer' as const, reason: 'r', changedAt: '2026-02-01T00:00:00.000Z' };
+  const reAdd = { roles: new Map([['acme', 'Admin' as const], ['globex', 'Author' as const]]), occurredAt: at, eventId: 'add-1', reason: 're-added to IdP group "G"' };
+
+  it('gives back what the IdP removed with the role the group maps to, confirms what is active, and leaves sign-in removals alone', () => {
+    const plan = planRestores(
+      [
+        { ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', eventId: 'remove-1' },
+        { ...base, accountId: 'globex', status: 'active', changedBy: 'sign-in' },
+        { ...base, accountId: 'initech', status: 'deleted', changedBy: 'idp' },
+      ],
+      reAdd,
+    );
+    expect(plan.restores?.map(({ after }) => [after.accountId, after.status, after.role, after.changedAt, after.changedBy])).toEqual([
+      ['acme', 'active', 'Admin', at, 'idp'],
+      ['globex', 'active', 'Viewer', at, 'idp'],
+    ]);
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'restored membership in acme; confirmed active membership in globex' });
+  });
+
+  it('does not undo a removal by a sign-in refusal, and is stale against a later change', () => {
+    const bySignIn = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'sign-in' }], reAdd);
+    expect(bySignIn.restores).toEqual([]);
+    expect(outcomeOfPlan(bySignIn).status).toBe('skipped');
+    const later = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', changedAt: '2026-04-01T00:00:00.000Z' }], reAdd);
+    expect(outcomeOfPlan(later).status).toBe('stale');
+  });
+
+  it('is idempotent: replanning after the write changes nothing and records the same outcome', () => {
+    const first = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp' }], reAdd);
+    const after = first.restores?.map(({ after }) => after) ?? [];
+    const again = planRestores(after, reAdd);
+    expect(again.restores).toEqual([]);
+    expect(outcomeOfPlan(again).status).toBe('applied');
   });
 });

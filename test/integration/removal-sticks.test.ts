@@ -1,0 +1,227 @@
+/**
+ * Rule 8, "a removal sticks", end to end through the real handlers: the Cognito trigger, the
+ * Okta and Graph hooks and their stream processors, against DynamoDB Local, moto (the user pool,
+ * Secrets Manager) and the fake Graph. Cognito keeps a mapped groups value when the IdP omits
+ * the claim, so a sign-in with the value recorded before an IdP removal proves nothing.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+// Configuration is read once, at the handlers' import: the fake Graph must be up before that.
+const fake = await vi.hoisted(async () => {
+  const { startFakeGraph } = await import('../../scripts/lib/fake-graph.js');
+  const started = await startFakeGraph();
+  process.env.GRAPH_BASE_URL = started.baseUrl;
+  process.env.GRAPH_AUTHORITY_HOST = started.authorityHost;
+  return started;
+});
+
+const { createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf, processUntilSettled, SECRET_A1 } = await import('../helpers/stack.js');
+const { createUserPool } = await import('../helpers/cognito.js');
+const { AUTHENTICATE, CONFIRM, entraTriggerUser, invokeTrigger, oktaTriggerUser, rolesOf, TOKEN } = await import('../helpers/trigger.js');
+const { oktaDelivery, oktaLogEvent, withGroup, withUser } = await import('../helpers/fixtures.js');
+const { postToOktaHook } = await import('../helpers/okta.js');
+const { about, graphNotification, graphAppSecret, postToGraphHook } = await import('../helpers/graph.js');
+const { getInboxEvent } = await import('../../shared/store/inbox.js');
+const { groupsOfUser } = await import('../../shared/idp/cognito.js');
+const { findUserIdByEmail } = await import('../../shared/store/directory.js');
+const { REMOVED_BY_IDP } = await import('../../shared/app/sign-in.js');
+
+const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a)
+const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
+const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+
+let stream: LocalStream;
+let userPoolId: string;
+let clientSecret = CLIENT_SECRET;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+  userPoolId = await createUserPool();
+  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
+});
+
+afterAll(async () => {
+  await fake.stop();
+});
+
+afterEach(() => {
+  fake.reset();
+  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
+});
+
+/** Sends Okta LogEvents through the real okta-hook and waits for the stream to process them. */
+async function fromOkta(...events: ReturnType<typeof oktaLogEvent>[]) {
+  expect((await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 })).statusCode).toBe(200);
+  await processUntilSettled(stream, 'okta-a', events.map((event) => event.uuid));
+  return Promise.all(events.map((event) => getInboxEvent('okta-a', event.uuid)));
+}
+
+const removedFrom = (email: string, group: string, published = new Date().toISOString()) =>
+  withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json', { published }), email), group);
+const addedTo = (email: string, group: string, published = new Date().toISOString()) =>
+  withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json', { published, eventType: 'group.user_membership.add' }), email), group);
+
+/** Everything stored about a user that a sign-in could write: identities, memberships, audit entries. */
+async function traceOf(email: string, connectionId = 'okta-a') {
+  const userId = await findUserIdByEmail(connectionId, email);
+  const mine = async (entity: string) => (await itemsOf(entity)).filter((item) => item.userId === userId);
+  return { identities: await mine('Identity'), memberships: await mine('Membership'), audits: await mine('Audit') };
+}
+
+async function auditActions(email: string, connectionId = 'okta-a') {
+  return (await traceOf(email, connectionId)).audits.map((entry) => entry.action).sort();
+}
+
+describe('riley: Okta removes a user, and Cognito still holds the old groups value', () => {
+  it('refuses the sign-in with the kept value, writes nothing, and refuses the refresh', async () => {
+    const riley = await oktaTriggerUser(userPoolId, 'riley-stale');
+    await invokeTrigger(riley.event(CONFIRM, '["Finance-Approvers"]'));
+    expect(await rolesOf(riley.email)).toEqual({ acme: 'active:Admin' });
+
+    const [outcome] = await fromOkta(removedFrom(riley.email, 'Finance-Approvers'));
+    expect(outcome?.status).toBe('applied');
+    expect(await rolesOf(riley.email)).toEqual({ acme: 'deleted:Admin' });
+
+    const before = await traceOf(riley.email);
+    await expect(invokeTrigger(riley.event(AUTHENTICATE, '["Finance-Approvers"]'))).rejects.toThrow(REMOVED_BY_IDP);
+    expect(await traceOf(riley.email)).toEqual(before);
+    expect(await groupsOfUser(riley.cognito)).toEqual([]);
+
+    const refresh = riley.event(TOKEN, '["Finance-Approvers"]', { triggerSource: 'TokenGeneration_RefreshTokens' });
+    await expect(invokeTrigger(refresh)).rejects.toThrow(/access has been removed/);
+    // Refused again and again: the stale value never becomes evidence by being seen twice.
+    await expect(invokeTrigger(riley.event(AUTHENTICATE, '["Finance-Approvers"]'))).rejects.toThrow(REMOVED_BY_IDP);
+    expect(await rolesOf(riley.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+
+  it('restores on a groups value that differs from the one recorded before the removal', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'fresh-claim');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    await invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers", "Everyone"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+    expect(await auditActions(user.email)).toEqual(['membership.created', 'membership.restored', 'membership.soft_deleted']);
+  });
+
+  it('keeps the other accounts of a user whose one account is held', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'held-one-of-two');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin', globex: 'active:Viewer' });
+    // Finance-Approvers grants acme only: the removal takes acme and leaves globex.
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    // The kept value is admitted (globex) but brings no evidence for acme, which stays removed.
+    await invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin', globex: 'active:Viewer' });
+  });
+});
+
+describe('re-adds from Okta', () => {
+  it('gives back a membership the IdP removed, audited, and the kept value then admits', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'readded');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    const readd = addedTo(user.email, 'Finance-Approvers');
+    const [outcome] = await fromOkta(readd);
+    expect(outcome).toMatchObject({ status: 'applied', detail: 'restored membership in acme' });
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    const restored = (await traceOf(user.email)).audits.filter((entry) => entry.action === 'membership.restored');
+    expect(restored).toMatchObject([{ eventId: readd.uuid, accountId: 'acme' }]);
+    await expect(invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers"]'))).resolves.toBeDefined();
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+  });
+
+  it('applies a re-add once however often it is delivered', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'readded-twice');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    const readd = addedTo(user.email, 'Finance-Approvers');
+    await fromOkta(readd);
+    await fromOkta(readd);
+    expect((await auditActions(user.email)).filter((action) => action === 'membership.restored')).toHaveLength(1);
+  });
+
+  it('an older removal delivered after a newer re-add is stale: the user keeps access', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'out-of-order');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    const removedAt = new Date(Date.now() + 1_000).toISOString();
+    const readdedAt = new Date(Date.now() + 2_000).toISOString();
+    const [readdOutcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers', readdedAt));
+    expect(readdOutcome).toMatchObject({ status: 'applied', detail: 'confirmed active membership in acme' });
+    const [removalOutcome] = await fromOkta(removedFrom(user.email, 'Finance-Approvers', removedAt));
+    expect(removalOutcome?.status).toBe('stale');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+  });
+
+  it('does not undo a removal made by a sign-in refusal, nor create a membership', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'readd-after-refusal');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    await invokeTrigger(user.event(AUTHENTICATE, '["Everyone"]')).catch(() => undefined);
+    const [outcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers'));
+    expect(outcome?.status).toBe('skipped');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+    // Removed by a sign-in, not by the IdP: today's restoreOnSignIn rule applies to the next sign-in.
+    await invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+
+    const stranger = await oktaTriggerUser(userPoolId, 'never-signed-in');
+    const [unknown] = await fromOkta(addedTo(stranger.email, 'Finance-Approvers'));
+    expect(unknown?.status).toBe('skipped');
+    expect(await rolesOf(stranger.email)).toEqual({});
+  });
+});
+
+describe('Entra: the live directory check at sign-in', () => {
+  let counter = 0;
+  async function entraUserRemovedFromContoso() {
+    counter += 1;
+    const objectId = `00000000-0000-4000-8000-${(0xd30000 + counter).toString(16).padStart(12, '0')}`;
+    const email = `directory-check-${counter}@example.com`;
+    const claim = `[${GROUP_CONTOSO}]`;
+    const { event } = await entraTriggerUser(userPoolId, email, { 'custom:oid': objectId, 'custom:groups': claim });
+    const firstSignIn = { ...structuredClone(event), triggerSource: 'PostConfirmation_ConfirmSignUp' };
+    await invokeTrigger(firstSignIn);
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'active:Author' });
+    // Graph: the user left the group; the group check asks Graph, which no longer lists them.
+    fake.setUser({ id: objectId, userPrincipalName: email, mail: email, accountEnabled: true, displayName: 'Directory Check' });
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_CONTOSO);
+    notification.resourceData['members@delta'] = [{ id: objectId, '@removed': 'deleted' }];
+    notification.resourceData.eventTime = new Date().toISOString();
+    expect((await postToGraphHook('entra-a', { value: [notification] })).statusCode).toBe(202);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      await stream.drain();
+      if ((await rolesOf(email, 'entra-a')).contoso === 'deleted:Author') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'deleted:Author' });
+    return { objectId, email, event };
+  }
+
+  it('restores when Graph says the user is in a granting group again, with the reason recorded', async () => {
+    const { objectId, email, event } = await entraUserRemovedFromContoso();
+    fake.setGroupMembers(GROUP_CONTOSO, [objectId]);
+    await invokeTrigger(event);
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'active:Author' });
+    const restored = (await traceOf(email, 'entra-a')).audits.find((entry) => entry.action === 'membership.restored');
+    expect(restored?.reason).toBe(`sign-in: directory check, member of IdP group ${GROUP_CONTOSO}`);
+    expect(fake.requests.some((request) => request.path.endsWith('/checkMemberGroups'))).toBe(true);
+  });
+
+  it('refuses when Graph says the user is in no granting group', async () => {
+    const { email, event } = await entraUserRemovedFromContoso();
+    fake.setGroupMembers(GROUP_NORTHWIND, []);
+    await expect(invokeTrigger(event)).rejects.toThrow(REMOVED_BY_IDP);
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'deleted:Author' });
+  });
+
+  it('refuses, and does not guess, when Graph fails', async () => {
+    const { objectId, email, event } = await entraUserRemovedFromContoso();
+    fake.setGroupMembers(GROUP_CONTOSO, [objectId]);
+    fake.failNext({ pathPrefix: `/v1.0/users/${objectId}/checkMemberGroups`, status: 503, times: 5 });
+    await expect(invokeTrigger(event)).rejects.toThrow(REMOVED_BY_IDP);
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'deleted:Author' });
+  });
+});
