@@ -33,6 +33,7 @@ type HttpApiEvent = { httpApi: { method: string; path: string } };
 type FunctionDefinition = {
   handler: string;
   events?: Mapping[];
+  environment?: Mapping;
   iamRoleStatements?: IamStatement[];
 };
 type ServerlessConfig = {
@@ -123,6 +124,20 @@ const USER_POOL_ARN = { 'Fn::GetAtt': ['CognitoUserPoolSsoSync', 'Arn'] };
 // Secret names come from the seed (connections), and Secrets Manager appends a random suffix to every
 // secret's ARN, so the Graph secrets are granted by name prefix: the stage's own folder.
 const GRAPH_SECRETS_ARN = /:secret:\$\{param:graphSecretsPrefix, 'sso-sync\/\$\{sls:stage\}\/'\}\*$/;
+
+/** What each function is deployed with: provider.environment, then its own. */
+function deployedEnvironments(): [string, Mapping][] {
+  const shared = (serverless.provider.environment ?? {}) as Mapping;
+  return Object.entries(serverless.functions).map(([name, definition]) => [name, { ...shared, ...definition.environment }]);
+}
+
+/** A value as text, followed by every custom variable it names (`self:custom.<name>`), so none hides behind one. */
+function expandedText(node: Json | undefined, seen = new Set<string>()): string {
+  const text = JSON.stringify(node ?? null);
+  const names = [...text.matchAll(/self:custom\.([\w-]+)/g)].map((match) => match[1] as string).filter((name) => !seen.has(name));
+  for (const name of names) seen.add(name);
+  return [text, ...names.map((name) => expandedText(serverless.custom[name], seen))].join('\n');
+}
 
 /** IAM action patterns are case-insensitive globs (`*`, `?`). */
 function grants(actionPattern: string, action: string): boolean {
@@ -296,6 +311,33 @@ describe('least privilege: every grant names its resources', () => {
     expect(policy?.Type).toBe('AWS::IAM::Policy');
     expect(roleOfFunction('cognito-trigger')).toBe('CognitoDashtriggerIamRoleLambdaExecution');
     expect((policy?.Properties as unknown as PolicyProperties).Roles).toEqual([{ Ref: roleOfFunction('cognito-trigger') }]);
+  });
+});
+
+describe('the deployed functions\' environment', () => {
+  it('finds every function and the variables they share', () => {
+    const environments = Object.fromEntries(deployedEnvironments());
+    expect(Object.keys(environments)).toContain('okta-hook');
+    expect(environments['okta-hook']).toHaveProperty('TABLE_NAME');
+    expect(environments['process-graph-events']).toHaveProperty('HOOKS_BASE_URL');
+  });
+
+  it('holds no *_ENDPOINT variable: local endpoints come from npm start, never from serverless.yml', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(Object.keys(environment).filter((variable) => variable.endsWith('_ENDPOINT')), name).toEqual([]);
+    }
+  });
+
+  it('takes nothing from the deployer\'s shell (${env:…}), where a local endpoint or URL could be set', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(expandedText(environment), name).not.toMatch(/\benv:/);
+    }
+  });
+
+  it('names no local address', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(expandedText(environment), name).not.toMatch(/localhost|127\.0\.0\.1|\[::1\]/);
+    }
   });
 });
 
