@@ -87,7 +87,9 @@ async function startOffline(wantedPort: number): Promise<string> {
     const httpPort = attempt === 1 && (await portIsFree(wantedPort)) ? wantedPort : await freePort();
     const lambdaPort = await freePort();
     rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
-    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev'], {
+    // --localEnvironment: the functions get this process's environment, with the local endpoints main()
+    // set (DYNAMODB_ENDPOINT, SECRETS_MANAGER_ENDPOINT, GRAPH_*), which serverless.yml never names.
+    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment'], {
       cwd: ROOT,
       env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -65,7 +65,7 @@ export type Config = {
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // A blank variable counts as unset (serverless.yml writes '' for DYNAMODB_ENDPOINT on AWS).
+  // A blank variable counts as unset (e.g. DYNAMODB_ENDPOINT= in a shell).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {

@@ -3,6 +3,7 @@
  * it, the stream mapping as local-stream.ts replays it, and least-privilege grants.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -32,13 +33,24 @@ type HttpApiEvent = { httpApi: { method: string; path: string } };
 type FunctionDefinition = {
   handler: string;
   events?: Mapping[];
+  environment?: Mapping;
   iamRoleStatements?: IamStatement[];
 };
 type ServerlessConfig = {
   provider: Mapping & { runtime: string };
+  custom: Mapping;
   functions: Record<string, FunctionDefinition>;
   resources: { Resources: Record<string, { Type: string; Properties: Mapping }> };
 };
+type PolicyProperties = { Roles: Json[]; PolicyDocument: { Statement: IamStatement[] } };
+
+// The logical ids serverless gives a function's resources; serverless-iam-roles-per-function names
+// a function's role getNormalizedFunctionName(name) + getRoleLogicalId().
+const naming = createRequire(import.meta.url)('serverless/lib/plugins/aws/lib/naming.js') as {
+  getNormalizedFunctionName(name: string): string;
+  getRoleLogicalId(): string;
+};
+const roleOfFunction = (name: string) => naming.getNormalizedFunctionName(name) + naming.getRoleLogicalId();
 
 const serverless = parse(readFileSync(SERVERLESS_YML, 'utf8')) as ServerlessConfig;
 const table = tableDefinition('x');
@@ -62,6 +74,69 @@ function allIamActions(node: Json | undefined, found: string[] = []): string[] {
     }
   }
   return found;
+}
+
+/** The value with every `${self:custom.<name>}` replaced by what custom.<name> holds. */
+function resolveCustom(node: Json | undefined): Json {
+  if (typeof node === 'string') {
+    const name = /^\$\{self:custom\.([\w-]+)\}$/.exec(node)?.[1];
+    return name === undefined ? node : resolveCustom(serverless.custom[name]);
+  }
+  if (Array.isArray(node)) return node.map(resolveCustom);
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolveCustom(value)]));
+  }
+  return node ?? null;
+}
+
+/** A Resource's ARNs as text: Fn::Sub's template, Fn::Join's parts joined, Fn::GetAtt as `${Logical.Attribute}`. */
+function arnTexts(resource: Json): string[] {
+  const text = (node: Json): string => {
+    if (typeof node === 'string') return node;
+    if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
+      const getAtt = node['Fn::GetAtt'];
+      if (Array.isArray(getAtt)) return `\${${getAtt.join('.')}}`;
+      if (typeof node['Fn::Sub'] === 'string') return node['Fn::Sub'];
+      const join = node['Fn::Join'];
+      if (Array.isArray(join) && Array.isArray(join[1])) return join[1].map(text).join(String(join[0]));
+      if (typeof node.Ref === 'string') return `\${${node.Ref}}`;
+    }
+    throw new Error(`not an ARN expression: ${JSON.stringify(node)}`);
+  };
+  return [resolveCustom(resource)].flat().map(text);
+}
+
+/** Every IAM statement the stack grants from this file: each function's own, and those of policy resources. */
+function allStatements(): { owner: string; statement: IamStatement }[] {
+  const ofFunctions = Object.entries(serverless.functions).flatMap(([name, definition]) =>
+    (definition.iamRoleStatements ?? []).map((statement) => ({ owner: name, statement })),
+  );
+  const ofPolicies = Object.entries(serverless.resources.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::RolePolicy')
+    .flatMap(([id, resource]) =>
+      (resource.Properties as unknown as PolicyProperties).PolicyDocument.Statement.map((statement) => ({ owner: id, statement })),
+    );
+  return [...ofFunctions, ...ofPolicies];
+}
+
+const actionsOf = (statement: IamStatement) => [statement.Action].flat();
+const USER_POOL_ARN = { 'Fn::GetAtt': ['CognitoUserPoolSsoSync', 'Arn'] };
+// Secret names come from the seed (connections), and Secrets Manager appends a random suffix to every
+// secret's ARN, so the Graph secrets are granted by name prefix: the stage's own folder.
+const GRAPH_SECRETS_ARN = /:secret:\$\{param:graphSecretsPrefix, 'sso-sync\/\$\{sls:stage\}\/'\}\*$/;
+
+/** What each function is deployed with: provider.environment, then its own. */
+function deployedEnvironments(): [string, Mapping][] {
+  const shared = (serverless.provider.environment ?? {}) as Mapping;
+  return Object.entries(serverless.functions).map(([name, definition]) => [name, { ...shared, ...definition.environment }]);
+}
+
+/** A value as text, followed by every custom variable it names (`self:custom.<name>`), so none hides behind one. */
+function expandedText(node: Json | undefined, seen = new Set<string>()): string {
+  const text = JSON.stringify(node ?? null);
+  const names = [...text.matchAll(/self:custom\.([\w-]+)/g)].map((match) => match[1] as string).filter((name) => !seen.has(name));
+  for (const name of names) seen.add(name);
+  return [text, ...names.map((name) => expandedText(serverless.custom[name], seen))].join('\n');
 }
 
 /** IAM action patterns are case-insensitive globs (`*`, `?`). */
@@ -168,12 +243,100 @@ describe('functions and grants', () => {
     expect(actions.filter((action) => grants(action, 'dynamodb:DeleteTable'))).toEqual([]);
   });
 
-  it('gives every function its own statements, scoped to named resources', () => {
+  it('gives every function its own statements', () => {
     for (const [name, definition] of Object.entries(serverless.functions)) {
       expect(definition.iamRoleStatements, name).toBeDefined();
-      for (const statement of definition.iamRoleStatements ?? []) {
-        expect([statement.Resource].flat(), name).not.toContain('*');
+    }
+  });
+});
+
+describe('least privilege: every grant names its resources', () => {
+  it('finds the statements of the functions and of the policy resources', () => {
+    const owners = new Set(allStatements().map(({ owner }) => owner));
+    expect(owners).toContain('process-events');
+    expect(owners).toContain('CognitoTriggerUserPoolPolicy');
+  });
+
+  it('grants nothing on `*`, on a path ending in `/*`, or with a wildcard anywhere but the Graph secrets prefix', () => {
+    for (const { owner, statement } of allStatements()) {
+      for (const arn of arnTexts(statement.Resource)) {
+        expect(arn, owner).not.toBe('*');
+        if (GRAPH_SECRETS_ARN.test(arn)) continue; // the one wildcard: a name prefix scoped to the stage
+        expect(arn, owner).not.toMatch(/\/\*$/);
+        expect(arn, owner).not.toContain('*');
       }
+    }
+  });
+
+  it('grants Cognito actions on the stage\'s user pool only, by its ARN', () => {
+    const cognito = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('cognito-idp:')));
+    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'process-events', 'process-graph-events']);
+    for (const { owner, statement } of cognito) {
+      expect(resolveCustom(statement.Resource), owner).toEqual(USER_POOL_ARN);
+      expect(actionsOf(statement).every((action) => !action.includes('*')), owner).toBe(true);
+    }
+  });
+
+  it('grants DynamoDB actions on the table and its indexes by name, never on every index', () => {
+    const indexNames = (table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
+    const allowed = ['${Table.Arn}', ...indexNames.map((name) => `\${Table.Arn}/index/${name}`)];
+    const dynamo = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const { owner, statement } of dynamo) {
+      for (const arn of arnTexts(statement.Resource)) expect(allowed, owner).toContain(arn);
+    }
+  });
+
+  it('lets functions read only the Graph secrets under the stage\'s own name prefix', () => {
+    const secrets = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
+    expect(secrets.map(({ owner }) => owner).sort()).toEqual(['cognito-trigger', 'process-graph-events', 'renew-subscriptions']);
+    for (const { owner, statement } of secrets) {
+      expect(actionsOf(statement), owner).toEqual(['secretsmanager:GetSecretValue']);
+      expect(arnTexts(statement.Resource), owner).toEqual([expect.stringMatching(GRAPH_SECRETS_ARN)]);
+    }
+  });
+
+  it('never names the user pool in the role of a function the pool triggers (pool → function → role → pool)', () => {
+    const triggered = Object.entries(serverless.functions).filter(([, definition]) =>
+      (definition.events ?? []).some((event) => 'cognitoUserPool' in event),
+    );
+    expect(triggered.map(([name]) => name)).toEqual(['cognito-trigger']);
+    for (const [name, definition] of triggered) {
+      expect(JSON.stringify(resolveCustom(definition.iamRoleStatements as unknown as Json)), name).not.toContain('CognitoUserPoolSsoSync');
+    }
+  });
+
+  it('attaches the trigger\'s pool policy to the role serverless-iam-roles-per-function creates for it', () => {
+    const policy = serverless.resources.Resources.CognitoTriggerUserPoolPolicy;
+    expect(policy?.Type).toBe('AWS::IAM::Policy');
+    expect(roleOfFunction('cognito-trigger')).toBe('CognitoDashtriggerIamRoleLambdaExecution');
+    expect((policy?.Properties as unknown as PolicyProperties).Roles).toEqual([{ Ref: roleOfFunction('cognito-trigger') }]);
+  });
+});
+
+describe('the deployed functions\' environment', () => {
+  it('finds every function and the variables they share', () => {
+    const environments = Object.fromEntries(deployedEnvironments());
+    expect(Object.keys(environments)).toContain('okta-hook');
+    expect(environments['okta-hook']).toHaveProperty('TABLE_NAME');
+    expect(environments['process-graph-events']).toHaveProperty('HOOKS_BASE_URL');
+  });
+
+  it('holds no *_ENDPOINT variable: local endpoints come from npm start, never from serverless.yml', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(Object.keys(environment).filter((variable) => variable.endsWith('_ENDPOINT')), name).toEqual([]);
+    }
+  });
+
+  it('takes nothing from the deployer\'s shell (${env:…}), where a local endpoint or URL could be set', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(expandedText(environment), name).not.toMatch(/\benv:/);
+    }
+  });
+
+  it('names no local address', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(expandedText(environment), name).not.toMatch(/localhost|127\.0\.0\.1|\[::1\]/);
     }
   });
 });
