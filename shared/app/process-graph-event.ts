@@ -60,7 +60,7 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
         reason = decision.reason;
       }
       const removals = accountIds.map((accountId) => ({ userId, objectId: intent.objectId, accountId }));
-      return removeAndRevoke(event, removals, deps, { time: event.published, reason });
+      return removeAndRevoke(event, removals, deps, { time: event.published, reason, removal: 'user' });
     }
     case 'removeFromGroup':
     case 'checkGroup':
@@ -101,7 +101,7 @@ async function processGroupChange(
   }
   const reason =
     intent.kind === 'groupDeleted' ? `Entra group ${intent.groupId} deleted` : `in no Entra group that grants access (after a change of group ${intent.groupId})`;
-  return removeAndRevoke(event, diff.removals, deps, { time: event.published, reason, describe: (detail) => `${detail}${unlinkedNote}` });
+  return removeAndRevoke(event, diff.removals, deps, { time: event.published, reason, removal: 'group', describe: (detail) => `${detail}${unlinkedNote}` });
 }
 
 async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {

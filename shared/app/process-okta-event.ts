@@ -51,7 +51,7 @@ async function planIntent(event: InboxEvent, intent: DeprovisionIntent | ReAddIn
 
   const memberships = await lookups.memberships(userId, accountIds);
   const change = { occurredAt: intent.occurredAt, eventId: event.eventId, reason: intent.reason };
-  const plan = grants ? planRestores(memberships, { ...change, roles: grants }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds) });
+  const plan = grants ? planRestores(memberships, { ...change, roles: grants }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
   return { event, plan, outcome: outcomeOfPlan(plan) };
 }
 

@@ -9,7 +9,7 @@
  */
 import type { AccountSsoConfig } from '../domain/admission.js';
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome } from '../domain/memberships.js';
+import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type RemovalScope } from '../domain/memberships.js';
 import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import type { Connection } from '../store/connections.js';
 import { membershipsByKey } from '../store/directory.js';
@@ -102,7 +102,7 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
 export async function applyRemovals(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
-  options: { time: string; reason: string; describe?: (detail: string) => string },
+  options: { time: string; reason: string; removal: RemovalScope; describe?: (detail: string) => string },
 ): Promise<EventOutcome> {
   // Exactly the (user, account) pairs to remove, read strongly: the plan's conditions are built on them.
   const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
@@ -111,6 +111,7 @@ export async function applyRemovals(
     occurredAt: options.time,
     eventId: event.eventId,
     reason: options.reason,
+    removal: options.removal,
   });
   const planned = outcomeOfPlan(plan);
   const outcome: EventOutcome = options.describe ? { ...planned, detail: options.describe(planned.detail) } : planned;
@@ -123,7 +124,7 @@ export async function removeAndRevoke(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
   deps: Pick<ReconcileDeps, 'revokeLeavers'>,
-  options: { time: string; reason: string; describe?: (detail: string) => string },
+  options: { time: string; reason: string; removal: RemovalScope; describe?: (detail: string) => string },
 ): Promise<EventOutcome> {
   const outcome = await applyRemovals(event, removals, options);
   await deps.revokeLeavers?.(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
@@ -146,6 +147,7 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
   return removeAndRevoke(event, diff.removals, deps, {
     time: diff.observedAt,
     reason: 'reconcile: in no Entra group that grants access',
+    removal: 'group',
     describe: (detail) => `${summary}: ${detail}`,
   });
 }

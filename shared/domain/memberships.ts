@@ -15,7 +15,14 @@ export type Membership = {
   eventId?: string;
   /** Who made the last change: the IdP (an event, a reconciliation), a sign-in, or an admin. */
   changedBy?: ChangeSource;
+  /**
+   * What an IdP removal was about: the person's groups, or the person (deactivated, suspended,
+   * disabled, deleted). A re-add to a group undoes only the first kind.
+   */
+  removal?: RemovalScope;
 };
+
+export type RemovalScope = 'group' | 'user';
 
 export type ChangeSource = 'idp' | 'sign-in' | 'admin';
 
@@ -43,7 +50,7 @@ export type IdpChangePlan = {
   appliedEarlier: Membership[];
   stale: Membership[];
   alreadyDeleted: Membership[];
-  /** Re-add: active already, or removed by a sign-in or an admin (not the IdP's to undo). */
+  /** Re-add: removed by a sign-in or an admin, or the person was deprovisioned: not a re-add's to undo. */
   notRestorable?: Membership[];
 };
 
@@ -52,6 +59,7 @@ export type SoftDeleteRequest = {
   occurredAt: string;
   eventId: string;
   reason: string;
+  removal: RemovalScope;
 };
 
 /**
@@ -77,12 +85,16 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
           reason: request.reason,
           eventId: request.eventId,
           changedBy: 'idp',
+          removal: request.removal,
         },
       });
     }
   }
   return plan;
 }
+
+/** Marks a re-add that found the membership active: its time moved, its access did not change. */
+const CONFIRMED = ' (confirmed while active)';
 
 export type RestoreRequest = {
   /** The accounts the re-added group grants, each with the role it maps to. */
@@ -93,8 +105,9 @@ export type RestoreRequest = {
 };
 
 /**
- * Which memberships an IdP re-add gives back: those the IdP itself soft-deleted earlier
- * (a removal by a sign-in refusal or an admin is not the IdP's to undo), with the role the
+ * Which memberships an IdP re-add gives back: those the IdP itself soft-deleted earlier for a
+ * group change (not a removal by a sign-in refusal or an admin, and not a deactivated or
+ * deleted person: adding them to a group gives them no access back), with the role the
  * re-added group maps to. The deprovisioning path never creates a membership (rule 4), and an
  * event older than the membership's last change is stale, as for removals.
  */
@@ -108,9 +121,10 @@ export function planRestores(memberships: readonly Membership[], request: Restor
     if (membership.eventId === request.eventId && membership.status === 'active') plan.appliedEarlier.push(membership);
     else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
     else if (membership.status === 'active') {
-      plan.restores?.push({ before: membership, after: { ...membership, ...changed, reason: `${request.reason} (confirmed while active)` } });
-    } else if (removedByIdp(membership)) {
-      plan.restores?.push({ before: membership, after: { ...membership, ...changed, role, status: 'active', reason: request.reason } });
+      plan.restores?.push({ before: membership, after: { ...membership, ...changed, reason: `${request.reason}${CONFIRMED}` } });
+    } else if (removedByIdp(membership) && membership.removal === 'group') {
+      const { removal: _undone, ...kept } = membership;
+      plan.restores?.push({ before: membership, after: { ...kept, ...changed, role, status: 'active', reason: request.reason } });
     } else plan.notRestorable?.push(membership);
   }
   return plan;
@@ -123,19 +137,25 @@ export type EventOutcome =
   | { status: 'invalid'; detail: string }
   | { status: 'failed'; detail: string };
 
+const accountList = (memberships: readonly Pick<Membership, 'accountId'>[]) => memberships.map((m) => m.accountId).sort().join(', ');
+
 /**
  * The recorded outcome of a plan, in words a person reading the inbox understands. It is the
  * same however often the event is processed, so a redelivery rewrites the same outcome.
  */
 export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
-  if (plan.restores) return outcomeOfRestores(plan);
-  const deletedAccounts = [
-    ...plan.softDeletes.map((change) => change.after.accountId),
-    ...plan.appliedEarlier.map((membership) => membership.accountId),
-  ].sort();
-  if (deletedAccounts.length > 0) {
-    return { status: 'applied', detail: `soft-deleted membership in ${deletedAccounts.join(', ')}` };
-  }
+  const restores = plan.restores ?? [];
+  const earlier = (status: MembershipStatus, confirmed: boolean) =>
+    plan.appliedEarlier.filter((m) => m.status === status && m.reason.endsWith(CONFIRMED) === confirmed);
+  const deleted = [...plan.softDeletes.map(({ after }) => after), ...earlier('deleted', false), ...earlier('deleted', true)];
+  const restored = [...restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after), ...earlier('active', false)];
+  const confirmed = [...restores.filter(({ before }) => before.status === 'active').map(({ after }) => after), ...earlier('active', true)];
+  const effects = [
+    ...(deleted.length > 0 ? [`soft-deleted membership in ${accountList(deleted)}`] : []),
+    ...(restored.length > 0 ? [`restored membership in ${accountList(restored)}`] : []),
+    ...(confirmed.length > 0 ? [`confirmed active membership in ${accountList(confirmed)}`] : []),
+  ];
+  if (effects.length > 0) return { status: 'applied', detail: effects.join('; ') };
   if (plan.stale.length > 0) {
     const detail =
       plan.alreadyDeleted.length > 0
@@ -146,23 +166,10 @@ export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
   if (plan.alreadyDeleted.length > 0) {
     return { status: 'skipped', detail: 'memberships already deleted' };
   }
-  return { status: 'skipped', detail: 'the user has no membership in the accounts this event covers' };
-}
-
-function outcomeOfRestores(plan: IdpChangePlan): EventOutcome {
-  const restores = plan.restores ?? [];
-  const restored = restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after.accountId);
-  const confirmed = restores.filter(({ before }) => before.status === 'active').map(({ after }) => after.accountId);
-  const earlier = plan.appliedEarlier.map((membership) => membership.accountId);
-  const parts = [
-    ...(restored.length > 0 ? [`restored membership in ${restored.sort().join(', ')}`] : []),
-    ...(confirmed.length > 0 ? [`confirmed active membership in ${confirmed.sort().join(', ')}`] : []),
-    ...(earlier.length > 0 ? [`applied earlier in ${earlier.sort().join(', ')}`] : []),
-  ];
-  if (parts.length > 0) return { status: 'applied', detail: parts.join('; ') };
-  if (plan.stale.length > 0) return { status: 'stale', detail: 'every matched membership changed after this event' };
   if (plan.notRestorable?.length) {
-    return { status: 'skipped', detail: 'nothing to restore: the memberships were removed by a sign-in or an admin, not by the IdP' };
+    return { status: 'skipped', detail: 'nothing to restore: the memberships were removed by a sign-in, an admin or a deprovisioning of the person, not by a group change' };
   }
-  return { status: 'skipped', detail: 'the user has no membership in the accounts this group grants (a re-add never creates one)' };
+  return plan.restores
+    ? { status: 'skipped', detail: 'the user has no membership in the accounts this group grants (a re-add never creates one)' }
+    : { status: 'skipped', detail: 'the user has no membership in the accounts this event covers' };
 }

@@ -40,7 +40,9 @@ function membershipUpdateActions(event: InboxEventRef, { before, after }: Member
         TableName: tableName,
         Key: keys.membership(after.userId, after.accountId),
         ConditionExpression: '#status = :seenStatus AND changedAt = :seenChangedAt',
-        UpdateExpression: 'SET #status = :status, #role = :role, changedAt = :changedAt, reason = :reason, eventId = :eventId, changedBy = :changedBy',
+        UpdateExpression:
+          'SET #status = :status, #role = :role, changedAt = :changedAt, reason = :reason, eventId = :eventId, changedBy = :changedBy' +
+          (after.removal ? ', removal = :removal' : ' REMOVE removal'),
         ExpressionAttributeNames: { '#status': 'status', '#role': 'role' },
         ExpressionAttributeValues: {
           ':seenStatus': before.status,
@@ -51,6 +53,7 @@ function membershipUpdateActions(event: InboxEventRef, { before, after }: Member
           ':reason': after.reason,
           ':eventId': event.eventId,
           ':changedBy': 'idp',
+          ...(after.removal ? { ':removal': after.removal } : {}),
         },
       },
     },

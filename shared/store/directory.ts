@@ -59,6 +59,7 @@ const membershipSchema = z.object({
   reason: z.string(),
   eventId: z.optional(z.string()),
   changedBy: z.optional(z.enum(['idp', 'sign-in', 'admin'])),
+  removal: z.optional(z.enum(['group', 'user'])),
 });
 
 /** A user's memberships, read strongly consistent: the plan's conditions are built on them. */

@@ -155,6 +155,16 @@ describe('re-adds from Okta', () => {
     expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
   });
 
+  it('does not give a deactivated person access back when they are added to a group', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'deactivated-readded');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    const deactivation = withUser(oktaLogEvent('okta-user-deactivate.json'), user.email);
+    await fromOkta(deactivation);
+    const [outcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers'));
+    expect(outcome?.status).toBe('skipped');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+
   it('does not undo a removal made by a sign-in refusal, nor create a membership', async () => {
     const user = await oktaTriggerUser(userPoolId, 'readd-after-refusal');
     await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));

@@ -33,6 +33,7 @@ function removal(accountIds: string[], changes: Partial<SoftDeleteRequest> = {})
     occurredAt: EVENT_TIME,
     eventId: 'event-1',
     reason: 'removed from IdP group "Finance-Approvers"',
+    removal: 'group',
     ...changes,
   };
 }
@@ -61,6 +62,7 @@ describe('planSoftDeletes', () => {
           reason: 'removed from IdP group "Finance-Approvers"',
           eventId: 'event-1',
           changedBy: 'idp',
+          removal: 'group',
         },
       },
     ]);
@@ -178,6 +180,7 @@ const requestArb: fc.Arbitrary<SoftDeleteRequest> = fc.record({
   occurredAt: instant,
   eventId: fc.constantFrom(...EVENT_IDS),
   reason: fc.constantFrom('IdP user deactivated', 'removed from IdP group "Finance-Approvers"'),
+  removal: fc.constantFrom('group' as const, 'user' as const),
 });
 
 /** The memberships as they are after the plan's writes succeeded. */
@@ -232,6 +235,7 @@ describe('planSoftDeletes properties', () => {
             reason: request.reason,
             eventId: request.eventId,
             changedBy: 'idp',
+            removal: request.removal,
           });
         }
       }),
@@ -272,9 +276,9 @@ describe('planRestores (an IdP re-add)', () => {
   it('gives back what the IdP removed with the role the group maps to, confirms what is active, and leaves sign-in removals alone', () => {
     const plan = planRestores(
       [
-        { ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', eventId: 'remove-1' },
+        { ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', removal: 'group', eventId: 'remove-1' },
         { ...base, accountId: 'globex', status: 'active', changedBy: 'sign-in' },
-        { ...base, accountId: 'initech', status: 'deleted', changedBy: 'idp' },
+        { ...base, accountId: 'initech', status: 'deleted', changedBy: 'idp', removal: 'group' },
       ],
       reAdd,
     );
@@ -285,16 +289,18 @@ describe('planRestores (an IdP re-add)', () => {
     expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'restored membership in acme; confirmed active membership in globex' });
   });
 
-  it('does not undo a removal by a sign-in refusal, and is stale against a later change', () => {
+  it('does not undo a removal by a sign-in refusal or of a deprovisioned person, and is stale against a later change', () => {
     const bySignIn = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'sign-in' }], reAdd);
     expect(bySignIn.restores).toEqual([]);
     expect(outcomeOfPlan(bySignIn).status).toBe('skipped');
-    const later = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', changedAt: '2026-04-01T00:00:00.000Z' }], reAdd);
+    const deactivated = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', removal: 'user' }], reAdd);
+    expect(deactivated.restores).toEqual([]);
+    const later = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', removal: 'group', changedAt: '2026-04-01T00:00:00.000Z' }], reAdd);
     expect(outcomeOfPlan(later).status).toBe('stale');
   });
 
   it('is idempotent: replanning after the write changes nothing and records the same outcome', () => {
-    const first = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp' }], reAdd);
+    const first = planRestores([{ ...base, accountId: 'acme', status: 'deleted', changedBy: 'idp', removal: 'group' }], reAdd);
     const after = first.restores?.map(({ after }) => after) ?? [];
     const again = planRestores(after, reAdd);
     expect(again.restores).toEqual([]);
