@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
 import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
+import { enforceKeyLimitOnQueries } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { DEFAULT_OKTA_EVENT_TYPES } from '../../shared/config.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
@@ -280,5 +281,14 @@ describe('times and bounds', () => {
     expect(await statuses(removed)).toEqual({ acme: 'deleted', globex: 'active', initech: 'active' });
     expect(await statuses(deactivated)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
     expect(await statuses(untouched)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+
+  it('skips a group name within its bound whose key would be too long, instead of failing', async () => {
+    const email = await addUser('bounds.long.group@example.com');
+    const removeKeyLimit = enforceKeyLimitOnQueries();
+    // 255 characters, each 9 bytes once URI-encoded in the group grant key: over 2,048 bytes.
+    const [outcome] = await deliver(removal(email, '財'.repeat(255))).finally(removeKeyLimit);
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('is not configured for any account') });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
   });
 });
