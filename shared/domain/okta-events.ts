@@ -16,16 +16,19 @@ const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 /**
  * What an Okta event may store, in one place. Every stored string is bounded, so an inbox item
  * stays far below DynamoDB's 400 KB item limit and the keys built from it (inbox event, identity
- * by email, group grant) below 2,048 bytes. Okta's documented limits are well inside these.
+ * by email) below 2,048 bytes. Where Okta documents a limit, the bound is at or above it.
  */
 export const OKTA_BOUNDS = {
   /** System Log `uuid` is a UUID (36 characters); the inbox key is built from it. */
   uuidLength: 128,
-  /** A User target's alternateId is the login, an email: RFC 5321 paths are at most 256 octets, 254 without the angle brackets (Okta's own login limit is 100). */
+  /**
+   * A User target's alternateId is the login, an email: RFC 5321 paths are at most 256 octets,
+   * 254 without the angle brackets (Okta's own login limit is 100).
+   */
   alternateIdLength: 254,
-  /** A UserGroup target's displayName is the group name: 1 to 255 characters in Okta. */
+  /** A UserGroup target's displayName is the group name: 1 to 255 characters in Okta (Groups API, Workflows "Create group"). */
   displayNameLength: 255,
-  /** Okta object ids are 20 characters (00u…, 00g…). */
+  /** Okta object ids are 20 characters (00u…, 00g…); Okta documents no limit. */
   targetIdLength: 64,
   /** Target types are short names: User, UserGroup, AppInstance. */
   targetTypeLength: 64,
