@@ -3,7 +3,7 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { ROLES, type Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
-import { fitsPartitionKey, keys, type Key } from './keys.js';
+import { keys, type Key } from './keys.js';
 import { queryIndex, queryPartition } from './query.js';
 import { cached } from './cache.js';
 
@@ -18,11 +18,7 @@ const accountLinkSchema = z.object({ accountId: z.string() });
 
 /** The accounts whose SSO config lists this IdP group for this connection. */
 export async function accountIdsGrantedByGroup(connectionId: string, group: string): Promise<string[]> {
-  const partition = keys.accountsGrantedBy(connectionId, group);
-  // An Okta group name may have 255 characters, which URI-encoded can exceed the key limit: no
-  // account can list such a group (its grant could not be written), and DynamoDB would refuse the Query.
-  if (!fitsPartitionKey(partition)) return [];
-  const items = await queryPartition(partition);
+  const items = await queryPartition(keys.accountsGrantedBy(connectionId, group));
   return items.map((item) => accountLinkSchema.parse(item).accountId);
 }
 
