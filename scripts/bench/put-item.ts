@@ -13,7 +13,7 @@ import { round2, runPool } from './stats.js';
 /** The very item the hook stores (inboxItem), but another entity, so the stream filter ignores it. */
 function inboxSizedItem(): Record<string, unknown> {
   const delivery = { connectionId: CONNECTION_ID, deliveryId: crypto.randomUUID(), receivedAt: new Date(), retentionDays: 90 };
-  return { ...inboxItem(delivery, toOktaEventRecord(removalEvent())), entity: 'BenchPut' };
+  return { ...inboxItem(delivery, toOktaEventRecord(removalEvent(), delivery.receivedAt)), entity: 'BenchPut' };
 }
 
 /** The inbox put's shape and condition, without the handler around it. */

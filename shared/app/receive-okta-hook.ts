@@ -41,12 +41,15 @@ export type DeliveryReceipt = {
   stored: number;
   duplicates: number;
   ignored: number;
+  /** Stored, but over a bound (OKTA_BOUNDS): processing records them `invalid` with the reason. */
+  invalid: number;
 };
 
 /**
- * Validates a delivery and stores every event of a type we act on. A storage failure throws,
- * so the handler answers 5xx and Okta retries the whole delivery; events already stored then
- * count as duplicates and are not stored twice.
+ * Validates a delivery and stores every event of a type we act on, each with its time capped at
+ * arrival; an event over a bound is stored too, marked invalid, so it costs nobody else's events
+ * and a person can see it. A storage failure throws, so the handler answers 5xx and Okta retries
+ * the whole delivery; events already stored then count as duplicates and are not stored twice.
  */
 export async function receiveOktaDelivery(input: {
   connection: Connection;
@@ -61,9 +64,10 @@ export async function receiveOktaDelivery(input: {
   }
   const delivery = parsed.data;
   const relevant = delivery.data.events.filter((event) => input.actedOnTypes.has(event.eventType));
+  const records = relevant.map((event) => toOktaEventRecord(event, input.receivedAt));
   const { stored, duplicates } = await storeOktaEvents({
     connectionId: input.connection.connectionId,
-    records: relevant.map(toOktaEventRecord),
+    records,
     deliveryId: delivery.eventId,
     receivedAt: input.receivedAt,
     retentionDays: input.retentionDays,
@@ -74,5 +78,6 @@ export async function receiveOktaDelivery(input: {
     stored,
     duplicates,
     ignored: delivery.data.events.length - relevant.length,
+    invalid: records.filter((record) => record.invalidReason).length,
   };
 }

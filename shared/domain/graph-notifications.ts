@@ -15,31 +15,61 @@ export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
 
 const MAX_NOTIFICATIONS_PER_DELIVERY = 1000;
 
+/**
+ * What a Graph notification may hold, in one place. Object, subscription and tenant ids are GUIDs
+ * in Graph; the other strings are short names. A notification over a bound is rejected like any
+ * malformed one (it cannot be verified before it is read, so nothing of it is stored).
+ */
+export const GRAPH_BOUNDS = {
+  /** Graph documents clientState as at most 128 characters; some room for other senders. */
+  clientStateLength: 255,
+  /** changeType (created, updated, deleted) and lifecycleEvent names. */
+  nameLength: 64,
+  /** `users/{id}` or `groups/{id}`; subscriptions on other resources are not ours. */
+  resourceLength: 512,
+  /** An ISO 8601 time. */
+  eventTimeLength: 64,
+  /**
+   * Removed members kept from `members@delta`. A longer list (or one with an entry that is not a
+   * GUID) is not kept: the notification is then processed as a group change without a member
+   * list, which checks every linked member of the group against Graph, so no removal is missed.
+   * 1,000 GUIDs are about 40 KB of the 400 KB an item may hold.
+   */
+  removedMembers: 1000,
+} as const;
+
+/** Graph object, subscription and tenant ids: GUIDs, in any case. */
+const GUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const GUID = new RegExp(`^${GUID_PATTERN}$`, 'i');
+const guid = () => z.string().check(z.regex(GUID, 'expected a GUID'));
+const bounded = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 const memberDeltaSchema = z.object({
-  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  // Its bound (a GUID) is checked with the list's (removedMembersOf), not here.
+  id: z.string().check(z.minLength(1)),
   // "deleted" in change notifications, {"reason": "deleted"} in delta query answers.
   '@removed': z.optional(z.unknown()),
 });
 
 const changeNotificationSchema = z.object({
-  subscriptionId: z.string().check(z.minLength(1), z.maxLength(128)),
-  clientState: z.optional(z.string().check(z.maxLength(255))),
-  changeType: z.string().check(z.minLength(1), z.maxLength(64)),
-  resource: z.string().check(z.minLength(1), z.maxLength(512)),
-  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  subscriptionId: guid(),
+  clientState: z.optional(z.string().check(z.maxLength(GRAPH_BOUNDS.clientStateLength))),
+  changeType: bounded(GRAPH_BOUNDS.nameLength),
+  resource: bounded(GRAPH_BOUNDS.resourceLength),
+  tenantId: guid(),
   resourceData: z.object({
-    id: z.string().check(z.minLength(1), z.maxLength(64)),
-    organizationId: z.optional(z.string()),
-    eventTime: z.optional(z.string().check(z.maxLength(64))),
-    'members@delta': z.optional(z.array(memberDeltaSchema).check(z.maxLength(10_000))),
+    id: guid(),
+    organizationId: z.optional(guid()),
+    eventTime: z.optional(z.string().check(z.maxLength(GRAPH_BOUNDS.eventTimeLength))),
+    'members@delta': z.optional(z.array(memberDeltaSchema)),
   }),
 });
 
 const lifecycleNotificationSchema = z.object({
-  subscriptionId: z.string().check(z.minLength(1), z.maxLength(128)),
-  clientState: z.optional(z.string().check(z.maxLength(255))),
-  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
-  lifecycleEvent: z.string().check(z.minLength(1), z.maxLength(64)),
+  subscriptionId: guid(),
+  clientState: z.optional(z.string().check(z.maxLength(GRAPH_BOUNDS.clientStateLength))),
+  tenantId: guid(),
+  lifecycleEvent: bounded(GRAPH_BOUNDS.nameLength),
 });
 
 /** The envelope: `{"value": [...]}`. Items are checked one by one afterwards. */
@@ -79,7 +109,7 @@ export type Rejection = { index: number; reason: 'malformed' | 'unknown subscrip
 
 export type CheckedDelivery = { records: GraphRecord[]; rejected: Rejection[] };
 
-const RESOURCE_PATTERN = /^(users|groups)\/([0-9a-f-]{36})$/i;
+const RESOURCE_PATTERN = new RegExp(`^(users|groups)/(${GUID_PATTERN})$`, 'i');
 
 function parseResource(resource: string): { resourceType: 'users' | 'groups'; resourceId: string } | undefined {
   const match = RESOURCE_PATTERN.exec(resource);
@@ -93,15 +123,25 @@ function resourceFitsSubscription(resourceType: string, resourceId: string, subs
   return watched === resourceType || watched === `${resourceType}/${resourceId}`;
 }
 
+/**
+ * The object ids `members@delta` lists as removed, lowercased, deduplicated and sorted; undefined
+ * when Graph sent no list, or one over its bounds (GRAPH_BOUNDS.removedMembers, GUIDs).
+ */
+function removedMembersOf(delta: z.infer<typeof memberDeltaSchema>[] | undefined): string[] | undefined {
+  if (!delta || delta.some((member) => !GUID.test(member.id))) return undefined;
+  const removed = delta.filter((member) => member['@removed'] !== undefined && member['@removed'] !== null).map((member) => member.id.toLowerCase());
+  const unique = [...new Set(removed)].sort();
+  return unique.length <= GRAPH_BOUNDS.removedMembers ? unique : undefined;
+}
+
 function toChangeRecord(notification: z.infer<typeof changeNotificationSchema>, resource: NonNullable<ReturnType<typeof parseResource>>): GraphChangeRecord {
-  const delta = notification.resourceData['members@delta'];
-  const removed = delta?.filter((member) => member['@removed'] !== undefined && member['@removed'] !== null).map((member) => member.id.toLowerCase());
+  const removed = removedMembersOf(notification.resourceData['members@delta']);
   return {
     kind: 'change',
     subscriptionId: notification.subscriptionId,
     changeType: notification.changeType,
     ...resource,
-    ...(removed ? { removedMembers: [...new Set(removed)].sort() } : {}),
+    ...(removed ? { removedMembers: removed } : {}),
     ...(notification.resourceData.eventTime ? { eventTime: notification.resourceData.eventTime } : {}),
   };
 }

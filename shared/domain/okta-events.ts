@@ -1,12 +1,42 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { normaliseEmail } from './privacy.js';
+import { describeIssues } from '../validation.js';
 
 /**
  * Okta event hook wire format (developer.okta.com/docs/concepts/event-hooks): a
  * `com.okta.event_hook` envelope with System Log events in `data.events[]`.
  * Only the fields we use are kept: zod strips the rest (IPs, user agents, geo).
+ *
+ * The delivery schema checks shapes only. Lengths are checked per event (OKTA_BOUNDS), so one
+ * event over a bound is kept as invalid instead of costing the rest of its delivery.
  */
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
+/**
+ * What an Okta event may store, in one place. Every stored string is bounded, so an inbox item
+ * stays far below DynamoDB's 400 KB item limit and the keys built from it (inbox event, identity
+ * by email) below 2,048 bytes. Where Okta documents a limit, the bound is at or above it.
+ */
+export const OKTA_BOUNDS = {
+  /** System Log `uuid` is a UUID (36 characters); the inbox key is built from it. */
+  uuidLength: 128,
+  /**
+   * A User target's alternateId is the login, an email: RFC 5321 paths are at most 256 octets,
+   * 254 without the angle brackets (Okta's own login limit is 100).
+   */
+  alternateIdLength: 254,
+  /** A UserGroup target's displayName is the group name: 1 to 255 characters in Okta (Groups API, Workflows "Create group"). */
+  displayNameLength: 255,
+  /** Okta object ids are 20 characters (00u…, 00g…); Okta documents no limit. */
+  targetIdLength: 64,
+  /** Target types are short names: User, UserGroup, AppInstance. */
+  targetTypeLength: 64,
+  /** outcome.result is one of SUCCESS, FAILURE, SKIPPED, ALLOW, DENY, CHALLENGE, UNKNOWN. */
+  outcomeResultLength: 32,
+  /** System Log events name a handful of targets. */
+  targetsPerEvent: 50,
+} as const;
 
 const oktaTargetSchema = z.object({
   id: z.nullish(z.string()),
@@ -16,11 +46,32 @@ const oktaTargetSchema = z.object({
 });
 
 const oktaLogEventSchema = z.object({
-  uuid: text(128),
+  uuid: z.string().check(z.minLength(1)),
   published: z.iso.datetime({ offset: true }),
-  eventType: text(256),
+  // Not stored unless it is one of the configured types, which are short.
+  eventType: z.string().check(z.minLength(1)),
   outcome: z.nullish(z.object({ result: z.nullish(z.string()) })),
-  target: z.nullish(z.array(oktaTargetSchema).check(z.maxLength(50))),
+  target: z.nullish(z.array(oktaTargetSchema)),
+});
+
+const bounded = (max: number) => z.nullish(z.string().check(z.maxLength(max)));
+
+/** The same event with OKTA_BOUNDS applied: its issues are the reason an event is invalid. */
+const oktaLogEventBoundsSchema = z.object({
+  uuid: z.string().check(z.maxLength(OKTA_BOUNDS.uuidLength)),
+  outcome: z.nullish(z.object({ result: bounded(OKTA_BOUNDS.outcomeResultLength) })),
+  target: z.nullish(
+    z
+      .array(
+        z.object({
+          id: bounded(OKTA_BOUNDS.targetIdLength),
+          type: bounded(OKTA_BOUNDS.targetTypeLength),
+          alternateId: bounded(OKTA_BOUNDS.alternateIdLength),
+          displayName: bounded(OKTA_BOUNDS.displayNameLength),
+        }),
+      )
+      .check(z.maxLength(OKTA_BOUNDS.targetsPerEvent)),
+  ),
 });
 
 export const oktaDeliverySchema = z.object({
@@ -43,23 +94,52 @@ export type OktaTarget = {
 export type OktaEventRecord = {
   eventId: string;
   eventType: string;
+  /** IdP time, capped at arrival: every ordering decision (and a membership's changedAt) uses it. */
   published: string;
+  /** Okta's `published`, only when it was later than arrival and so was capped. */
+  publishedAsSent?: string;
   outcomeResult: string | null;
   targets: OktaTarget[];
+  /** Set when a field is over its bound (OKTA_BOUNDS): the event is invalid, and the over-long values are not kept. */
+  invalidReason?: string;
 };
 
-export function toOktaEventRecord(event: OktaLogEvent): OktaEventRecord {
+/** A value over its bound is not kept: storing it is what would break the item or its keys. */
+function within(value: string | null | undefined, max: number): string | null {
+  return value === null || value === undefined || value.length > max ? null : value;
+}
+
+/**
+ * The inbox id of an event: its uuid, or, for a uuid over its bound, a hash of it. The hash keeps
+ * the key short and still deduplicates Okta's redeliveries of that event.
+ */
+function eventIdOf(uuid: string): string {
+  if (uuid.length <= OKTA_BOUNDS.uuidLength) return uuid;
+  return `sha256-${createHash('sha256').update(uuid).digest('hex')}`;
+}
+
+/**
+ * The record of one event as it arrived at `receivedAt`. A `published` later than arrival (an
+ * IdP clock error, or a forged time) is capped at arrival: left as sent, it would make the event
+ * newer than every real change to come, and the user could never be restored.
+ */
+export function toOktaEventRecord(event: OktaLogEvent, receivedAt: Date): OktaEventRecord {
+  const publishedAt = new Date(event.published);
+  const capped = publishedAt.getTime() > receivedAt.getTime();
+  const bounds = oktaLogEventBoundsSchema.safeParse(event);
   return {
-    eventId: event.uuid,
+    eventId: eventIdOf(event.uuid),
     eventType: event.eventType,
-    published: new Date(event.published).toISOString(),
-    outcomeResult: event.outcome?.result ?? null,
-    targets: (event.target ?? []).map((target) => ({
-      type: target.type ?? null,
-      id: target.id ?? null,
-      alternateId: target.alternateId ?? null,
-      displayName: target.displayName ?? null,
+    published: (capped ? receivedAt : publishedAt).toISOString(),
+    ...(capped ? { publishedAsSent: publishedAt.toISOString() } : {}),
+    outcomeResult: within(event.outcome?.result, OKTA_BOUNDS.outcomeResultLength),
+    targets: (event.target ?? []).slice(0, OKTA_BOUNDS.targetsPerEvent).map((target) => ({
+      type: within(target.type, OKTA_BOUNDS.targetTypeLength),
+      id: within(target.id, OKTA_BOUNDS.targetIdLength),
+      alternateId: within(target.alternateId, OKTA_BOUNDS.alternateIdLength),
+      displayName: within(target.displayName, OKTA_BOUNDS.displayNameLength),
     })),
+    ...(bounds.success ? {} : { invalidReason: `over a bound: ${describeIssues(bounds.error)}` }),
   };
 }
 
@@ -101,6 +181,7 @@ function singleUserEmail(record: OktaEventRecord): { email: string } | { invalid
  * silently successful.
  */
 export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlySet<string>): OktaEventDecision {
+  if (record.invalidReason) return { action: 'invalid', reason: record.invalidReason };
   if (!actedOnTypes.has(record.eventType)) {
     return { action: 'skip', reason: `event type ${record.eventType} is not acted on` };
   }

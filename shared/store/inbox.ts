@@ -15,6 +15,7 @@ export const inboxEventSchema = z.object({
   eventId: z.string(),
   eventType: z.string(),
   published: z.string(),
+  publishedAsSent: z.optional(z.string()),
   outcomeResult: z.nullable(z.string()),
   targets: z.array(
     z.object({
@@ -24,6 +25,7 @@ export const inboxEventSchema = z.object({
       displayName: z.nullable(z.string()),
     }),
   ),
+  invalidReason: z.optional(z.string()),
   deliveryId: z.optional(z.string()),
   receivedAt: z.string(),
   status: z.enum(['pending', 'applied', 'skipped', 'stale', 'invalid', 'failed']),

@@ -15,6 +15,13 @@ export const GSI1 = 'gsi1';
 
 export type Key = { pk: string; sk: string };
 
+/** DynamoDB refuses a partition key over 2,048 bytes (UTF-8), in a write and in a Query alike. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+
+export function fitsPartitionKey(pk: string): boolean {
+  return Buffer.byteLength(pk, 'utf8') <= MAX_PARTITION_KEY_BYTES;
+}
+
 export const ENTITY = {
   connection: 'Connection',
   providerLink: 'ProviderLink',

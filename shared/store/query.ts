@@ -1,6 +1,6 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentClient, tableName } from './client.js';
-import { GSI1 } from './keys.js';
+import { fitsPartitionKey, GSI1 } from './keys.js';
 
 /** Runs a Query and follows LastEvaluatedKey to the end: a missed page would be a missed account. */
 export async function queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
@@ -16,12 +16,17 @@ export async function queryAll(input: Omit<QueryCommandInput, 'TableName'>): Pro
   return items;
 }
 
-/** Every item of one partition, optionally only those whose sort key starts with a prefix. */
-export function queryPartition(
+/**
+ * Every item of one partition, optionally only those whose sort key starts with a prefix. A key
+ * over DynamoDB's limit names an empty partition (nothing could be written there), and DynamoDB
+ * would refuse the Query: e.g. a 255-character Okta group name, URI-encoded in a group grant key.
+ */
+export async function queryPartition(
   pk: string,
   skPrefix?: string,
   { consistent = false }: { consistent?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
+  if (!fitsPartitionKey(pk)) return [];
   return queryAll({
     KeyConditionExpression: skPrefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
     ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':prefix': skPrefix } : { ':pk': pk },

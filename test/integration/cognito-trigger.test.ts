@@ -247,6 +247,27 @@ describe('revocation on deprovision', () => {
   });
 });
 
+describe('an Okta removal published in the future', () => {
+  it('does not keep a later sign-in from restoring the membership, nor a later removal from applying', async () => {
+    const user = await oktaUser('removed-in-2099');
+    await invoke(user.event(confirm, '["Finance-Approvers"]'));
+    const future = withUser(oktaLogEvent('okta-group-membership-remove.json', { published: '2099-01-01T00:00:00.000Z' }), user.email);
+    expect((await postToOktaHook('okta-a', oktaDelivery([future]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    await processUntilSettled(stream, 'okta-a', [future.uuid]);
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+
+    // A groups value that changed since the last sign-in: fresh from the IdP, so evidence newer than the removal.
+    await invoke(user.event(authenticate, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin', globex: 'active:Viewer' });
+
+    const later = withUser(oktaLogEvent('okta-group-membership-remove.json'), user.email);
+    await postToOktaHook('okta-a', oktaDelivery([later]), { authorization: SECRET_A1 });
+    await processUntilSettled(stream, 'okta-a', [later.uuid]);
+    expect(await getInboxEvent('okta-a', later.uuid)).toMatchObject({ status: 'applied' });
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin', globex: 'active:Viewer' });
+  });
+});
+
 describe('per-account options and other providers', () => {
   it('refuses a sign-in when SSO is not active for the account', async () => {
     const user = await oktaUser('dormant-account', undefined, 'OktaC');

@@ -177,3 +177,41 @@ describe('deliveries that are accepted', () => {
     expect((await postToGraphHook('entra-a', { value: [notification] }, { lifecycle: true })).statusCode).toBe(401);
   });
 });
+
+describe('bounds', () => {
+  it('keeps a group change whose members@delta is over its bounds without the list, and stores the rest of the delivery', async () => {
+    const deletedUser = newObjectId();
+    const groupId = newObjectId();
+    const group = about(graphNotification('graph-group-member-removed.json'), groupId);
+    // 10,000 removals with 64-character ids: 650 KB as a list, over DynamoDB's 400 KB item limit.
+    group.resourceData['members@delta'] = Array.from({ length: 10_000 }, (_, index) => ({ id: index.toString(16).padStart(64, '0'), '@removed': 'deleted' }));
+    const notGuid = about(graphNotification('graph-user-deleted.json', { subscriptionId: 'x'.repeat(128) }), newObjectId());
+    const response = await postToGraphHook('entra-a', {
+      value: [about(graphNotification('graph-user-deleted.json'), deletedUser), group, notGuid],
+    });
+
+    expect(response.statusCode).toBe(202);
+    const inbox = await graphInbox();
+    const resourceIdOf = (item: Record<string, unknown>) => (item.record as { resourceId?: string }).resourceId;
+    expect(inbox.find((item) => resourceIdOf(item) === deletedUser)).toMatchObject({ status: 'pending', eventType: 'users.deleted' });
+    // Without the list it is processed as a group change without members@delta: every linked member is checked.
+    const storedGroup = inbox.find((item) => resourceIdOf(item) === groupId);
+    expect(storedGroup).toMatchObject({ status: 'pending', eventType: 'groups.updated' });
+    expect(storedGroup?.record).not.toHaveProperty('removedMembers');
+    expect(inbox.some((item) => resourceIdOf(item) === notGuid.resourceData.id)).toBe(false);
+  });
+
+  it('answers 400, not 5xx, when every notification is over a bound, and stores nothing', async () => {
+    const before = (await graphInbox()).length;
+    const user = about(graphNotification('graph-user-deleted.json'), newObjectId());
+    const response = await postToGraphHook('entra-a', {
+      value: [
+        { ...user, changeType: 'd'.repeat(65) },
+        { ...user, tenantId: `${'t'.repeat(10_000)}` },
+        { ...user, resourceData: { ...user.resourceData, eventTime: `2025-03-11T14:17:07${'0'.repeat(10_000)}Z` } },
+      ],
+    });
+    expect(response.statusCode).toBe(400);
+    expect((await graphInbox()).length).toBe(before);
+  });
+});

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
 import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
+import { enforceKeyLimitOnQueries } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { DEFAULT_OKTA_EVENT_TYPES } from '../../shared/config.js';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
@@ -238,5 +239,58 @@ describe('at-least-once delivery, exactly-once effects', () => {
     expect(audits.map((entry) => entry.accountId).sort()).toEqual(['acme', 'globex']);
     expect(await statuses(riley)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
     expect(await statuses(alex)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+});
+
+describe('times and bounds', () => {
+  it('takes the arrival time of a removal published in 2099, so it outranks no later change', async () => {
+    const email = await addUser('published.in.2099@example.com');
+    const before = new Date().toISOString();
+    const future = removal(email, 'Finance-Approvers', { published: '2099-01-01T00:00:00.000Z' });
+    const [outcome] = await deliver(future);
+    const after = new Date().toISOString();
+
+    expect(outcome).toMatchObject({ status: 'applied', publishedAsSent: '2099-01-01T00:00:00.000Z' });
+    const acme = await membership(email, 'acme');
+    expect(acme).toMatchObject({ status: 'deleted', changedAt: outcome?.published });
+    expect(acme?.changedAt >= before && acme?.changedAt <= after).toBe(true);
+  });
+
+  it('records events over a bound invalid with the reason and applies the rest of their delivery', async () => {
+    const removed = await addUser('bounds.removed@example.com');
+    const deactivated = await addUser('bounds.deactivated@example.com');
+    const untouched = await addUser('bounds.untouched@example.com');
+    const huge = 'G'.repeat(50_000);
+    // One event whose ten 50 KB names would make a 500 KB item (DynamoDB allows 400 KB), one whose
+    // group name would make a 50 KB key (DynamoDB allows 2,048 bytes), one with a 10 KB login.
+    const tenHugeNames = removal(untouched, huge);
+    tenHugeNames.target = [
+      ...(tenHugeNames.target ?? []),
+      ...Array.from({ length: 9 }, (_, index) => ({ id: `0oa${index}`, type: 'AppInstance', alternateId: 'app', displayName: huge })),
+    ];
+    const hugeGroup = removal(untouched, huge);
+    const hugeLogin = removal(`${'a'.repeat(10_000)}@example.com`);
+    const valid = [removal(removed, 'Finance-Approvers'), withUser(oktaLogEvent('okta-user-deactivate.json'), deactivated)];
+
+    const outcomes = await deliver(valid[0]!, tenHugeNames, hugeGroup, hugeLogin, valid[1]!);
+
+    expect(outcomes.map((outcome) => outcome?.status)).toEqual(['applied', 'invalid', 'invalid', 'invalid', 'applied']);
+    expect(outcomes[1]?.detail).toMatch(/^over a bound: target\[1\]\.displayName: .*<=255 characters; target\[2\]\.displayName/);
+    expect(outcomes[2]?.detail).toBe('over a bound: target[1].displayName: Too big: expected string to have <=255 characters');
+    expect(outcomes[3]?.detail).toBe('over a bound: target[0].alternateId: Too big: expected string to have <=254 characters');
+    // The over-long values are not kept: the items stay small.
+    for (const outcome of outcomes.slice(1, 4)) expect(JSON.stringify(outcome).length).toBeLessThan(3_000);
+    expect(await statuses(removed)).toEqual({ acme: 'deleted', globex: 'active', initech: 'active' });
+    expect(await statuses(deactivated)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect(await statuses(untouched)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+
+  it('skips a group name within its bound whose key would be too long, instead of failing', async () => {
+    const email = await addUser('bounds.long.group@example.com');
+    const removeKeyLimit = enforceKeyLimitOnQueries();
+    // 255 characters, each 9 bytes once URI-encoded in the group grant key: over 2,048 bytes.
+    const [outcome] = await deliver(removal(email, '財'.repeat(255))).finally(removeKeyLimit);
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('is not configured for any account') });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
   });
 });

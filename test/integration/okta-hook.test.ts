@@ -141,6 +141,28 @@ describe('deliveries that are accepted', () => {
     expect(storedTypes).toEqual(['group.user_membership.add', 'group.user_membership.remove', 'user.lifecycle.deactivate']);
   });
 
+  it('stores an event over a bound without its over-long values, marked invalid, and answers 200', async () => {
+    const hugeLogin = oktaLogEvent('okta-user-deactivate.json');
+    hugeLogin.target = (hugeLogin.target ?? []).map((target) => ({ ...target, alternateId: `${'a'.repeat(10_000)}@example.com` }));
+    const hugeUuid = { ...oktaLogEvent('okta-user-deactivate.json'), uuid: `${crypto.randomUUID()}${'u'.repeat(10_000)}` };
+    const valid = oktaLogEvent('okta-user-deactivate.json');
+    const response = await postToOktaHook('okta-a', oktaDelivery([hugeLogin, hugeUuid, valid]), { authorization: SECRET_A1 });
+
+    expect(response).toMatchObject({ statusCode: 200, body: '' });
+    const items = await itemsOf('InboxEvent');
+    const stored = items.find((item) => item.eventId === hugeLogin.uuid);
+    expect(stored).toMatchObject({
+      status: 'pending',
+      invalidReason: 'over a bound: target[0].alternateId: Too big: expected string to have <=254 characters',
+      targets: [expect.objectContaining({ type: 'User', alternateId: null })],
+    });
+    expect(JSON.stringify(stored).length).toBeLessThan(2_000);
+    // A uuid too long for a key is stored under a hash of it.
+    const hashed = items.filter((item) => item.invalidReason === 'over a bound: uuid: Too big: expected string to have <=128 characters');
+    expect(hashed.map((item) => item.eventId)).toEqual([expect.stringMatching(/^sha256-[0-9a-f]{64}$/)]);
+    expect(items.find((item) => item.eventId === valid.uuid)).not.toHaveProperty('invalidReason');
+  });
+
   it('accepts a base64-encoded body, as API Gateway passes some', async () => {
     const event = oktaLogEvent('okta-user-delete.json');
     const { handler } = await import('../../functions/okta-hook.js');

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkDelivery,
+  GRAPH_BOUNDS,
   graphEventType,
   graphRecordId,
   isStateBasedHint,
@@ -14,6 +15,7 @@ import {
   type GraphRecord,
 } from '../../shared/domain/graph-notifications.js';
 import { hashHookSecret } from '../../shared/domain/hook-secrets.js';
+import { decideGraphChange } from '../../shared/domain/graph-deprovision.js';
 import { fixture } from '../helpers/fixtures.js';
 
 type FixtureConfig = {
@@ -43,6 +45,8 @@ const GROUPS_SUBSCRIPTION = CONFIG.subscriptions.groups.id;
 const FINANCE_GROUP = CONFIG.configuredGroups[0]!.id;
 const PAYROLL_GROUP = CONFIG.configuredGroups[1]!.id;
 const OTHER_TENANT = '00000000-0000-4000-8000-0000000e0001';
+/** A subscription id no connection of these tests holds. */
+const NOT_OURS = '00000000-0000-4000-8000-0000000e5999';
 
 /** The first item of a fixture delivery, as a fresh copy to vary per test. */
 function item<T>(name: string): T {
@@ -273,7 +277,7 @@ describe('checkDelivery: rejections', () => {
   });
 
   it('gives the first failing check: an unknown subscription before a wrong clientState and tenant', () => {
-    const everythingWrong = { ...userDeleted(), subscriptionId: 'not-ours', clientState: 'wrong', tenantId: OTHER_TENANT };
+    const everythingWrong = { ...userDeleted(), subscriptionId: NOT_OURS, clientState: 'wrong', tenantId: OTHER_TENANT };
     const wrongSecretAndTenant = { ...userDeleted(), clientState: 'wrong', tenantId: OTHER_TENANT };
     expect(checkDelivery([everythingWrong, wrongSecretAndTenant], 'change', receiver()).rejected).toEqual([
       { index: 0, reason: 'unknown subscription' },
@@ -292,7 +296,7 @@ describe('checkDelivery: a delivery with several items', () => {
       null,
       { ...userDeleted(), tenantId: OTHER_TENANT },
       second,
-      { ...userDeleted(), subscriptionId: 'someone-elses' },
+      { ...userDeleted(), subscriptionId: NOT_OURS },
     ];
     const { records, rejected } = checkDelivery(items, 'change', receiver());
     expect(records.map((record) => record.kind === 'change' && `${record.resourceType}.${record.changeType}/${record.resourceId}`)).toEqual([
@@ -330,7 +334,7 @@ describe('checkDelivery: lifecycle notifications', () => {
     const base = item<Lifecycle>('graph-lifecycle-reauthorization.json');
     const { clientState: _clientState, ...withoutClientState } = base;
     const items: unknown[] = [
-      { ...base, subscriptionId: 'not-ours' },
+      { ...base, subscriptionId: NOT_OURS },
       { ...base, clientState: 'wrong' },
       withoutClientState,
       { ...base, tenantId: OTHER_TENANT },
@@ -557,5 +561,43 @@ describe('isStateBasedHint', () => {
   it('is false for deletions, which are final', () => {
     expect(isStateBasedHint(change({ changeType: 'deleted' }))).toBe(false);
     expect(isStateBasedHint(change({ resourceType: 'groups', changeType: 'deleted' }))).toBe(false);
+  });
+});
+
+describe('checkDelivery: bounds', () => {
+  const guidOf = (index: number) => `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
+
+  it.each([
+    ['a subscriptionId that is not a GUID', { ...userDeleted(), subscriptionId: 'not-a-guid' }],
+    ['a tenantId that is not a GUID', { ...userDeleted(), tenantId: 'contoso.onmicrosoft.com' }],
+    ['a resourceData.id that is not a GUID', about(userDeleted(), 'x'.repeat(36))],
+    ['an organizationId that is not a GUID', { ...userDeleted(), resourceData: { ...userDeleted().resourceData, organizationId: 'o'.repeat(10_000) } }],
+    ['a changeType over 64 characters', { ...userDeleted(), changeType: 'd'.repeat(65) }],
+    ['a resource over 512 characters', { ...userDeleted(), resource: `users/${'a'.repeat(600)}` }],
+    ['a clientState over 255 characters', { ...userDeleted(), clientState: 'c'.repeat(256) }],
+  ])('rejects %s as malformed', (_, notification) => {
+    expect(checkDelivery([notification], 'change', receiver())).toEqual({ records: [], rejected: [{ index: 0, reason: 'malformed' }] });
+  });
+
+  it('rejects a lifecycle event name over 64 characters as malformed', () => {
+    const lifecycle = { ...item<Lifecycle>('graph-lifecycle-missed.json'), lifecycleEvent: 'm'.repeat(65) };
+    expect(checkDelivery([lifecycle], 'lifecycle', receiver()).rejected).toEqual([{ index: 0, reason: 'malformed' }]);
+  });
+
+  it(`keeps up to ${GRAPH_BOUNDS.removedMembers} removed members`, () => {
+    const delta = Array.from({ length: GRAPH_BOUNDS.removedMembers }, (_, index) => ({ id: guidOf(index), '@removed': 'deleted' }));
+    expect(onlyChangeRecord([withDelta(delta)]).removedMembers).toHaveLength(GRAPH_BOUNDS.removedMembers);
+  });
+
+  it('keeps a group change whose delta removes more members than that, without the list: the whole group is then checked', () => {
+    const delta = Array.from({ length: GRAPH_BOUNDS.removedMembers + 1 }, (_, index) => ({ id: guidOf(index), '@removed': 'deleted' }));
+    const record = onlyChangeRecord([withDelta(delta)]);
+    expect(record).not.toHaveProperty('removedMembers');
+    expect(decideGraphChange(record)).toEqual({ kind: 'checkGroup', groupId: record.resourceId });
+  });
+
+  it('keeps a group change whose delta names a member id that is not a GUID, without the list', () => {
+    const record = onlyChangeRecord([withDelta([{ id: guidOf(1), '@removed': 'deleted' }, { id: 'm'.repeat(10_000), '@removed': 'deleted' }])]);
+    expect(record).not.toHaveProperty('removedMembers');
   });
 });

@@ -7,6 +7,7 @@ import {
   decideOktaEvent,
   OKTA_GROUP_REMOVED,
   OKTA_USER_DEACTIVATED,
+  OKTA_BOUNDS,
   OKTA_USER_DELETE_INITIATED,
   oktaDeliverySchema,
   toOktaEventRecord,
@@ -189,6 +190,9 @@ describe('decideOktaEvent: user lifecycle', () => {
   });
 });
 
+/** When the test events arrive: after every published time the fixtures carry. */
+const ARRIVAL = new Date('2026-01-01T00:00:00.000Z');
+
 describe('toOktaEventRecord', () => {
   it('keeps the uuid, type, time, outcome and targets of a LogEvent', () => {
     const event = {
@@ -198,7 +202,7 @@ describe('toOktaEventRecord', () => {
       outcome: { result: 'SUCCESS' },
       target: [{ id: '00u1', type: 'User', alternateId: 'a@example.com', displayName: 'A' }],
     };
-    expect(toOktaEventRecord(event)).toEqual({
+    expect(toOktaEventRecord(event, ARRIVAL)).toEqual({
       eventId: 'u-1',
       eventType: OKTA_GROUP_REMOVED,
       published: '2025-03-11T14:02:07.417Z',
@@ -208,7 +212,7 @@ describe('toOktaEventRecord', () => {
   });
 
   it('turns missing outcome, targets and target fields into nulls and an empty list', () => {
-    expect(toOktaEventRecord({ uuid: 'u-2', published: '2025-03-11T14:02:07Z', eventType: 'x' })).toMatchObject({
+    expect(toOktaEventRecord({ uuid: 'u-2', published: '2025-03-11T14:02:07Z', eventType: 'x' }, ARRIVAL)).toMatchObject({
       outcomeResult: null,
       targets: [],
     });
@@ -218,13 +222,13 @@ describe('toOktaEventRecord', () => {
       eventType: 'x',
       outcome: null,
       target: [{ type: 'User' }],
-    });
+    }, ARRIVAL);
     expect(record.outcomeResult).toBeNull();
     expect(record.targets).toEqual([{ type: 'User', id: null, alternateId: null, displayName: null }]);
   });
 
   it('normalises the published time to UTC ISO 8601 with milliseconds', () => {
-    const record = toOktaEventRecord({ uuid: 'u-4', published: '2025-03-11T16:02:07+02:00', eventType: 'x' });
+    const record = toOktaEventRecord({ uuid: 'u-4', published: '2025-03-11T16:02:07+02:00', eventType: 'x' }, ARRIVAL);
     expect(record.published).toBe('2025-03-11T14:02:07.000Z');
   });
 
@@ -232,7 +236,7 @@ describe('toOktaEventRecord', () => {
     const delivery = oktaDeliverySchema.parse(deliveryFixture('okta-group-membership-remove.json').body);
     const [event] = delivery.data.events;
     if (!event) throw new Error('fixture has no event');
-    expect(decideOktaEvent(toOktaEventRecord(event), ACTED_ON)).toEqual({
+    expect(decideOktaEvent(toOktaEventRecord(event, ARRIVAL), ACTED_ON)).toEqual({
       action: 'deprovision',
       intent: {
         kind: 'groupRemoval',
@@ -246,7 +250,7 @@ describe('toOktaEventRecord', () => {
 
   it('decides the real batch fixture event by event', () => {
     const delivery = oktaDeliverySchema.parse(deliveryFixture('okta-batch.json').body);
-    const decisions = delivery.data.events.map((event) => decideOktaEvent(toOktaEventRecord(event), ACTED_ON));
+    const decisions = delivery.data.events.map((event) => decideOktaEvent(toOktaEventRecord(event, ARRIVAL), ACTED_ON));
     expect(decisions.map((decision) => decision.action)).toEqual(['skip', 'deprovision', 'skip', 'deprovision']);
     expect(decisions[1]).toMatchObject({ intent: { kind: 'groupRemoval', email: 'riley.chen@example.com', group: 'Payroll-Admins' } });
     expect(decisions[3]).toMatchObject({ intent: { kind: 'userDeprovisioned', email: 'riley.chen@example.com' } });
@@ -327,5 +331,94 @@ describe('oktaDeliverySchema', () => {
 
   it('rejects a delivery without data.events', () => {
     expect(oktaDeliverySchema.safeParse({ eventType: 'com.okta.event_hook', data: {} }).success).toBe(false);
+  });
+});
+
+describe('toOktaEventRecord: the time is capped at arrival', () => {
+  const removalAt = (published: string) => ({
+    uuid: 'u-cap',
+    published,
+    eventType: OKTA_GROUP_REMOVED,
+    outcome: { result: 'SUCCESS' },
+    target: [
+      { type: 'User', alternateId: 'a@example.com' },
+      { type: 'UserGroup', displayName: 'Finance-Approvers' },
+    ],
+  });
+
+  it('takes the arrival time for an event published in the future, and keeps what Okta sent beside it', () => {
+    const record = toOktaEventRecord(removalAt('2099-01-01T00:00:00Z'), ARRIVAL);
+    expect(record.published).toBe(ARRIVAL.toISOString());
+    expect(record.publishedAsSent).toBe('2099-01-01T00:00:00.000Z');
+    expect(decideOktaEvent(record, ACTED_ON)).toMatchObject({ intent: { occurredAt: ARRIVAL.toISOString() } });
+  });
+
+  it('keeps a time at or before arrival as it is, with no publishedAsSent', () => {
+    expect(toOktaEventRecord(removalAt(ARRIVAL.toISOString()), ARRIVAL)).not.toHaveProperty('publishedAsSent');
+    const earlier = toOktaEventRecord(removalAt('2025-12-31T23:59:59.000Z'), ARRIVAL);
+    expect(earlier).toMatchObject({ published: '2025-12-31T23:59:59.000Z' });
+    expect(earlier).not.toHaveProperty('publishedAsSent');
+  });
+});
+
+describe('toOktaEventRecord: every stored field is bounded', () => {
+  const removal = (target: Record<string, unknown>[], changes: Record<string, unknown> = {}) => ({
+    uuid: 'u-bounds',
+    published: '2025-03-11T14:02:07Z',
+    eventType: OKTA_GROUP_REMOVED,
+    outcome: { result: 'SUCCESS' },
+    target,
+    ...changes,
+  });
+  const user = { type: 'User', id: '00u0000000000000DEV1', alternateId: 'a@example.com', displayName: 'A' };
+  const group = { type: 'UserGroup', id: '00g0000000000000DEV1', alternateId: 'unknown', displayName: 'Finance-Approvers' };
+
+  it('keeps an event within every bound as it is, without a reason', () => {
+    const longest = { ...group, displayName: 'g'.repeat(OKTA_BOUNDS.displayNameLength) };
+    const record = toOktaEventRecord(removal([{ ...user, alternateId: `${'a'.repeat(242)}@example.com` }, longest]), ARRIVAL);
+    expect(record).not.toHaveProperty('invalidReason');
+    expect(decideOktaEvent(record, ACTED_ON).action).toBe('deprovision');
+  });
+
+  it('marks a 50 KB group name invalid, naming the field and the bound, and does not keep the name', () => {
+    const record = toOktaEventRecord(removal([user, { ...group, displayName: 'G'.repeat(50_000) }]), ARRIVAL);
+    expect(record.invalidReason).toBe('over a bound: target[1].displayName: Too big: expected string to have <=255 characters');
+    expect(record.targets[1]).toEqual({ ...group, displayName: null });
+    expect(JSON.stringify(record).length).toBeLessThan(1_000);
+    expect(decideOktaEvent(record, ACTED_ON)).toEqual({ action: 'invalid', reason: record.invalidReason });
+  });
+
+  it('marks a 10 KB alternateId invalid and keeps the rest of the user target', () => {
+    const record = toOktaEventRecord(removal([{ ...user, alternateId: `${'a'.repeat(10_000)}@example.com` }, group]), ARRIVAL);
+    expect(record.invalidReason).toMatch(/^over a bound: target\[0\]\.alternateId: .*<=254 characters$/);
+    expect(record.targets[0]).toEqual({ ...user, alternateId: null });
+  });
+
+  it('keys an event whose uuid is over its bound by a hash of it, so a redelivery is still the same event', () => {
+    const uuid = 'u'.repeat(10_000);
+    const record = toOktaEventRecord(removal([user, group], { uuid }), ARRIVAL);
+    expect(record.eventId).toMatch(/^sha256-[0-9a-f]{64}$/);
+    expect(toOktaEventRecord(removal([user, group], { uuid }), ARRIVAL).eventId).toBe(record.eventId);
+    expect(record.invalidReason).toMatch(/^over a bound: uuid: .*<=128 characters$/);
+  });
+
+  it('keeps at most 50 targets, and ids, types and outcomes within their bounds', () => {
+    const many = toOktaEventRecord(removal(Array.from({ length: 60 }, () => group)), ARRIVAL);
+    expect(many.targets).toHaveLength(OKTA_BOUNDS.targetsPerEvent);
+    expect(many.invalidReason).toMatch(/^over a bound: target: /);
+    const odd = toOktaEventRecord(
+      removal([{ ...user, id: 'i'.repeat(65), type: 'T'.repeat(65) }], { outcome: { result: 'S'.repeat(33) } }),
+      ARRIVAL,
+    );
+    expect(odd).toMatchObject({ outcomeResult: null, targets: [{ id: null, type: null, alternateId: 'a@example.com' }] });
+    expect(odd.invalidReason).toContain('outcome.result');
+    expect(odd.invalidReason).toContain('target[0].id');
+  });
+
+  it('accepts a delivery with an over-long event instead of refusing the whole delivery', () => {
+    const body = structuredClone(deliveryFixture('okta-group-membership-remove.json').body) as { data: { events: Record<string, unknown>[] } };
+    body.data.events[0]!.uuid = 'u'.repeat(500);
+    body.data.events[0]!.target = Array.from({ length: 60 }, () => group);
+    expect(oktaDeliverySchema.safeParse(body).success).toBe(true);
   });
 });
