@@ -146,8 +146,11 @@ describe('re-adds from Okta', () => {
   it('an older removal delivered after a newer re-add is stale: the user keeps access', async () => {
     const user = await oktaTriggerUser(userPoolId, 'out-of-order');
     await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
-    const removedAt = new Date(Date.now() + 1_000).toISOString();
-    const readdedAt = new Date(Date.now() + 2_000).toISOString();
+    // Both after the sign-in and before they arrive (event times are capped at arrival).
+    const signedInAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const removedAt = new Date(signedInAt + 5).toISOString();
+    const readdedAt = new Date(signedInAt + 10).toISOString();
     const [readdOutcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers', readdedAt));
     expect(readdOutcome).toMatchObject({ status: 'applied', detail: 'confirmed active membership in acme' });
     const [removalOutcome] = await fromOkta(removedFrom(user.email, 'Finance-Approvers', removedAt));
