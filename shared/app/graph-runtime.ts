@@ -32,6 +32,7 @@ export function graphProcessingDeps(settings: Pick<Config, 'configCacheMs' | 'ho
   return {
     revokeLeavers: cognitoRevocation(settings.disableOnDeprovision),
     accounts: cachedAccountLookups(settings.configCacheMs),
+    ssoConfigsServedBy,
     // Not cached: a lifecycle event must see the subscriptions as they are now.
     connection: getConnectionWithSubscriptions,
     directoryFor,

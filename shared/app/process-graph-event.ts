@@ -5,17 +5,19 @@
  * signed in through this connection is skipped and nothing is created. A failing Graph call
  * throws, so the stream retries the event and finally dead-letters it.
  */
-import { decideGraphChange, decideUserState, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
-import type { EventOutcome } from '../domain/memberships.js';
+import { decideGraphChange, decideUserState, grantingGroupsByAccount, rolesGrantedTo, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
+import type { AccountSsoConfig } from '../domain/admission.js';
+import { mergePlans, outcomeOfPlan, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan } from '../domain/memberships.js';
 import type { GraphDirectory } from '../idp/graph.js';
 import { removeAndRevoke, type CheckScope, type ReconcileDiff } from './reconcile-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
-import { membershipsOfUser, type AccountLookups } from '../store/directory.js';
+import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
 import type { GraphInboxEvent } from '../store/graph-inbox.js';
 
 export type GraphProcessingDeps = {
   accounts: AccountLookups;
+  ssoConfigsServedBy: (connectionId: string) => Promise<AccountSsoConfig[]>;
   connection: (connectionId: string) => Promise<ConnectionWithSubscriptions | undefined>;
   /** The Graph client for a connection (its secret read from Secrets Manager): only built when a call is needed. */
   directoryFor: (connection: Connection) => Promise<GraphDirectory>;
@@ -70,11 +72,49 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
 }
 
 /**
+ * Members Graph lists as added to a group get back what an earlier group removal took, in the
+ * accounts this group grants, once Graph confirms (checkMemberGroups, nested groups included)
+ * that a group granting the account has them now; the role is what those groups grant.
+ * Removals of the person (deleted, disabled) and removals by sign-in or admin stay. Graph is
+ * asked only about users with something to give back.
+ */
+async function planReAdds(event: GraphInboxEvent, connection: Connection, groupId: string, objectIds: readonly string[], deps: GraphProcessingDeps): Promise<IdpChangePlan | undefined> {
+  if (objectIds.length === 0) return undefined;
+  const connectionId = connection.connectionId;
+  const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, groupId);
+  const { linked } = await linkedByObjectIds(connectionId, objectIds, deps);
+  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
+  // Given back earlier by this same event (a retry), or removed by a group change.
+  const concerned = memberships.filter((m) => (removedByIdp(m) && m.removal === 'group') || (m.status === 'active' && m.eventId === event.eventId));
+  if (concerned.length === 0) return undefined;
+  const configs = (await deps.ssoConfigsServedBy(connectionId)).filter(({ accountId }) => accountIds.includes(accountId));
+  const grants = grantingGroupsByAccount(configs, connectionId);
+  const graph = await deps.directoryFor(connection);
+  let plan: IdpChangePlan | undefined;
+  for (const { userId, objectId } of linked) {
+    const theirs = concerned.filter((m) => m.userId === userId);
+    const groups = [...new Set(theirs.flatMap(({ accountId }) => grants.get(accountId) ?? []))];
+    if (groups.length === 0) continue;
+    const memberOf = await graph.memberGroupsOf(objectId, groups);
+    if (!memberOf) continue; // gone from Entra ID: nothing comes back
+    const userPlan = planRestores(theirs, {
+      roles: rolesGrantedTo(configs, connectionId, memberOf),
+      occurredAt: event.published,
+      eventId: event.eventId,
+      reason: `re-added to Entra group ${groupId} (confirmed with Graph)`,
+    });
+    plan = plan ? mergePlans(plan, userPlan) : userPlan;
+  }
+  return plan;
+}
+
+/**
  * A group change, checked against Graph: the users it may concern (those `members@delta` lists
  * as removed, or every linked user with an active membership the group grants) lose a
  * membership only when none of the account's granting groups has them any more. So a user
  * re-added meanwhile, or still in another group for the same account, keeps it; and a
- * notification read twice (Graph resends) does no harm.
+ * notification read twice (Graph resends) does no harm. Members listed as added may get back
+ * what a group removal took (planReAdds), in the same commit.
  */
 async function processGroupChange(
   event: GraphInboxEvent,
@@ -85,23 +125,32 @@ async function processGroupChange(
   const connectionId = connection.connectionId;
   const accountIds = await deps.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
   if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
+  const reAdds = intent.kind === 'removeFromGroup' ? await planReAdds(event, connection, intent.groupId, intent.addedObjectIds, deps) : undefined;
+  // Nothing to remove: the outcome is the re-adds' when there are any.
+  const unlessReAdded = (outcome: EventOutcome) => (reAdds && outcomeOfPlan(reAdds).status === 'applied' ? commitPlan(event, reAdds) : finish(event, outcome));
   // Those listed as removed, or every linked user (the check reads only their memberships there).
   const { linked: candidates, unlinked } =
     intent.kind === 'removeFromGroup' ? await linkedByObjectIds(connectionId, intent.objectIds, deps) : { linked: undefined, unlinked: 0 };
-  if (candidates?.length === 0) return finish(event, skipped('no removed member ever signed in through this connection'));
+  if (candidates?.length === 0) return unlessReAdded(skipped('no removed member ever signed in through this connection'));
   const diff = await deps.checkGroups(connection, {
     accountIds,
     users: candidates,
     deletedGroups: intent.kind === 'groupDeleted' ? [intent.groupId] : [],
   });
-  if (diff.activeMemberships === 0) return finish(event, skipped('no user concerned has an active membership this group grants'));
+  if (diff.activeMemberships === 0) return unlessReAdded(skipped('no user concerned has an active membership this group grants'));
   const unlinkedNote = unlinked > 0 ? `; ${unlinked} removed member(s) never signed in through this connection, skipped` : '';
   if (diff.removals.length === 0) {
-    return finish(event, skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
+    return unlessReAdded(skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
   }
   const reason =
     intent.kind === 'groupDeleted' ? `Entra group ${intent.groupId} deleted` : `in no Entra group that grants access (after a change of group ${intent.groupId})`;
-  return removeAndRevoke(event, diff.removals, deps, { time: event.published, reason, removal: 'group', describe: (detail) => `${detail}${unlinkedNote}` });
+  return removeAndRevoke(event, diff.removals, deps, { time: event.published, reason, removal: 'group', alsoRestore: reAdds, describe: (detail) => `${detail}${unlinkedNote}` });
+}
+
+async function commitPlan(event: GraphInboxEvent, plan: IdpChangePlan): Promise<EventOutcome> {
+  const outcome = outcomeOfPlan(plan);
+  await applyPlannedEvent({ event, plan, outcome });
+  return outcome;
 }
 
 async function finish(event: GraphInboxEvent, outcome: EventOutcome): Promise<EventOutcome> {

@@ -9,7 +9,7 @@
  */
 import type { AccountSsoConfig } from '../domain/admission.js';
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
-import { outcomeOfPlan, planSoftDeletes, type EventOutcome, type RemovalScope } from '../domain/memberships.js';
+import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type RemovalScope } from '../domain/memberships.js';
 import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import type { Connection } from '../store/connections.js';
 import { membershipsByKey } from '../store/directory.js';
@@ -99,20 +99,34 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
  * on the event and returns it. `time` is the IdP time the removals take; `describe` may reword
  * the outcome's detail (what else the event did).
  */
+export type RemovalOptions = {
+  /** The IdP time the removals take. */
+  time: string;
+  reason: string;
+  removal: RemovalScope;
+  /** Rewords the outcome's detail (what else the event did). */
+  describe?: (detail: string) => string;
+  /** Restores of the same event (a re-add in the same notification), committed with the removals. */
+  alsoRestore?: IdpChangePlan;
+};
+
 export async function applyRemovals(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
-  options: { time: string; reason: string; removal: RemovalScope; describe?: (detail: string) => string },
+  options: RemovalOptions,
 ): Promise<EventOutcome> {
   // Exactly the (user, account) pairs to remove, read strongly: the plan's conditions are built on them.
   const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
-  const plan = planSoftDeletes(current, {
+  const removalPlan = planSoftDeletes(current, {
     accountIds: new Set(removals.map(({ accountId }) => accountId)),
     occurredAt: options.time,
     eventId: event.eventId,
     reason: options.reason,
     removal: options.removal,
   });
+  // A re-add in the same notification: its restores are effects of the same event (a restore
+  // needs a deleted membership, a removal an active one, so they never touch the same item).
+  const plan = options.alsoRestore ? mergePlans(removalPlan, options.alsoRestore) : removalPlan;
   const planned = outcomeOfPlan(plan);
   const outcome: EventOutcome = options.describe ? { ...planned, detail: options.describe(planned.detail) } : planned;
   await applyPlannedEvent({ event, plan, outcome });
@@ -124,7 +138,7 @@ export async function removeAndRevoke(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
   deps: Pick<ReconcileDeps, 'revokeLeavers'>,
-  options: { time: string; reason: string; removal: RemovalScope; describe?: (detail: string) => string },
+  options: RemovalOptions,
 ): Promise<EventOutcome> {
   const outcome = await applyRemovals(event, removals, options);
   await deps.revokeLeavers?.(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);

@@ -3,7 +3,8 @@
  * truth: a user update is answered by asking Graph for the user, a group change without a
  * member delta by asking Graph for the members. Pure: the answers come in as arguments.
  */
-import type { AccountSsoConfig } from './admission.js';
+import { highestRole, type AccountSsoConfig } from './admission.js';
+import type { Role } from './memberships.js';
 import type { GraphChangeRecord } from './graph-notifications.js';
 
 export type GraphIntent =
@@ -11,8 +12,11 @@ export type GraphIntent =
   | { kind: 'removeUser'; objectId: string; reason: string }
   /** Ask Graph whether the user still exists and is enabled. */
   | { kind: 'checkUser'; objectId: string }
-  /** Graph lists these members as removed: check them against the groups of the accounts the group grants. */
-  | { kind: 'removeFromGroup'; groupId: string; objectIds: string[] }
+  /**
+   * Graph lists these members as removed: check them against the groups of the accounts the
+   * group grants. Those it lists as added may get back what an earlier removal took.
+   */
+  | { kind: 'removeFromGroup'; groupId: string; objectIds: string[]; addedObjectIds: string[] }
   /** Ask Graph which linked users are no longer members of the group. */
   | { kind: 'checkGroup'; groupId: string }
   /** The group itself was deleted: every linked user loses what it granted. */
@@ -29,7 +33,7 @@ export function decideGraphChange(record: GraphChangeRecord): GraphIntent {
     if (changeType === 'deleted') return { kind: 'groupDeleted', groupId: resourceId };
     if (changeType === 'updated') {
       return record.removedMembers
-        ? { kind: 'removeFromGroup', groupId: resourceId, objectIds: record.removedMembers }
+        ? { kind: 'removeFromGroup', groupId: resourceId, objectIds: record.removedMembers, addedObjectIds: record.addedMembers ?? [] }
         : { kind: 'checkGroup', groupId: resourceId };
     }
   }
@@ -90,4 +94,22 @@ export function reconcileRemovals(input: {
     if (!stillGranted) removals.push({ userId, objectId, accountId });
   }
   return removals;
+}
+
+/**
+ * The role each account grants to a member of these groups (Entra object ids, lowercased): the
+ * highest among the account's groups for this connection that the user is in.
+ */
+export function rolesGrantedTo(configs: readonly AccountSsoConfig[], connectionId: string, memberOf: ReadonlySet<string>): Map<string, Role> {
+  const roles = new Map<string, Role>();
+  for (const { accountId, ssoConfig } of configs) {
+    const granted = ssoConfig.providers
+      .filter((provider) => provider.connectionId === connectionId)
+      .flatMap((provider) => provider.groups)
+      .filter(({ group }) => memberOf.has(group.toLowerCase()))
+      .map(({ role }) => role);
+    const role = highestRole(granted);
+    if (role) roles.set(accountId, role);
+  }
+  return roles;
 }

@@ -36,6 +36,12 @@ export const GRAPH_BOUNDS = {
    * 1,000 GUIDs are about 40 KB of the 400 KB an item may hold.
    */
   removedMembers: 1000,
+  /**
+   * Added members kept from `members@delta` (candidates for a restore, each confirmed with
+   * Graph). A longer list is not kept: those members get access back at their next sign-in
+   * (the directory check) instead.
+   */
+  addedMembers: 1000,
 } as const;
 
 /** Graph object, subscription and tenant ids: GUIDs, in any case. */
@@ -45,7 +51,7 @@ const guid = () => z.string().check(z.regex(GUID, 'expected a GUID'));
 const bounded = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 const memberDeltaSchema = z.object({
-  // Its bound (a GUID) is checked with the list's (removedMembersOf), not here.
+  // Its bound (a GUID) is checked with the list's (membersOf), not here.
   id: z.string().check(z.minLength(1)),
   // "deleted" in change notifications, {"reason": "deleted"} in delta query answers.
   '@removed': z.optional(z.unknown()),
@@ -88,6 +94,8 @@ export type GraphChangeRecord = {
   resourceId: string;
   /** Object ids listed as removed in `members@delta`; absent when Graph sent no delta. */
   removedMembers?: string[];
+  /** Object ids listed as added in `members@delta` (a re-add may give back what a removal took). */
+  addedMembers?: string[];
   eventTime?: string;
 };
 
@@ -124,24 +132,28 @@ function resourceFitsSubscription(resourceType: string, resourceId: string, subs
 }
 
 /**
- * The object ids `members@delta` lists as removed, lowercased, deduplicated and sorted; undefined
- * when Graph sent no list, or one over its bounds (GRAPH_BOUNDS.removedMembers, GUIDs).
+ * The object ids `members@delta` lists as removed, or as added, lowercased, deduplicated and
+ * sorted; undefined when Graph sent no list, or one over its bounds (GRAPH_BOUNDS, GUIDs).
  */
-function removedMembersOf(delta: z.infer<typeof memberDeltaSchema>[] | undefined): string[] | undefined {
+function membersOf(delta: z.infer<typeof memberDeltaSchema>[] | undefined, change: 'removed' | 'added'): string[] | undefined {
   if (!delta || delta.some((member) => !GUID.test(member.id))) return undefined;
-  const removed = delta.filter((member) => member['@removed'] !== undefined && member['@removed'] !== null).map((member) => member.id.toLowerCase());
-  const unique = [...new Set(removed)].sort();
-  return unique.length <= GRAPH_BOUNDS.removedMembers ? unique : undefined;
+  const isRemoval = (member: z.infer<typeof memberDeltaSchema>) => member['@removed'] !== undefined && member['@removed'] !== null;
+  const listed = delta.filter((member) => isRemoval(member) === (change === 'removed')).map((member) => member.id.toLowerCase());
+  const unique = [...new Set(listed)].sort();
+  return unique.length <= (change === 'removed' ? GRAPH_BOUNDS.removedMembers : GRAPH_BOUNDS.addedMembers) ? unique : undefined;
 }
 
 function toChangeRecord(notification: z.infer<typeof changeNotificationSchema>, resource: NonNullable<ReturnType<typeof parseResource>>): GraphChangeRecord {
-  const removed = removedMembersOf(notification.resourceData['members@delta']);
+  const delta = notification.resourceData['members@delta'];
+  const removed = membersOf(delta, 'removed');
+  const added = removed ? membersOf(delta, 'added') : undefined;
   return {
     kind: 'change',
     subscriptionId: notification.subscriptionId,
     changeType: notification.changeType,
     ...resource,
     ...(removed ? { removedMembers: removed } : {}),
+    ...(added?.length ? { addedMembers: added } : {}),
     ...(notification.resourceData.eventTime ? { eventTime: notification.resourceData.eventTime } : {}),
   };
 }

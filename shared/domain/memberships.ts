@@ -93,6 +93,20 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
   return plan;
 }
 
+/** Two plans of one event, as one (their memberships are distinct). */
+export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChangePlan {
+  const both = <T>(pick: (plan: IdpChangePlan) => T[] | undefined): T[] | undefined =>
+    pick(first) || pick(second) ? [...(pick(first) ?? []), ...(pick(second) ?? [])] : undefined;
+  return {
+    softDeletes: both((plan) => plan.softDeletes) ?? [],
+    appliedEarlier: both((plan) => plan.appliedEarlier) ?? [],
+    stale: both((plan) => plan.stale) ?? [],
+    alreadyDeleted: both((plan) => plan.alreadyDeleted) ?? [],
+    ...(first.restores || second.restores ? { restores: both((plan) => plan.restores) } : {}),
+    ...(first.notRestorable || second.notRestorable ? { notRestorable: both((plan) => plan.notRestorable) } : {}),
+  };
+}
+
 /** Marks a re-add that found the membership active: its time moved, its access did not change. */
 const CONFIRMED = ' (confirmed while active)';
 

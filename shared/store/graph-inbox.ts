@@ -25,6 +25,7 @@ export const graphInboxEventSchema = z.object({
       resourceType: z.enum(['users', 'groups']),
       resourceId: z.string(),
       removedMembers: z.optional(z.array(z.string())),
+      addedMembers: z.optional(z.array(z.string())),
       eventTime: z.optional(z.string()),
     }),
     z.object({ kind: z.literal('lifecycle'), subscriptionId: z.string(), lifecycleEvent: z.string() }),

@@ -61,7 +61,7 @@ describe('decideGraphChange', () => {
 
   it('removes the members listed as removed from an updated group, naming the group in the reason', () => {
     const intent = decideGraphChange(recordOf('graph-group-member-removed.json'));
-    expect(intent).toEqual({ kind: 'removeFromGroup', groupId: FINANCE, objectIds: [ALEX] });
+    expect(intent).toEqual({ kind: 'removeFromGroup', groupId: FINANCE, objectIds: [ALEX], addedObjectIds: [] });
   });
 
   it('passes every removed member on, as the record lists them', () => {
