@@ -145,7 +145,7 @@ export class LocalStream {
   private readonly iterators = new Map<string, string | undefined>();
   private readonly consumers: StreamConsumer[];
   private readonly instances = new Map<string, FunctionInstance[]>();
-  /** Passes run one after another (start()'s loop and a drain() may both ask for one). */
+  /** The last pass asked for: the next one starts after it. */
   private previousPass: Promise<unknown> = Promise.resolve();
   private running = false;
   private loop: Promise<void> | undefined;
@@ -183,7 +183,8 @@ export class LocalStream {
 
   /**
    * One pass over every shard; returns how many records it handed to the handlers. Passes never
-   * overlap: two at once would read a shard twice and run two invocations on one instance.
+   * overlap (start()'s loop and a drain() may both ask for one): two at once would read a shard
+   * from the same iterator twice and hand a key's records over out of order.
    */
   pollOnce(): Promise<number> {
     const pass = this.previousPass.then(() => this.pass());
