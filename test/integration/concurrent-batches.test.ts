@@ -6,12 +6,21 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
-import { addSeedUser, addUser, createSeededTable, insertRecordsOf, itemsOf, SECRET_A1, storedInboxItem } from '../helpers/stack.js';
+import {
+  addSeedUser,
+  addUser,
+  createSeededTable,
+  insertRecordsOf,
+  itemsOf,
+  processUntilSettled,
+  SECRET_A1,
+  storedInboxItem,
+} from '../helpers/stack.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
 import { clearFaults, failWhenMentioning, holdWhenMentioning } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
-import { lambdaContext } from '../../scripts/lib/local-stream.js';
+import { lambdaContext, type LocalStream } from '../../scripts/lib/local-stream.js';
 import { handler as processEvents } from '../../functions/process-events.js';
 import { handler as processGraphEvents } from '../../functions/process-graph-events.js';
 
@@ -20,8 +29,10 @@ const UPDATE_COMMANDS = ['UpdateCommand', 'UpdateItemCommand'];
 
 type StreamHandler = (event: DynamoDBStreamEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
+let stream: LocalStream;
+
 beforeAll(async () => {
-  await createSeededTable();
+  stream = await createSeededTable();
 });
 
 afterEach(clearFaults);
@@ -43,9 +54,9 @@ async function secondBatchDuringFirstsFailure(handler: StreamHandler, first: Dyn
   return { first: (await firstResponse) as DynamoDBBatchResponse, second: secondResponse as DynamoDBBatchResponse };
 }
 
-describe('process-events: two batches at once in one process', () => {
-  const removalFor = (email: string) => withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
+const removalFor = (email: string) => withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
 
+describe('process-events: two batches at once in one process', () => {
   async function storedBatch(events: OktaLogEvent[]): Promise<DynamoDBStreamEvent> {
     expect((await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 })).statusCode).toBe(200);
     return insertRecordsOf(await Promise.all(events.map((event) => storedInboxItem('okta-a', event.uuid))));
@@ -74,6 +85,30 @@ describe('process-events: two batches at once in one process', () => {
       expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', attempts: 0 });
     }
   });
+});
+
+describe('a burst for one user through the local stream (several batches at once, as npm start runs them)', () => {
+  it('every one of 500 events ends with an outcome: none left failed, none dead-lettered', async () => {
+    const email = await addUser('busy.user@example.com');
+    // Removals and deactivations of one user: every batch touches the same memberships, so
+    // concurrent batches conflict, fail some events, and the stream must retry them.
+    const events = Array.from({ length: 500 }, (_, index) =>
+      index % 2 ? withUser(oktaLogEvent('okta-user-deactivate.json'), email) : removalFor(email),
+    );
+    for (let start = 0; start < events.length; start += 50) {
+      expect((await postToOktaHook('okta-a', oktaDelivery(events.slice(start, start + 50)), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    }
+    const deadBefore = stream.deadLetters.length;
+    const eventIds = events.map((event) => event.uuid);
+    await processUntilSettled(stream, 'okta-a', eventIds);
+
+    const wanted = new Set(eventIds);
+    const outcomes = (await itemsOf('InboxEvent')).filter((item) => wanted.has(item.eventId as string));
+    expect(outcomes).toHaveLength(500);
+    expect(outcomes.filter((item) => item.status === 'failed').map((item) => item.detail)).toEqual([]);
+    expect(stream.deadLetters.length).toBe(deadBefore);
+    expect(outcomes.filter((item) => item.status === 'applied').length).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 describe('process-graph-events: two batches at once in one process', () => {
