@@ -21,8 +21,6 @@ import { revokeLeavers } from '../shared/app/revoke-access.js';
 
 const { oktaEventTypes, configCacheMs, disableOnDeprovision } = config();
 const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
-// Records are reported one after another, so each log line carries its own correlation id.
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 function inboxEventOf(record: DynamoDBRecord): InboxEvent {
   return inboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
@@ -66,6 +64,11 @@ async function processEvents(event: DynamoDBStreamEvent, context: Context) {
   await revokeLeavers(applied, { actedOnTypes: oktaEventTypes, disableOnDeprovision }, identities).catch((error) =>
     logger.error('revocation step failed', { error: error as Error }),
   );
+  // A processor of this invocation's own: it holds the batch's records and failures, and a
+  // module-wide one is shared by invocations running at once in one process (they overwrote
+  // each other's records and lost reported failures). Records are reported one after another,
+  // so each log line carries its own correlation id.
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
   return processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results), processor, {
     context,
     processInParallel: false,

@@ -19,7 +19,6 @@ import { graphProcessingDeps } from '../shared/app/graph-runtime.js';
 import { processGraphEvent } from '../shared/app/process-graph-event.js';
 
 const deps = graphProcessingDeps(config());
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 function inboxEventOf(record: DynamoDBRecord): GraphInboxEvent {
   return graphInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
@@ -38,6 +37,9 @@ async function processRecord(record: DynamoDBRecord): Promise<void> {
 }
 
 async function processGraphEvents(event: DynamoDBStreamEvent, context: Context) {
+  // Per invocation: a processor holds its batch's records and failures, and one shared by
+  // invocations running at once in one process loses the failures of the one that started first.
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
   return processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
 }
 

@@ -1,13 +1,14 @@
 /**
  * Every measurement that needs the table, in an order that keeps them apart: the baseline puts
- * and the acks run before the stream is consumed, the end-to-end run last. Import after the env is set.
+ * and transactions (the floors) and the acks run before the stream is consumed, the end-to-end
+ * run last. Each ack is measured interleaved with its floor, so both see the same server state. Import after the env is set.
  */
 import { callsSince, installCallCounter, snapshot } from './calls.js';
 import { runEndToEnd } from './end-to-end.js';
 import { deliveryRequest, removalEvent, timedAck } from './okta.js';
 import { timedGraphAck } from './graph.js';
-import { measurePutThroughput, timedPut } from './put-item.js';
-import { interleavedSamples, round2, sequentialSamples, summarize } from './stats.js';
+import { measurePutThroughput, timedGraphBatchStore, timedOktaBatchStore, timedPut } from './put-item.js';
+import { interleavedSamples, round2, summarize, type LatencySummary } from './stats.js';
 import { prepareTable } from './table.js';
 
 export type DynamoBenchOptions = {
@@ -21,6 +22,9 @@ export type DynamoBenchOptions = {
   batchAck: { batchSize: number; warmup: number; samples: number };
   graphBatchAck: { batchSize: number; warmup: number; samples: number };
 };
+
+/** How many times its floor a measure is, at p50 and p99. */
+const ratios = (measure: LatencySummary, floor: LatencySummary) => ({ p50: round2(measure.p50Ms / floor.p50Ms), p99: round2(measure.p99Ms / floor.p99Ms) });
 
 const ackOfEvents = (count: number) => () => timedAck(deliveryRequest(Array.from({ length: count }, () => removalEvent())));
 
@@ -48,19 +52,36 @@ export async function runDynamoBenchmarks(options: DynamoBenchOptions, log: (mes
   const oktaAck = summarize(ackDurations);
   const warmSingleAck = await warmSingleAckCalls();
 
+  // Batches: each delivery interleaved with its floor, the bare transaction of the same conditional puts.
   const { batchSize } = options.batchAck;
-  log(`oktaBatchAck: ${options.batchAck.samples} deliveries of ${batchSize} events`);
-  const batchDurations = await sequentialSamples(options.batchAck.warmup, options.batchAck.samples, ackOfEvents(batchSize));
-  const oktaBatchAck = { batchSize, ...summarize(batchDurations) };
+  log(`oktaBatchAck: ${options.batchAck.samples} deliveries of ${batchSize} events, interleaved with their bare transaction`);
+  const [batchFloorDurations, batchDurations] = await interleavedSamples(
+    options.batchAck.warmup,
+    options.batchAck.samples,
+    () => timedOktaBatchStore(batchSize),
+    ackOfEvents(batchSize),
+  );
+  const batchStoreFloor = { batchSize, ...summarize(batchFloorDurations) };
+  const oktaBatchAck = { batchSize, ...summarize(batchDurations), overFloor: ratios(summarize(batchDurations), batchStoreFloor) };
 
   // Graph: the same floor; single deliveries interleaved with bare puts, as for Okta.
   log(`graphAck: ${samples} sequential samples, interleaved with puts`);
   const [graphPutDurations, graphAckDurations] = await interleavedSamples(warmup, samples, timedPut, () => timedGraphAck(1));
   const graphAck = { ...summarize(graphAckDurations), putItemAlongside: summarize(graphPutDurations) };
   const graphBatchSize = options.graphBatchAck.batchSize;
-  log(`graphBatchAck: ${options.graphBatchAck.samples} deliveries of ${graphBatchSize} notifications`);
-  const graphBatchDurations = await sequentialSamples(options.graphBatchAck.warmup, options.graphBatchAck.samples, () => timedGraphAck(graphBatchSize));
-  const graphBatchAck = { batchSize: graphBatchSize, ...summarize(graphBatchDurations) };
+  log(`graphBatchAck: ${options.graphBatchAck.samples} deliveries of ${graphBatchSize} notifications, interleaved with their bare transaction`);
+  const [graphFloorDurations, graphBatchDurations] = await interleavedSamples(
+    options.graphBatchAck.warmup,
+    options.graphBatchAck.samples,
+    () => timedGraphBatchStore(graphBatchSize),
+    () => timedGraphAck(graphBatchSize),
+  );
+  const graphBatchStoreFloor = { batchSize: graphBatchSize, ...summarize(graphFloorDurations) };
+  const graphBatchAck = {
+    batchSize: graphBatchSize,
+    ...summarize(graphBatchDurations),
+    overFloor: ratios(summarize(graphBatchDurations), graphBatchStoreFloor),
+  };
 
   log(`endToEnd: ${options.endToEndEvents} group removals at concurrency ${options.concurrency}, stream running`);
   const endToEnd = await runEndToEnd({
@@ -74,8 +95,10 @@ export async function runDynamoBenchmarks(options: DynamoBenchOptions, log: (mes
   return {
     putItem,
     oktaAck,
+    batchStoreFloor,
     oktaBatchAck,
     graphAck,
+    graphBatchStoreFloor,
     graphBatchAck,
     endToEnd: endToEndResult,
     dynamoCallsPerEvent: round2(calls.total / endToEnd.events),

@@ -55,7 +55,8 @@ export function isInboxInsert(record: StreamRecord): boolean {
   return matchesFilter(INBOX_INSERT_FILTER, record);
 }
 
-export function lambdaContext(functionName: string): Context {
+/** A Lambda context; `logStreamName` names the instance (execution environment), as on Lambda. */
+export function lambdaContext(functionName: string, logStreamName = 'local'): Context {
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -63,7 +64,7 @@ export function lambdaContext(functionName: string): Context {
     memoryLimitInMB: '256',
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
+    logStreamName,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: () => 30_000,
     done: () => undefined,
@@ -78,9 +79,42 @@ export type StreamConsumer = {
   accepts: (record: StreamRecord) => boolean;
   handler: StreamHandler;
   batchSize: number;
-  /** Batches processed at once (Lambda's parallelizationFactor). */
+  /** Instances running a batch at once per shard (Lambda's parallelizationFactor). */
   parallelization: number;
 };
+
+/**
+ * One execution environment of a function: it runs one invocation at a time, as on Lambda, so
+ * an invocation never shares it with another. Its log stream name tells invocations apart.
+ */
+type FunctionInstance = { logStreamName: string; idle: Promise<void> };
+
+function invokeOn<T>(instance: FunctionInstance, invocation: () => Promise<T>): Promise<T> {
+  const done = instance.idle.then(invocation);
+  instance.idle = done.then(
+    () => undefined,
+    () => undefined,
+  );
+  return done;
+}
+
+/**
+ * The table's partition key (`pk`) of a record: Lambda hands the records of one partition key
+ * to one instance at a time, in order, whatever the parallelization factor.
+ */
+function partitionKeyOf(record: StreamRecord): string {
+  return record.dynamodb?.Keys?.pk?.S ?? record.dynamodb?.SequenceNumber ?? '';
+}
+
+/** FNV-1a: spreads partition keys over the instances, the same key always to the same one. */
+function instanceIndexOf(partitionKey: string, instances: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < partitionKey.length; index++) {
+    hash ^= partitionKey.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % instances;
+}
 
 export type LocalStreamOptions = {
   endpoint: string;
@@ -90,7 +124,7 @@ export type LocalStreamOptions = {
   batchSize?: number;
   parallelization?: number;
   consumers?: StreamConsumer[];
-  /** Attempts per record before it is "dead-lettered" (the deployed limit is in serverless.yml). */
+  /** Attempts per record before it is "dead-lettered"; by default 1 + maximumRetryAttempts, as deployed. */
   maxAttempts?: number;
   onDeadLetter?: (records: StreamRecord[]) => void;
 };
@@ -110,6 +144,9 @@ export class LocalStream {
   private readonly client: DynamoDBStreamsClient;
   private readonly iterators = new Map<string, string | undefined>();
   private readonly consumers: StreamConsumer[];
+  private readonly instances = new Map<string, FunctionInstance[]>();
+  /** The last pass asked for: the next one starts after it. */
+  private previousPass: Promise<unknown> = Promise.resolve();
   private running = false;
   private loop: Promise<void> | undefined;
   readonly deadLetters: StreamRecord[] = [];
@@ -145,11 +182,17 @@ export class LocalStream {
   }
 
   /**
-   * One pass over every shard; returns how many inbox records it handed to the handler.
-   * Like Lambda's parallelization factor, several batches of a shard run at once. (Lambda
-   * keeps records with the same partition key in order; every inbox item has its own key.)
+   * One pass over every shard; returns how many records it handed to the handlers. Passes never
+   * overlap (start()'s loop and a drain() may both ask for one): two at once would read a shard
+   * from the same iterator twice and hand a key's records over out of order.
    */
-  async pollOnce(): Promise<number> {
+  pollOnce(): Promise<number> {
+    const pass = this.previousPass.then(() => this.pass());
+    this.previousPass = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(): Promise<number> {
     await this.refreshShards();
     let delivered = 0;
     for (const [shardId, iterator] of this.iterators) {
@@ -163,13 +206,33 @@ export class LocalStream {
     return delivered;
   }
 
+  private instancesOf(consumer: StreamConsumer): FunctionInstance[] {
+    let instances = this.instances.get(consumer.name);
+    if (!instances) {
+      instances = Array.from({ length: Math.max(1, consumer.parallelization) }, (_, index) => ({
+        logStreamName: `local/${consumer.name}/instance-${index + 1}`,
+        idle: Promise.resolve(),
+      }));
+      this.instances.set(consumer.name, instances);
+    }
+    return instances;
+  }
+
+  /**
+   * As Lambda's parallelization factor does: the shard's records are spread over up to that
+   * many instances by partition key; each instance takes its records in shard order, in
+   * batches, one invocation at a time, so a key's records are never handled out of order or at once.
+   */
   private async deliverAll(consumer: StreamConsumer, records: StreamRecord[]): Promise<number> {
-    const batches: StreamRecord[][] = [];
-    for (let start = 0; start < records.length; start += consumer.batchSize) batches.push(records.slice(start, start + consumer.batchSize));
-    const lanes = Math.min(consumer.parallelization, batches.length);
+    const instances = this.instancesOf(consumer);
+    const recordsOf = instances.map((): StreamRecord[] => []);
+    for (const record of records) recordsOf[instanceIndexOf(partitionKeyOf(record), instances.length)]?.push(record);
     await Promise.all(
-      Array.from({ length: lanes }, async () => {
-        for (let batch = batches.shift(); batch; batch = batches.shift()) await this.deliver(consumer, batch);
+      instances.map(async (instance, index) => {
+        const own = recordsOf[index] ?? [];
+        for (let start = 0; start < own.length; start += consumer.batchSize) {
+          await this.deliver(consumer, instance, own.slice(start, start + consumer.batchSize));
+        }
       }),
     );
     return records.length;
@@ -182,14 +245,17 @@ export class LocalStream {
     return total;
   }
 
-  private async deliver(consumer: StreamConsumer, records: StreamRecord[]): Promise<void> {
+  /** One batch on one instance: retried (failed records only) until it succeeds or is "dead-lettered". */
+  private async deliver(consumer: StreamConsumer, instance: FunctionInstance, records: StreamRecord[]): Promise<void> {
     let pending = records;
-    const maxAttempts = this.options.maxAttempts ?? 3;
+    const maxAttempts = this.options.maxAttempts ?? 1 + STREAM_SETTINGS.maximumRetryAttempts;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const event = { Records: pending.map((record) => ({ ...record, eventSourceARN: this.options.streamArn })) } as DynamoDBStreamEvent;
       let failedIds: Set<string>;
       try {
-        const response = (await consumer.handler(event, lambdaContext(consumer.name))) as DynamoDBBatchResponse | undefined;
+        const response = (await invokeOn(instance, () => consumer.handler(event, lambdaContext(consumer.name, instance.logStreamName)))) as
+          | DynamoDBBatchResponse
+          | undefined;
         failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       } catch {
         failedIds = new Set(pending.map((record) => record.dynamodb?.SequenceNumber ?? ''));

@@ -1,32 +1,75 @@
 /**
  * Fault injection into the real SDK client (the only "mock" these tests use): the named
- * DynamoDB command fails the next `times` calls, before it leaves the process.
+ * DynamoDB command fails the next `times` calls, before it leaves the process; or fails, or
+ * waits, whenever its input matches (to fail one event, or to force an interleaving).
  */
 import { dynamoClient } from '../../shared/store/client.js';
 
+type CommandRule = {
+  commandNames: string[];
+  matches: (input: unknown) => boolean;
+  effect: { fail: true } | { waitFor: Promise<unknown>; onHold: () => void };
+};
+
 const failures = new Map<string, number>();
+const rules: CommandRule[] = [];
 let installed = false;
 
+function injectedFailure(commandName: string | undefined): Error {
+  return Object.assign(new Error(`injected ${commandName} failure`), { name: 'InternalServerError' });
+}
+
+function install(): void {
+  if (installed) return;
+  dynamoClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      const commandName = context.commandName ?? '';
+      const left = failures.get(commandName) ?? 0;
+      if (left > 0) {
+        failures.set(commandName, left - 1);
+        throw injectedFailure(commandName);
+      }
+      for (const rule of rules.filter((candidate) => candidate.commandNames.includes(commandName) && candidate.matches(args.input))) {
+        if ('fail' in rule.effect) throw injectedFailure(commandName);
+        rule.effect.onHold();
+        await rule.effect.waitFor;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'testFaultInjection' },
+  );
+  installed = true;
+}
+
 export function failNext(commandNames: string[], times = 1): void {
-  if (!installed) {
-    dynamoClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const left = failures.get(context.commandName ?? '') ?? 0;
-        if (left > 0) {
-          failures.set(context.commandName ?? '', left - 1);
-          throw Object.assign(new Error(`injected ${context.commandName} failure`), { name: 'InternalServerError' });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'testFaultInjection' },
-    );
-    installed = true;
-  }
+  install();
   for (const name of commandNames) failures.set(name, times);
+}
+
+/** Every call of these commands whose input mentions `text` (an event or user id) fails, until clearFaults. */
+export function failWhenMentioning(commandNames: string[], text: string): void {
+  install();
+  rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true } });
+}
+
+/**
+ * Calls of these commands whose input mentions `text` wait until `release` settles before they
+ * are sent. Resolves when the first such call is being held.
+ */
+export function holdWhenMentioning(commandNames: string[], text: string, release: Promise<unknown>): Promise<void> {
+  install();
+  return new Promise((held) => {
+    rules.push({
+      commandNames,
+      matches: (input) => JSON.stringify(input).includes(text),
+      effect: { waitFor: release.then(() => undefined, () => undefined), onHold: held },
+    });
+  });
 }
 
 export function clearFaults(): void {
   failures.clear();
+  rules.length = 0;
 }
 
 /** The `:pk` value of a Query, before or after the document client marshals it. */

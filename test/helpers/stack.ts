@@ -3,6 +3,9 @@
  * the real process-events handler. Reads here may Scan: they are assertions, not hot paths.
  */
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { dynamoClient, documentClient, tableName } from '../../shared/store/client.js';
 import { ensureTable } from '../../shared/store/table.js';
 import { keys } from '../../shared/store/keys.js';
@@ -242,4 +245,40 @@ export async function processUntilSettled(stream: LocalStream, connectionId: str
     if (Date.now() > deadline) throw new Error('events still pending after 10 s of stream processing');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+let sequence = 0;
+
+/**
+ * A stream batch of INSERT records of these stored items, in this order, as Lambda hands it to
+ * a stream handler: for calling a handler directly (several at once, say) instead of through the stream.
+ */
+export function insertRecordsOf(items: Record<string, unknown>[]): DynamoDBStreamEvent {
+  return {
+    Records: items.map((item) => {
+      sequence += 1;
+      const image = marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue>;
+      return {
+        eventID: `test-${sequence}`,
+        eventName: 'INSERT',
+        eventSource: 'aws:dynamodb',
+        eventSourceARN: 'arn:aws:dynamodb:local:000000000000:table/test/stream/local',
+        dynamodb: {
+          Keys: { pk: image.pk, sk: image.sk },
+          NewImage: image,
+          SequenceNumber: String(sequence).padStart(21, '0'),
+          StreamViewType: 'NEW_AND_OLD_IMAGES',
+        },
+      };
+    }) as DynamoDBStreamEvent['Records'],
+  };
+}
+
+/** The stored inbox item of an event, as the stream's NewImage would carry it. */
+export async function storedInboxItem(connectionId: string, eventId: string): Promise<Record<string, unknown>> {
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true }),
+  );
+  if (!Item) throw new Error(`inbox event ${eventId} of ${connectionId} is not stored`);
+  return Item;
 }
