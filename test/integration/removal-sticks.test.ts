@@ -213,6 +213,40 @@ describe('Entra: the live directory check at sign-in', () => {
     return { objectId, email, event };
   }
 
+  /** A group notification listing these members as added (members@delta without "@removed"), through the real hook and stream. */
+  async function addedToContoso(objectId: string) {
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_CONTOSO);
+    notification.resourceData['members@delta'] = [{ id: objectId }];
+    notification.resourceData.eventTime = new Date().toISOString();
+    expect((await postToGraphHook('entra-a', { value: [notification] })).statusCode).toBe(202);
+    let stored: Record<string, unknown> | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      await stream.drain();
+      stored = (await itemsOf('InboxEvent')).find((item) => (item.record as { addedMembers?: string[] } | undefined)?.addedMembers?.includes(objectId));
+      if (stored && stored.status !== 'pending') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return stored;
+  }
+
+  it('a members@delta re-add gives the membership back once Graph confirms it, audited', async () => {
+    const { objectId, email } = await entraUserRemovedFromContoso();
+    fake.setGroupMembers(GROUP_CONTOSO, [objectId]);
+    const outcome = await addedToContoso(objectId);
+    expect(outcome).toMatchObject({ status: 'applied', detail: 'restored membership in contoso' });
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'active:Author' });
+    const restored = (await traceOf(email, 'entra-a')).audits.filter((entry) => entry.action === 'membership.restored');
+    expect(restored).toMatchObject([{ reason: `re-added to Entra group ${GROUP_CONTOSO} (confirmed with Graph)` }]);
+  });
+
+  it('a members@delta re-add that Graph does not confirm gives nothing back', async () => {
+    const { objectId, email } = await entraUserRemovedFromContoso();
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    const outcome = await addedToContoso(objectId);
+    expect(outcome?.status).toBe('skipped');
+    expect(await rolesOf(email, 'entra-a')).toEqual({ contoso: 'deleted:Author' });
+  });
+
   it('restores when Graph says the user is in a granting group again, with the reason recorded', async () => {
     const { objectId, email, event } = await entraUserRemovedFromContoso();
     fake.setGroupMembers(GROUP_CONTOSO, [objectId]);
