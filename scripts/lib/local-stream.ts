@@ -1,6 +1,6 @@
 /**
  * The table's stream, run locally: reads DynamoDB Local's stream and calls the real
- * process-events handler the way Lambda would, with the same filter (INSERTs of inbox items),
+ * process-okta-events handler the way Lambda would, with the same filter (INSERTs of inbox items),
  * partial batch responses, a retry limit and a "dead letter" log for what still fails.
  * On AWS all of this is the event source mapping declared in serverless.yml.
  */
@@ -20,7 +20,7 @@ type InboxFilter = {
   dynamodb: { NewImage: { entity: { S: string[] }; source: { S: string[] }; status?: { S: string[] } } };
 };
 
-/** Mirrors the filterPatterns of process-events in serverless.yml (a test keeps them equal). */
+/** Mirrors the filterPatterns of process-okta-events in serverless.yml (a test keeps them equal). */
 export const INBOX_INSERT_FILTER: InboxFilter = {
   eventName: ['INSERT'],
   dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['okta'] } } },
@@ -35,7 +35,7 @@ export const GRAPH_INBOX_PENDING_FILTER: InboxFilter = {
   dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] }, status: { S: ['pending'] } } },
 };
 
-/** The event source mapping of process-events in serverless.yml (a test keeps them equal). */
+/** The event source mapping of process-okta-events in serverless.yml (a test keeps them equal). */
 export const STREAM_SETTINGS = { batchSize: 25, parallelizationFactor: 5, maximumRetryAttempts: 5 };
 
 /** The event source mapping of process-graph-events: small batches, each record may wait on Graph. */
@@ -119,7 +119,7 @@ function instanceIndexOf(partitionKey: string, instances: number): number {
 export type LocalStreamOptions = {
   endpoint: string;
   streamArn: string;
-  /** process-events (Okta inbox items); `consumers` adds others, such as process-graph-events. */
+  /** process-okta-events (Okta inbox items); `consumers` adds others, such as process-graph-events. */
   handler?: StreamHandler;
   batchSize?: number;
   parallelization?: number;
@@ -154,7 +154,7 @@ export class LocalStream {
   constructor(private readonly options: LocalStreamOptions) {
     const okta: StreamConsumer[] = options.handler
       ? [{
-          name: 'process-events',
+          name: 'process-okta-events',
           accepts: isInboxInsert,
           handler: options.handler,
           batchSize: options.batchSize ?? STREAM_SETTINGS.batchSize,

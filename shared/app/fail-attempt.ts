@@ -1,13 +1,13 @@
 /** What both stream processors do with a record whose processing threw. */
 import { logger } from '../logger.js';
-import { recordFailedAttempt, type InboxEvent } from '../store/inbox.js';
+import { recordFailedAttempt, type OktaInboxEvent } from '../store/inbox.js';
 
 /**
  * A stream record's processing failed: log it, count the attempt on the event (the last one
  * leaves it `failed` with its error) and throw, so the stream retries and finally dead-letters it.
  */
 export async function failAttempt(
-  event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
+  event: Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
   error: unknown,
   logContext: Record<string, unknown>,
 ): Promise<never> {

@@ -10,7 +10,7 @@ import { generateHookSecret, hashHookSecret } from '../domain/hook-secrets.js';
 import type { GraphDirectory } from '../idp/graph.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import type { Connection, ConnectionWithSubscriptions } from '../store/connections.js';
-import { ssoConfigsServedBy } from '../store/sign-in.js';
+import { ssoConfigsServedBy } from '../store/sso-configs.js';
 import { deleteSubscription, putSubscription, type StoredSubscription } from '../store/subscriptions.js';
 
 /** Graph's maximum for users and groups (https://learn.microsoft.com/en-us/graph/change-notifications-overview#subscription-lifetime). */

@@ -13,7 +13,7 @@ import { decideOktaEvent } from '../domain/okta-events.js';
 import type { EventOutcome, Membership } from '../domain/memberships.js';
 import { emailIdentities, identityLookupKey, membershipsByKey, type EmailIdentity } from '../store/directory.js';
 import { applyPlannedGroup, MAX_TRANSACTION_ACTIONS, membershipsWrittenBy, plannedActions, type PlannedEvent } from '../store/deprovision.js';
-import type { InboxEvent } from '../store/inbox.js';
+import type { OktaInboxEvent } from '../store/inbox.js';
 import { logger } from '../logger.js';
 import {
   accountsCoveredBy,
@@ -26,7 +26,7 @@ import {
 export type EventResult = { outcome: EventOutcome } | { error: unknown };
 
 /** Reads everything the batch's plans need, in two batched calls, and answers planning from memory. */
-async function prefetch(events: InboxEvent[], settings: ProcessingSettings): Promise<{ lookups: EventLookups; identities: EmailIdentity[] }> {
+async function prefetch(events: OktaInboxEvent[], settings: ProcessingSettings): Promise<{ lookups: EventLookups; identities: EmailIdentity[] }> {
   const intents = events.flatMap((event) => {
     const decision = decideOktaEvent(event, settings.actedOnTypes);
     return decision.action === 'deprovision' || decision.action === 'restore' ? [{ event, intent: decision.intent }] : [];
@@ -86,7 +86,7 @@ function packGroups(plans: PlannedEvent[]): { groups: PlannedEvent[][]; tooBig: 
   return { groups, tooBig };
 }
 
-async function processAlone(event: InboxEvent, settings: ProcessingSettings): Promise<EventResult> {
+async function processAlone(event: OktaInboxEvent, settings: ProcessingSettings): Promise<EventResult> {
   try {
     return { outcome: await processOktaEvent(event, settings) };
   } catch (error) {
@@ -97,9 +97,9 @@ async function processAlone(event: InboxEvent, settings: ProcessingSettings): Pr
 /** Each event's result, and the users' email identities the batch read (revocation reuses them). */
 export type BatchOutcome = { results: Map<string, EventResult>; identities?: EmailIdentity[] };
 
-export async function processOktaBatch(events: InboxEvent[], settings: ProcessingSettings): Promise<BatchOutcome> {
+export async function processOktaBatch(events: OktaInboxEvent[], settings: ProcessingSettings): Promise<BatchOutcome> {
   const results = new Map<string, EventResult>();
-  const one = async (event: InboxEvent) => results.set(event.eventId, await processAlone(event, settings));
+  const one = async (event: OktaInboxEvent) => results.set(event.eventId, await processAlone(event, settings));
 
   let lookups: EventLookups;
   let identities: EmailIdentity[];
@@ -112,7 +112,7 @@ export async function processOktaBatch(events: InboxEvent[], settings: Processin
   }
 
   const planned: PlannedEvent[] = [];
-  const unplanned: InboxEvent[] = [];
+  const unplanned: OktaInboxEvent[] = [];
   for (const event of events) {
     try {
       planned.push(await planOktaEvent(event, settings.actedOnTypes, lookups));

@@ -8,7 +8,7 @@ import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent } from '../do
 import { outcomeOfPlan, planRestores, planSoftDeletes, type EventOutcome, type Membership } from '../domain/memberships.js';
 import { findUserIdByEmail, membershipsOfUser, type AccountLookups } from '../store/directory.js';
 import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
-import type { InboxEvent } from '../store/inbox.js';
+import type { OktaInboxEvent } from '../store/inbox.js';
 
 export type ProcessingSettings = {
   actedOnTypes: ReadonlySet<string>;
@@ -33,7 +33,7 @@ export function accountsCoveredBy(accounts: AccountLookups, connectionId: string
     : accounts.accountIdsServedBy(connectionId);
 }
 
-async function planIntent(event: InboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
+async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
   const [grants, accountIds, userId] = await Promise.all([
     intent.kind === 'groupAdded' ? lookups.accounts.accountGrantsOfGroup(event.connectionId, intent.group) : undefined,
     accountsCoveredBy(lookups.accounts, event.connectionId, intent),
@@ -55,7 +55,7 @@ async function planIntent(event: InboxEvent, intent: DeprovisionIntent | ReAddIn
   return { event, plan, outcome: outcomeOfPlan(plan) };
 }
 
-export async function planOktaEvent(event: InboxEvent, actedOnTypes: ReadonlySet<string>, lookups: EventLookups): Promise<PlannedEvent> {
+export async function planOktaEvent(event: OktaInboxEvent, actedOnTypes: ReadonlySet<string>, lookups: EventLookups): Promise<PlannedEvent> {
   const decision = decideOktaEvent(event, actedOnTypes);
   switch (decision.action) {
     case 'skip':
@@ -69,7 +69,7 @@ export async function planOktaEvent(event: InboxEvent, actedOnTypes: ReadonlySet
 }
 
 /** One event on its own: plan with fresh reads, then commit. Errors propagate so the stream retries. */
-export async function processOktaEvent(event: InboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
+export async function processOktaEvent(event: OktaInboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
   const planned = await planOktaEvent(event, settings.actedOnTypes, directLookups(settings.accounts));
   await applyPlannedEvent(planned);
   return planned.outcome;

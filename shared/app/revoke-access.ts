@@ -10,7 +10,7 @@ import { isManagedRoleGroup } from '../domain/admission.js';
 import { disableUser, groupsOfUser, removeFromGroup, signOutEverywhere, type CognitoUser } from '../idp/cognito.js';
 import { logger } from '../logger.js';
 import { emailIdentities, identityLookupKey, membershipsOfUser, type EmailIdentity } from '../store/directory.js';
-import { recordRevocation, type InboxEvent } from '../store/inbox.js';
+import { recordRevocation, type OktaInboxEvent } from '../store/inbox.js';
 
 async function revoke(user: CognitoUser, disable: boolean): Promise<string> {
   await signOutEverywhere(user);
@@ -22,7 +22,7 @@ async function revoke(user: CognitoUser, disable: boolean): Promise<string> {
 
 /** For the applied events of a batch: who ever signed in through Cognito comes from the batch's identities (or one BatchGetItem). */
 export async function revokeLeavers(
-  applied: InboxEvent[],
+  applied: OktaInboxEvent[],
   settings: { actedOnTypes: ReadonlySet<string>; disableOnDeprovision: boolean },
   known?: EmailIdentity[],
 ): Promise<void> {
@@ -50,7 +50,7 @@ export type LinkedCognitoUser = { userId: string; cognitoUsername?: string; user
  * Revokes the Cognito session of a user who signed in through Cognito and has no active
  * membership left; records what it did on the event. Never throws: the soft-delete stands.
  */
-export async function revokeIfNoAccessLeft(event: Pick<InboxEvent, 'connectionId' | 'eventId'>, user: LinkedCognitoUser, disable: boolean): Promise<void> {
+export async function revokeIfNoAccessLeft(event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>, user: LinkedCognitoUser, disable: boolean): Promise<void> {
   if (!user.cognitoUsername || !user.userPoolId) return; // never signed in through Cognito
   try {
     const stillActive = (await membershipsOfUser(user.userId)).some((membership) => membership.status === 'active');

@@ -3,13 +3,13 @@ import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/l
 import type { EventOutcome, IdpChangePlan, MembershipUpdate } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
-import { outcomeUpdate, recordOutcome, type InboxEvent } from './inbox.js';
+import { outcomeUpdate, recordOutcome, type OktaInboxEvent } from './inbox.js';
 
 /** An inbox event (Okta or Graph) as committing needs it: which item gets the outcome. */
-export type InboxEventRef = Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>;
+export type InboxEventRef = Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>;
 
 /** An event with what processing decided: its soft-deletes (if any) and its outcome. */
-export type PlannedEvent<E extends InboxEventRef = InboxEvent> = {
+export type PlannedEvent<E extends InboxEventRef = OktaInboxEvent> = {
   event: E;
   plan?: IdpChangePlan;
   outcome: EventOutcome;

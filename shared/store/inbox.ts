@@ -8,7 +8,7 @@ import { ENTITY, keys, TTL_ATTRIBUTE } from './keys.js';
 
 export type InboxStatus = 'pending' | EventOutcome['status'];
 
-export const inboxEventSchema = z.object({
+export const oktaInboxEventSchema = z.object({
   entity: z.literal(ENTITY.inboxEvent),
   connectionId: z.string(),
   source: z.literal('okta'),
@@ -34,7 +34,7 @@ export const inboxEventSchema = z.object({
   revocation: z.optional(z.object({ status: z.enum(['done', 'failed']), detail: z.string(), at: z.string() })),
 });
 
-export type InboxEvent = z.infer<typeof inboxEventSchema>;
+export type OktaInboxEvent = z.infer<typeof oktaInboxEventSchema>;
 
 export type StoreCounts = { stored: number; duplicates: number };
 
@@ -160,7 +160,7 @@ export async function storeNewInboxItems(items: NewInboxItem[]): Promise<StoreCo
  * index; applied events are in the accounts' audit trails, and keeping them out of the index
  * saves an index write on every applied event.
  */
-export function outcomeUpdate(event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>, outcome: EventOutcome) {
+export function outcomeUpdate(event: Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>, outcome: EventOutcome) {
   const indexed = outcome.status !== 'applied';
   const index = keys.inboxByStatus(outcome.status, event.connectionId, event.receivedAt, event.eventId);
   return {
@@ -182,7 +182,7 @@ export function outcomeUpdate(event: Pick<InboxEvent, 'connectionId' | 'eventId'
 }
 
 export async function recordOutcome(
-  event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
+  event: Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
   outcome: EventOutcome,
 ): Promise<void> {
   await documentClient.send(new UpdateCommand(outcomeUpdate(event, outcome)));
@@ -190,7 +190,7 @@ export async function recordOutcome(
 
 /** Counts a failed attempt; the last one leaves the event `failed` with its error for a person to see. */
 export async function recordFailedAttempt(
-  event: Pick<InboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
+  event: Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>,
   error: string,
 ): Promise<void> {
   const update = outcomeUpdate(event, { status: 'failed', detail: error });
@@ -203,16 +203,16 @@ export async function recordFailedAttempt(
   );
 }
 
-export async function getInboxEvent(connectionId: string, eventId: string): Promise<InboxEvent | undefined> {
+export async function getInboxEvent(connectionId: string, eventId: string): Promise<OktaInboxEvent | undefined> {
   const { Item } = await documentClient.send(
     new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true }),
   );
-  return Item ? inboxEventSchema.parse(Item) : undefined;
+  return Item ? oktaInboxEventSchema.parse(Item) : undefined;
 }
 
 /** What revoking a deprovisioned user's Cognito session did, kept on the event for a person (and a repair job) to see. */
 export async function recordRevocation(
-  event: Pick<InboxEvent, 'connectionId' | 'eventId'>,
+  event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>,
   revocation: { status: 'done' | 'failed'; detail: string },
 ): Promise<void> {
   await documentClient.send(

@@ -1,6 +1,6 @@
 /**
  * A test file's own table in the shared DynamoDB Local, seeded, with the real stream driving
- * the real process-events handler. Reads here may Scan: they are assertions, not hot paths.
+ * the real process-okta-events handler. Reads here may Scan: they are assertions, not hot paths.
  */
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -13,7 +13,7 @@ import { parseSeed } from '../../shared/domain/seed.js';
 import { seededUserId, seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { graphConsumer, LocalStream } from '../../scripts/lib/local-stream.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
-import { handler as processEvents } from '../../functions/process-events.js';
+import { handler as processEvents } from '../../functions/process-okta-events.js';
 import { handler as processGraphEvents } from '../../functions/process-graph-events.js';
 
 export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';

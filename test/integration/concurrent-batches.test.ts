@@ -21,7 +21,7 @@ import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
 import { clearFaults, failWhenMentioning, holdWhenMentioning } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { lambdaContext, type LocalStream } from '../../scripts/lib/local-stream.js';
-import { handler as processEvents } from '../../functions/process-events.js';
+import { handler as processEvents } from '../../functions/process-okta-events.js';
 import { handler as processGraphEvents } from '../../functions/process-graph-events.js';
 
 const TRANSACT_COMMANDS = ['TransactWriteCommand', 'TransactWriteItemsCommand'];
@@ -56,7 +56,7 @@ async function secondBatchDuringFirstsFailure(handler: StreamHandler, first: Dyn
 
 const removalFor = (email: string) => withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json'), email), 'Finance-Approvers');
 
-describe('process-events: two batches at once in one process', () => {
+describe('process-okta-events: two batches at once in one process', () => {
   async function storedBatch(events: OktaLogEvent[]): Promise<DynamoDBStreamEvent> {
     expect((await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 })).statusCode).toBe(200);
     return insertRecordsOf(await Promise.all(events.map((event) => storedInboxItem('okta-a', event.uuid))));

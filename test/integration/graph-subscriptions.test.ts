@@ -40,7 +40,7 @@ let stack: Stack;
 let store: {
   connections: typeof import('../../shared/store/connections.js');
   subscriptions: typeof import('../../shared/store/subscriptions.js');
-  signIn: typeof import('../../shared/store/sign-in.js');
+  ssoConfigs: typeof import('../../shared/store/sso-configs.js');
   seed: typeof import('../../shared/domain/seed.js');
   seedWriter: typeof import('../../shared/store/seed-writer.js');
 };
@@ -172,7 +172,7 @@ beforeAll(async () => {
   store = {
     connections: await import('../../shared/store/connections.js'),
     subscriptions: await import('../../shared/store/subscriptions.js'),
-    signIn: await import('../../shared/store/sign-in.js'),
+    ssoConfigs: await import('../../shared/store/sso-configs.js'),
     seed: await import('../../shared/domain/seed.js'),
     seedWriter: await import('../../shared/store/seed-writer.js'),
   };
@@ -219,7 +219,7 @@ describe('ensureSubscriptions', () => {
 
   it('creates users and one subscription per configured group, validated against our graph-hook, storing only the clientState hash', async () => {
     const { found, graph } = await load('entra-fresh');
-    const configs = await store.signIn.ssoConfigsServedBy('entra-fresh');
+    const configs = await store.ssoConfigs.ssoConfigsServedBy('entra-fresh');
     const startedAt = Date.now();
     const report = await subs.ensureSubscriptions(found, graph, configs, settings());
 
@@ -261,7 +261,7 @@ describe('ensureSubscriptions', () => {
   it('a second run keeps what is held and creates nothing', async () => {
     const { found, graph } = await load('entra-fresh');
     const posts = fake.requests.filter(({ method, path }) => method === 'POST' && path === '/v1.0/subscriptions').length;
-    const report = await subs.ensureSubscriptions(found, graph, await store.signIn.ssoConfigsServedBy('entra-fresh'), settings());
+    const report = await subs.ensureSubscriptions(found, graph, await store.ssoConfigs.ssoConfigsServedBy('entra-fresh'), settings());
     expect(report).toMatchObject({ created: [], unwanted: [], failed: [] });
     expect(report.kept).toHaveLength(3);
     expect(fake.requests.filter(({ method, path }) => method === 'POST' && path === '/v1.0/subscriptions')).toHaveLength(posts);
@@ -270,7 +270,7 @@ describe('ensureSubscriptions', () => {
   it('counts a held subscription on every group ("groups") as covering each configured group', async () => {
     // entra-a holds the fixtures' "users" and "groups" (every group); its accounts name two groups.
     const { found, graph } = await load('entra-a');
-    const report = await subs.ensureSubscriptions(found, graph, await store.signIn.ssoConfigsServedBy('entra-a'), settings());
+    const report = await subs.ensureSubscriptions(found, graph, await store.ssoConfigs.ssoConfigsServedBy('entra-a'), settings());
     expect(report).toMatchObject({ created: [], unwanted: [], failed: [] });
     expect(resourcesOf(report.kept)).toEqual(['groups', 'users']);
     expect(resourcesOf(await store.subscriptions.listSubscriptions('entra-a'))).toEqual(['groups', 'users']);
@@ -279,7 +279,7 @@ describe('ensureSubscriptions', () => {
   it('reports, without deleting, a subscription no config wants', async () => {
     await addConnections([entraConnection('entra-spare', 'EntraSpare')], [account('spare', 'entra-spare', 'EntraSpare', [GROUP_1])]);
     const { graph } = await load('entra-spare');
-    await subs.ensureSubscriptions((await load('entra-spare')).found, graph, await store.signIn.ssoConfigsServedBy('entra-spare'), settings());
+    await subs.ensureSubscriptions((await load('entra-spare')).found, graph, await store.ssoConfigs.ssoConfigsServedBy('entra-spare'), settings());
     // The account stops naming the group: its subscription is reported, not deleted.
     const { found } = await load('entra-spare');
     const report = await subs.ensureSubscriptions(found, graph, [], settings());
@@ -293,7 +293,7 @@ describe('ensureSubscriptions', () => {
     const { found, graph } = await load('entra-partial');
     // Resources are created in sorted order: the first POST is groups/GROUP_1.
     fake.failNext({ method: 'POST', pathPrefix: '/v1.0/subscriptions', status: 403, code: 'Authorization_RequestDenied', times: 1 });
-    const report = await subs.ensureSubscriptions(found, graph, await store.signIn.ssoConfigsServedBy('entra-partial'), settings());
+    const report = await subs.ensureSubscriptions(found, graph, await store.ssoConfigs.ssoConfigsServedBy('entra-partial'), settings());
     expect(report.failed).toEqual([{ resource: `groups/${GROUP_1}`, error: expect.any(String) }]);
     expect(resourcesOf(report.created)).toEqual([`groups/${GROUP_2}`, 'users']);
     expect(resourcesOf(await store.subscriptions.listSubscriptions('entra-partial'))).toEqual([`groups/${GROUP_2}`, 'users']);

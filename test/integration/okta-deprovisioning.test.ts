@@ -1,6 +1,6 @@
 /**
  * Okta deprovisioning end to end: a delivery goes through the real hook handler into DynamoDB
- * Local, the table's stream drives the real process-events handler, and the memberships,
+ * Local, the table's stream drives the real process-okta-events handler, and the memberships,
  * audit entries and recorded outcomes are read back.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -186,12 +186,12 @@ describe('at-least-once delivery, exactly-once effects', () => {
     const email = await addUser('stream.replay@example.com');
     const event = removal(email, 'Payroll-Admins');
     await deliver(event);
-    const { handler } = await import('../../functions/process-events.js');
+    const { handler } = await import('../../functions/process-okta-events.js');
     const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
     const { marshall } = await import('@aws-sdk/util-dynamodb');
     const stored = await getInboxEvent('okta-a', event.uuid);
     const record = { eventName: 'INSERT', dynamodb: { NewImage: marshall(stored), SequenceNumber: '1' } };
-    const response = await handler({ Records: [record] } as never, lambdaContext('process-events'));
+    const response = await handler({ Records: [record] } as never, lambdaContext('process-okta-events'));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme, globex' });
     expect(await auditsFor(event.uuid)).toHaveLength(2);

@@ -25,7 +25,7 @@ const { about, graphNotification, graphAppSecret, postToGraphHook } = await impo
 const { getInboxEvent } = await import('../../shared/store/inbox.js');
 const { groupsOfUser } = await import('../../shared/idp/cognito.js');
 const { findUserIdByEmail } = await import('../../shared/store/directory.js');
-const { REMOVED_BY_IDP } = await import('../../shared/app/sign-in.js');
+const { REMOVED_BY_IDP } = await import('../../shared/app/sign-in-mapping.js');
 
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a)
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)

@@ -183,7 +183,7 @@ describe('the Table resource', () => {
 });
 
 describe.each([
-  { name: 'process-events', filter: INBOX_INSERT_FILTER, settings: STREAM_SETTINGS },
+  { name: 'process-okta-events', filter: INBOX_INSERT_FILTER, settings: STREAM_SETTINGS },
   { name: 'process-graph-events', filter: GRAPH_INBOX_PENDING_FILTER, settings: GRAPH_STREAM_SETTINGS },
 ])('the $name stream mapping', ({ name, filter, settings }) => {
   it('lets through only what local-stream.ts lets through: inbox INSERTs of its source', () => {
@@ -253,7 +253,7 @@ describe('functions and grants', () => {
 describe('least privilege: every grant names its resources', () => {
   it('finds the statements of the functions and of the policy resources', () => {
     const owners = new Set(allStatements().map(({ owner }) => owner));
-    expect(owners).toContain('process-events');
+    expect(owners).toContain('process-okta-events');
     expect(owners).toContain('CognitoTriggerUserPoolPolicy');
   });
 
@@ -270,7 +270,7 @@ describe('least privilege: every grant names its resources', () => {
 
   it('grants Cognito actions on the stage\'s user pool only, by its ARN', () => {
     const cognito = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('cognito-idp:')));
-    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'process-events', 'process-graph-events']);
+    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'process-graph-events', 'process-okta-events']);
     for (const { owner, statement } of cognito) {
       expect(resolveCustom(statement.Resource), owner).toEqual(USER_POOL_ARN);
       expect(actionsOf(statement).every((action) => !action.includes('*')), owner).toBe(true);

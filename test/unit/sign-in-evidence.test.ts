@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { AccountDecision } from '../../shared/domain/admission.js';
 import type { Membership } from '../../shared/domain/memberships.js';
-import { planSignIn, type SignInRequest } from '../../shared/domain/sign-in.js';
+import { planSignIn, type SignInRequest } from '../../shared/domain/sign-in-plan.js';
 
 const REMOVED_AT = '2026-01-01T00:00:00.000Z';
 const SIGNED_IN_AT = '2026-02-01T00:00:00.000Z';

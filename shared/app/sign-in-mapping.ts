@@ -19,12 +19,13 @@ import {
 import { readGroupsClaim } from '../domain/groups-claim.js';
 import { maskEmail, normaliseEmail } from '../domain/privacy.js';
 import { federatedIdentity, idpSubject, providerNameFromUserName, resolveProviderName, type Provenance } from '../domain/provenance.js';
-import { membershipsAfter, planSignIn, wantedRoleGroups, type DirectoryGrants } from '../domain/sign-in.js';
+import { membershipsAfter, planSignIn, wantedRoleGroups, type DirectoryGrants } from '../domain/sign-in-plan.js';
 import { addToGroup, groupsOfUser, removeFromGroup } from '../idp/cognito.js';
 import { logger } from '../logger.js';
 import type { Connection } from '../store/connections.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
-import { applySignIn, identityBySubject, recordGroupSync, type LinkedIdentity } from '../store/sign-in.js';
+import { identityBySubject, recordGroupSync, type LinkedIdentity } from '../store/identities.js';
+import { applySignIn } from '../store/sign-in-commit.js';
 import type { Membership } from '../domain/memberships.js';
 
 export class SignInDeniedError extends Error {

@@ -1,67 +1,10 @@
-/** Reads and writes of sign-in mapping: provider → connection, SSO configs, linked identities, the sign-in transaction. */
+/** The write of a sign-in: the user, the identities it links, each membership change with its audit entry, in one transaction. */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod/mini';
-import type { AccountSsoConfig } from '../domain/admission.js';
-import type { MembershipChange, SignInPlan } from '../domain/sign-in.js';
+import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { MembershipChange, SignInPlan } from '../domain/sign-in-plan.js';
 import { documentClient, tableName } from './client.js';
-import { cached } from './cache.js';
-import { getConnection, type Connection } from './connections.js';
-import { accountIdsServedBy, getItemsByKey } from './directory.js';
+import type { LinkedIdentity } from './identities.js';
 import { ENTITY, keys } from './keys.js';
-
-export async function connectionOfProvider(providerName: string): Promise<Connection | undefined> {
-  const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: keys.provider(providerName) }));
-  return typeof Item?.connectionId === 'string' ? getConnection(Item.connectionId) : undefined;
-}
-
-const accountSchema = z.object({
-  accountId: z.string(),
-  ssoConfig: z.object({
-    active: z.boolean(),
-    restoreOnSignIn: z.optional(z.boolean()),
-    allowedDomains: z.array(z.string()),
-    providers: z.array(
-      z.object({
-        connectionId: z.string(),
-        providerName: z.string(),
-        groups: z.array(z.object({ group: z.string(), role: z.enum(['Admin', 'Author', 'Reviewer', 'Viewer']) })),
-      }),
-    ),
-  }),
-});
-
-/** The SSO configs of every account this connection serves. */
-export async function ssoConfigsServedBy(connectionId: string): Promise<AccountSsoConfig[]> {
-  const accountIds = await accountIdsServedBy(connectionId);
-  const items = await getItemsByKey(accountIds.map(keys.account), false);
-  return items.map((item) => accountSchema.parse(item));
-}
-
-/** Sign-in configuration, cached for CONFIG_CACHE_SECONDS like the webhooks' (so an unchanged sign-in reads only the user). */
-export function cachedSignInConfig(ttlMs: number) {
-  return { connectionOfProvider: cached(ttlMs, connectionOfProvider), ssoConfigsServedBy: cached(ttlMs, ssoConfigsServedBy) };
-}
-
-const identitySchema = z.object({
-  userId: z.string(),
-  email: z.optional(z.string()),
-  cognitoUsername: z.optional(z.string()),
-  userPoolId: z.optional(z.string()),
-  appliedGroups: z.optional(z.array(z.string())),
-  appliedGroupsAt: z.optional(z.string()),
-  /** The groups value of the last sign-in that wrote (a digest): an equal value may be one Cognito kept. */
-  groupsClaimSha256: z.optional(z.string()),
-});
-
-export type LinkedIdentity = z.infer<typeof identitySchema>;
-
-export async function identityBySubject(connectionId: string, subject: string): Promise<LinkedIdentity | undefined> {
-  const { Item } = await documentClient.send(
-    new GetCommand({ TableName: tableName, Key: keys.identityBySubject(connectionId, subject), ConsistentRead: true }),
-  );
-  return Item ? identitySchema.parse(Item) : undefined;
-}
 
 export class ConcurrentSignInError extends Error {
   override name = 'ConcurrentSignInError';
@@ -180,21 +123,4 @@ export async function applySignIn(input: {
     throw error;
   }
   return actions.length;
-}
-
-/** Remembers which managed groups Cognito holds, so an unchanged sign-in makes no Cognito call; or why syncing failed. */
-export async function recordGroupSync(
-  connectionId: string,
-  subject: string,
-  result: { appliedGroups: string[] } | { error: string },
-): Promise<void> {
-  const applied = 'appliedGroups' in result;
-  await documentClient.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.identityBySubject(connectionId, subject),
-      UpdateExpression: applied ? 'SET appliedGroups = :groups, appliedGroupsAt = :at REMOVE groupSyncError' : 'SET groupSyncError = :error REMOVE appliedGroups, appliedGroupsAt',
-      ExpressionAttributeValues: applied ? { ':groups': result.appliedGroups, ':at': new Date().toISOString() } : { ':error': { message: result.error, at: new Date().toISOString() } },
-    }),
-  );
 }

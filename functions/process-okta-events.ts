@@ -12,7 +12,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
-import { inboxEventSchema, type InboxEvent } from '../shared/store/inbox.js';
+import { oktaInboxEventSchema, type OktaInboxEvent } from '../shared/store/inbox.js';
 import { failAttempt } from '../shared/app/fail-attempt.js';
 import { cachedAccountLookups } from '../shared/store/directory.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
@@ -22,11 +22,11 @@ import { revokeLeavers } from '../shared/app/revoke-access.js';
 const { oktaEventTypes, configCacheMs, disableOnDeprovision } = config();
 const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
 
-function inboxEventOf(record: DynamoDBRecord): InboxEvent {
-  return inboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
+function inboxEventOf(record: DynamoDBRecord): OktaInboxEvent {
+  return oktaInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
 }
 
-function logContext(event: InboxEvent) {
+function logContext(event: OktaInboxEvent) {
   const userTarget = event.targets.find((target) => target.type === 'User');
   return {
     connectionId: event.connectionId,

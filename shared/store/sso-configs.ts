@@ -1,0 +1,42 @@
+/** Sign-in configuration: which connection a Cognito provider belongs to, and the SSO configs of the accounts a connection serves. */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import type { AccountSsoConfig } from '../domain/admission.js';
+import { documentClient, tableName } from './client.js';
+import { cached } from './cache.js';
+import { getConnection, type Connection } from './connections.js';
+import { accountIdsServedBy, getItemsByKey } from './directory.js';
+import { keys } from './keys.js';
+
+export async function connectionOfProvider(providerName: string): Promise<Connection | undefined> {
+  const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: keys.provider(providerName) }));
+  return typeof Item?.connectionId === 'string' ? getConnection(Item.connectionId) : undefined;
+}
+
+const accountSchema = z.object({
+  accountId: z.string(),
+  ssoConfig: z.object({
+    active: z.boolean(),
+    restoreOnSignIn: z.optional(z.boolean()),
+    allowedDomains: z.array(z.string()),
+    providers: z.array(
+      z.object({
+        connectionId: z.string(),
+        providerName: z.string(),
+        groups: z.array(z.object({ group: z.string(), role: z.enum(['Admin', 'Author', 'Reviewer', 'Viewer']) })),
+      }),
+    ),
+  }),
+});
+
+/** The SSO configs of every account this connection serves. */
+export async function ssoConfigsServedBy(connectionId: string): Promise<AccountSsoConfig[]> {
+  const accountIds = await accountIdsServedBy(connectionId);
+  const items = await getItemsByKey(accountIds.map(keys.account), false);
+  return items.map((item) => accountSchema.parse(item));
+}
+
+/** Sign-in configuration, cached for CONFIG_CACHE_SECONDS like the webhooks' (so an unchanged sign-in reads only the user). */
+export function cachedSignInConfig(ttlMs: number) {
+  return { connectionOfProvider: cached(ttlMs, connectionOfProvider), ssoConfigsServedBy: cached(ttlMs, ssoConfigsServedBy) };
+}
