@@ -15,10 +15,11 @@ import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { graphInboxEventSchema, type GraphInboxEvent } from '../shared/store/graph-inbox.js';
 import { failAttempt } from '../shared/app/fail-attempt.js';
-import { graphProcessingDeps } from '../shared/app/graph-runtime.js';
+import { cachedAccountLookups } from '../shared/store/directory.js';
 import { processGraphEvent } from '../shared/app/process-graph-event.js';
 
-const deps = graphProcessingDeps(config());
+const { configCacheMs, hooksBaseUrl, disableOnDeprovision } = config();
+const settings = { accounts: cachedAccountLookups(configCacheMs), hooksBaseUrl, disableOnDeprovision };
 
 function inboxEventOf(record: DynamoDBRecord): GraphInboxEvent {
   return graphInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
@@ -29,7 +30,7 @@ async function processRecord(record: DynamoDBRecord): Promise<void> {
   logger.setCorrelationId(event.eventId);
   const context = { connectionId: event.connectionId, eventType: event.eventType };
   try {
-    const outcome = await processGraphEvent(event, deps);
+    const outcome = await processGraphEvent(event, settings);
     logger.info('graph event processed', { ...context, status: outcome.status, detail: outcome.detail });
   } catch (error) {
     await failAttempt(event, error, context);

@@ -32,7 +32,6 @@ const { getConnection } = await import('../shared/store/connections.js');
 const { storeReconcileRequest } = await import('../shared/store/graph-inbox.js');
 const { keys } = await import('../shared/store/keys.js');
 const { reconcileDiff, applyReconcileDiff } = await import('../shared/app/reconcile-connection.js');
-const { reconcileDeps } = await import('../shared/app/graph-runtime.js');
 
 const connection = await getConnection(connectionId);
 if (!connection || connection.type !== 'entra') {
@@ -41,8 +40,7 @@ if (!connection || connection.type !== 'entra') {
 }
 
 try {
-  const deps = reconcileDeps((message) => console.log(`  ${message}`));
-  const diff = await reconcileDiff(connection, deps);
+  const diff = await reconcileDiff(connection, { onProgress: (message) => console.log(`  ${message}`) });
   if (diff.removals.length === 0) console.log('Nothing to remove: every linked user with an active membership is still in a granting group.');
   for (const removal of diff.removals) console.log(`  - ${removal.accountId}: user ${removal.userId} (object id ${removal.objectId})`);
   if (dryRun) {
@@ -53,7 +51,7 @@ try {
   const receivedAt = new Date();
   const { eventId } = await storeReconcileRequest({ connectionId, trigger: 'cli', receivedAt, retentionDays: config().inboxRetentionDays });
   const event = { connectionId, eventId, receivedAt: receivedAt.toISOString() };
-  const outcome = await applyReconcileDiff(event, diff, deps);
+  const outcome = await applyReconcileDiff(event, diff, { disableOnDeprovision: config().disableOnDeprovision });
   console.log(`${outcome.status}: ${outcome.detail} (event ${keys.inboxEvent(connectionId, eventId).pk})`);
 } catch (error) {
   console.error(`Reconciliation of ${connectionId} failed: ${(error as Error).message}`);

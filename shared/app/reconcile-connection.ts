@@ -7,22 +7,16 @@
  * may concern. Every list is fetched before anything is written: if one fetch fails, nothing is
  * deleted.
  */
-import type { AccountSsoConfig } from '../domain/admission.js';
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
 import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type RemovalScope } from '../domain/memberships.js';
 import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
+import { directoryFor } from '../idp/graph-connection.js';
 import type { Connection } from '../store/connections.js';
-import { membershipsByKey } from '../store/directory.js';
+import { linkedUsers, membershipsByKey } from '../store/directory.js';
 import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
-
-export type ReconcileDeps = {
-  ssoConfigsServedBy: (connectionId: string) => Promise<AccountSsoConfig[]>;
-  linkedUsers: (connectionId: string) => Promise<{ userId: string; subject: string }[]>;
-  directoryFor: (connection: Connection) => Promise<GraphDirectory>;
-  onProgress?: (message: string) => void;
-  /** After a commit: sign out of Cognito the users left with no active membership. */
-  revokeLeavers?: (event: InboxEventRef, users: readonly LinkedUser[]) => Promise<void>;
-};
+import { identityBySubject } from '../store/identities.js';
+import { ssoConfigsServedBy } from '../store/sso-configs.js';
+import { revokeIfNoAccessLeft } from './revoke-access.js';
 
 /** What to check; by default everything of the connection. */
 export type CheckScope = {
@@ -59,10 +53,14 @@ async function membersOf(graph: GraphDirectory, group: string): Promise<Readonly
 }
 
 /** Reads everything and computes the diff; writes nothing. Throws a ReconcileFetchError if any Graph fetch fails. */
-export async function reconcileDiff(connection: Connection, deps: ReconcileDeps, scope: CheckScope = {}): Promise<ReconcileDiff> {
-  const progress = deps.onProgress ?? (() => undefined);
+export async function reconcileDiff(
+  connection: Connection,
+  options: { scope?: CheckScope; onProgress?: (message: string) => void } = {},
+): Promise<ReconcileDiff> {
+  const scope = options.scope ?? {};
+  const progress = options.onProgress ?? (() => undefined);
   const connectionId = connection.connectionId;
-  const allGrants = grantingGroupsByAccount(await deps.ssoConfigsServedBy(connectionId), connectionId);
+  const allGrants = grantingGroupsByAccount(await ssoConfigsServedBy(connectionId), connectionId);
   const grants = scope.accountIds ? new Map([...allGrants].filter(([accountId]) => scope.accountIds?.includes(accountId))) : allGrants;
   const groups = [...new Set([...grants.values()].flat())].sort();
   progress(`${connectionId}: ${grants.size} account(s), ${groups.length} granting group(s)`);
@@ -70,7 +68,7 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
   // Memberships first: with no active one to judge, Graph is not asked at all.
   const linked: LinkedUser[] = scope.users
     ? [...scope.users]
-    : (await deps.linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
+    : (await linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
   const memberships = await membershipsByKey(linked.flatMap(({ userId }) => [...grants.keys()].map((accountId) => ({ userId, accountId }))));
   const activeMemberships = memberships.filter((membership) => membership.status === 'active');
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
@@ -81,7 +79,7 @@ export async function reconcileDiff(connection: Connection, deps: ReconcileDeps,
   const deleted = new Set((scope.deletedGroups ?? []).map((group) => group.toLowerCase()));
   for (const group of deleted) members.set(group, new Set());
   const toFetch = activeMemberships.length > 0 ? groups.filter((group) => !deleted.has(group)) : [];
-  const graph = toFetch.length > 0 ? await deps.directoryFor(connection) : undefined;
+  const graph = toFetch.length > 0 ? await directoryFor(connection) : undefined;
   for (const [index, group] of toFetch.entries()) {
     const found = await membersOf(graph as GraphDirectory, group);
     if (found === 'missing') missingGroups.push(group);
@@ -108,6 +106,8 @@ export type RemovalOptions = {
   describe?: (detail: string) => string;
   /** Restores of the same event (a re-add in the same notification), committed with the removals. */
   alsoRestore?: IdpChangePlan;
+  /** After the commit, also disable the Cognito user of someone left with no access (DISABLE_ON_DEPROVISION). */
+  disableOnDeprovision: boolean;
 };
 
 export async function applyRemovals(
@@ -133,15 +133,19 @@ export async function applyRemovals(
   return outcome;
 }
 
+/** Signs out of Cognito each of these users who signed in through it and has no active membership left. */
+async function revokeLeavers(event: InboxEventRef, users: readonly LinkedUser[], disableOnDeprovision: boolean): Promise<void> {
+  for (const { objectId } of users) {
+    const identity = await identityBySubject(event.connectionId, objectId);
+    if (identity) await revokeIfNoAccessLeft(event, identity, disableOnDeprovision);
+  }
+}
+
 /** applyRemovals, then sign out of Cognito those removed who have no access left. */
-export async function removeAndRevoke(
-  event: InboxEventRef,
-  removals: readonly ReconcileRemoval[],
-  deps: Pick<ReconcileDeps, 'revokeLeavers'>,
-  options: RemovalOptions,
-): Promise<EventOutcome> {
+export async function removeAndRevoke(event: InboxEventRef, removals: readonly ReconcileRemoval[], options: RemovalOptions): Promise<EventOutcome> {
   const outcome = await applyRemovals(event, removals, options);
-  await deps.revokeLeavers?.(event, [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()]);
+  const users = [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()];
+  await revokeLeavers(event, users, options.disableOnDeprovision);
   return outcome;
 }
 
@@ -151,14 +155,16 @@ function summaryOf(diff: ReconcileDiff, note?: string): string {
 }
 
 /** Applies a reconciliation's diff (also for `npm run reconcile`), then signs out who has no access left. */
-export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, deps: Pick<ReconcileDeps, 'revokeLeavers'>, note?: string): Promise<EventOutcome> {
+export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, options: { disableOnDeprovision: boolean; note?: string }): Promise<EventOutcome> {
+  const { note } = options;
   const summary = summaryOf(diff, note);
   if (diff.removals.length === 0) {
     const outcome: EventOutcome = { status: 'applied', detail: `${summary}: nothing to remove` };
     await applyPlannedEvent({ event, outcome });
     return outcome;
   }
-  return removeAndRevoke(event, diff.removals, deps, {
+  return removeAndRevoke(event, diff.removals, {
+    disableOnDeprovision: options.disableOnDeprovision,
     time: diff.observedAt,
     reason: 'reconcile: in no Entra group that grants access',
     removal: 'group',
@@ -166,6 +172,6 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
   });
 }
 
-export async function reconcileConnection(connection: Connection, event: InboxEventRef, deps: ReconcileDeps, note?: string): Promise<EventOutcome> {
-  return applyReconcileDiff(event, await reconcileDiff(connection, deps), deps, note);
+export async function reconcileConnection(connection: Connection, event: InboxEventRef, options: { disableOnDeprovision: boolean; note?: string }): Promise<EventOutcome> {
+  return applyReconcileDiff(event, await reconcileDiff(connection), options);
 }

@@ -23,7 +23,6 @@ const { lifecycleNotification, postToGraphHook, graphAppSecret } = await import(
 const { listSubscriptions } = await import('../../shared/store/subscriptions.js');
 const { getConnection } = await import('../../shared/store/connections.js');
 const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
-const { reconcileDeps } = await import('../../shared/app/graph-runtime.js');
 const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
 const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
 
@@ -138,7 +137,7 @@ describe('reconcile', () => {
     fake.setGroupMembers(GROUP_CONTOSO, ['00000000-0000-4000-8000-0000000f0001', '00000000-0000-4000-8000-0000000f0002']);
     fake.failNext({ method: 'GET', pathPrefix: '/v1.0/groups/delta?$skiptoken', status: 500, times: 100 });
     const connection = await getConnection('entra-a');
-    await expect(reconcileDiff(connection!, reconcileDeps())).rejects.toThrow(/nothing was deleted/);
+    await expect(reconcileDiff(connection!)).rejects.toThrow(/nothing was deleted/);
 
     const result = await reconcileSchedule({ time: new Date().toISOString() } as never, lambdaContext('reconcile'));
     expect(result.queued).toEqual(['entra-a', 'entra-b']);
@@ -156,7 +155,7 @@ describe('reconcile', () => {
     fake.setGroupMembers(GROUP_NORTHWIND, []);
     const progress: string[] = [];
     const connection = await getConnection('entra-a');
-    const diff = await reconcileDiff(connection!, reconcileDeps((message) => progress.push(message)));
+    const diff = await reconcileDiff(connection!, { onProgress: (message) => progress.push(message) });
     expect(diff.removals.filter((removal) => removal.userId === leaver.userId)).toEqual([{ userId: leaver.userId, objectId: leaver.objectId, accountId: 'northwind' }]);
     expect(diff.removals.some((removal) => removal.userId === stayer.userId)).toBe(false);
     expect(progress.some((line) => line.includes('granting group'))).toBe(true);
