@@ -1,4 +1,8 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import type { FakeGraph } from '../../scripts/lib/fake-graph.js';
+import { ENTRA_A_CLIENT_ID, ENTRA_A_TENANT } from './stack.js';
+import { graphAppSecret } from './secrets.js';
 import { handler as graphHook, lifecycleHandler } from '../../functions/graph-hook.js';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { fixture, httpApiEvent } from './fixtures.js';
@@ -59,3 +63,24 @@ export async function postToGraphHook(
 }
 
 export { graphAppSecret } from './secrets.js';
+
+/** What entra-a's Graph app secret is created as in moto (another test file may have made it first). */
+const ENTRA_A_CLIENT_SECRET = 'test-entra-a-graph-client-secret';
+
+/**
+ * The fake Graph as entra-a's Graph: its app registered with the secret moto holds, again after
+ * each test's reset; the fake stops after the file. `eachTest` sets Graph's side for each test.
+ */
+export function useFakeGraphForEntraA(fake: FakeGraph, eachTest: () => void = () => undefined): void {
+  let clientSecret = ENTRA_A_CLIENT_SECRET;
+  const fresh = () => {
+    fake.reset();
+    fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
+    eachTest();
+  };
+  beforeAll(async () => {
+    clientSecret = await graphAppSecret('sso-sync/test/entra-a', ENTRA_A_CLIENT_SECRET);
+  });
+  beforeEach(fresh);
+  afterAll(() => fake.stop());
+}

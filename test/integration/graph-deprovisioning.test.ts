@@ -3,7 +3,7 @@
  * stream and process-graph-events, against DynamoDB Local, moto (Secrets Manager) and a local
  * fake Graph (token endpoint and /v1.0, answering with Graph's documented payloads).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
@@ -19,12 +19,9 @@ const fake = await vi.hoisted(async () => {
 
 const { documentClient, tableName } = await import('../../shared/store/client.js');
 const { keys } = await import('../../shared/store/keys.js');
-const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
-const { about, graphNotification, postToGraphHook, graphAppSecret } = await import('../helpers/graph.js');
+const { addSeedUser, createSeededTable, itemsOf } = await import('../helpers/stack.js');
+const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
 
-const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
-/** What moto holds under entra-a's secret name (another test file may have made it first). */
-let clientSecret = CLIENT_SECRET;
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
 const GROUP_CONTOSO_READERS = '00000000-0000-4000-8000-0000000d2003'; // contoso: Viewer (entra-a), beside GROUP_CONTOSO
@@ -33,18 +30,9 @@ let stream: LocalStream;
 
 beforeAll(async () => {
   stream = await createSeededTable();
-  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
 });
 
-afterAll(async () => {
-  await fake.stop();
-});
-
-afterEach(() => {
-  fake.reset();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
-});
+useFakeGraphForEntraA(fake);
 
 let counter = 0;
 /** A user of the test's own: linked to entra-a by a fresh object id, with the given memberships. */

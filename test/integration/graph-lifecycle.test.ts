@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 // Configuration is read once, at the handlers' import: the fake Graph must be up before that.
@@ -18,17 +18,14 @@ const fake = await vi.hoisted(async () => {
   return started;
 });
 
-const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf } = await import('../helpers/stack.js');
-const { lifecycleNotification, postToGraphHook, graphAppSecret } = await import('../helpers/graph.js');
+const { addSeedUser, createSeededTable, ENTRA_A_CLIENT_ID, itemsOf } = await import('../helpers/stack.js');
+const { lifecycleNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
 const { listSubscriptions } = await import('../../shared/store/subscriptions.js');
 const { getConnection } = await import('../../shared/store/connections.js');
 const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
 const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
 const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
 
-const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
-/** What moto holds under entra-a's secret name (another test file may have made it first). */
-let clientSecret = CLIENT_SECRET;
 const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
 const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001';
@@ -38,17 +35,10 @@ let stream: LocalStream;
 
 beforeAll(async () => {
   stream = await createSeededTable();
-  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
-});
-
-afterAll(async () => {
-  await fake.stop();
 });
 
 /** Graph's side as each test starts: the app, the groups' members. */
-beforeEach(() => {
-  fake.reset();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
+useFakeGraphForEntraA(fake, () => {
   fake.setGroupMembers(GROUP_CONTOSO, []);
   fake.setGroupMembers(GROUP_NORTHWIND, []);
 });

@@ -4,7 +4,7 @@
  * Secrets Manager) and the fake Graph. Cognito keeps a mapped groups value when the IdP omits
  * the claim, so a sign-in with the value recorded before an IdP removal proves nothing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 // Configuration is read once, at the handlers' import: the fake Graph must be up before that.
@@ -16,12 +16,12 @@ const fake = await vi.hoisted(async () => {
   return started;
 });
 
-const { createSeededTable, ENTRA_A_CLIENT_ID, ENTRA_A_TENANT, itemsOf, processUntilSettled, SECRET_A1 } = await import('../helpers/stack.js');
+const { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } = await import('../helpers/stack.js');
 const { createUserPool } = await import('../helpers/cognito.js');
 const { AUTHENTICATE, CONFIRM, entraTriggerUser, invokeTrigger, oktaTriggerUser, rolesOf, TOKEN } = await import('../helpers/trigger.js');
 const { oktaDelivery, oktaLogEvent, withGroup, withUser } = await import('../helpers/fixtures.js');
 const { postToOktaHook } = await import('../helpers/okta.js');
-const { about, graphNotification, graphAppSecret, postToGraphHook } = await import('../helpers/graph.js');
+const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
 const { getInboxEvent } = await import('../../shared/store/inbox.js');
 const { groupsOfUser } = await import('../../shared/idp/cognito.js');
 const { findUserIdByEmail } = await import('../../shared/store/directory.js');
@@ -29,27 +29,16 @@ const { REMOVED_BY_IDP } = await import('../../shared/app/sign-in-mapping.js');
 
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a)
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
-const CLIENT_SECRET = 'test-entra-a-graph-client-secret';
 
 let stream: LocalStream;
 let userPoolId: string;
-let clientSecret = CLIENT_SECRET;
 
 beforeAll(async () => {
   stream = await createSeededTable();
   userPoolId = await createUserPool();
-  clientSecret = await graphAppSecret('sso-sync/test/entra-a', CLIENT_SECRET);
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
 });
 
-afterAll(async () => {
-  await fake.stop();
-});
-
-afterEach(() => {
-  fake.reset();
-  fake.registerApp(ENTRA_A_TENANT, ENTRA_A_CLIENT_ID, clientSecret);
-});
+useFakeGraphForEntraA(fake);
 
 /** Sends Okta LogEvents through the real okta-hook and waits for the stream to process them. */
 async function fromOkta(...events: ReturnType<typeof oktaLogEvent>[]) {
