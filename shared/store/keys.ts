@@ -1,6 +1,6 @@
 /**
  * The one table's key design. Every entity, its keys and the query that uses them are
- * listed here and in the README; nothing else in the code builds a key by hand.
+ * listed here and in docs/table.md; nothing else in the code builds a key by hand.
  *
  * Ids (connections, accounts, users) match ID_PATTERN, so they never contain the `#`
  * separator. Free-text parts (IdP group names, emails) come last or are URI-encoded.
