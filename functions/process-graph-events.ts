@@ -15,7 +15,7 @@ import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { graphInboxEventSchema, type GraphInboxEvent } from '../shared/store/graph-inbox.js';
 import { failAttempt } from '../shared/app/fail-attempt.js';
-import { cachedAccountLookups } from '../shared/store/directory.js';
+import { cachedAccountLookups } from '../shared/store/sso-configs.js';
 import { processGraphEvent } from '../shared/app/process-graph-event.js';
 
 const { configCacheMs, hooksBaseUrl, disableOnDeprovision } = config();

@@ -14,7 +14,7 @@ import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { oktaInboxEventSchema, type OktaInboxEvent } from '../shared/store/inbox.js';
 import { failAttempt } from '../shared/app/fail-attempt.js';
-import { cachedAccountLookups } from '../shared/store/directory.js';
+import { cachedAccountLookups } from '../shared/store/sso-configs.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 import { revokeLeavers } from '../shared/app/revoke-access.js';

@@ -10,10 +10,11 @@ import { mergePlans, outcomeOfPlan, planRestores, removedByIdp, type EventOutcom
 import { directoryFor } from '../idp/graph-connection.js';
 import { reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
 import { recreateSubscription } from './graph-subscriptions.js';
+import { logger } from '../logger.js';
 import { getConnectionWithSubscriptions, type Connection, type ConnectionWithSubscriptions } from '../store/connections.js';
 import { identityBySubject } from '../store/identities.js';
-import { ssoConfigsServedBy } from '../store/sso-configs.js';
-import { membershipsByKey, membershipsOfUser, type AccountLookups } from '../store/directory.js';
+import { ssoConfigsServedBy, type AccountLookups } from '../store/sso-configs.js';
+import { membershipsByKey, membershipsOfUser } from '../store/directory.js';
 import { applyPlannedEvent, type InboxEventRef } from '../store/deprovision.js';
 import type { GraphInboxEvent } from '../store/graph-inbox.js';
 
@@ -52,9 +53,12 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
       if (accountIds.length === 0) return finish(event, skipped('this connection serves no account'));
       let reason = intent.kind === 'removeUser' ? intent.reason : '';
       if (intent.kind === 'checkUser') {
-        // Skip the Graph call when there is nothing the answer could change.
-        const active = (await membershipsOfUser(userId)).filter((m) => m.status === 'active' && accountIds.includes(m.accountId));
-        if (active.length === 0) return finish(event, skipped('the user has no active membership in the accounts this connection serves'));
+        // Skip the Graph call when there is nothing the answer could change: no active membership,
+        // and none that a removal of the person would still mark as such (so no re-add restores it).
+        const concerned = (await membershipsOfUser(userId)).filter(
+          (m) => accountIds.includes(m.accountId) && (m.status === 'active' || !(removedByIdp(m) && m.removal === 'user')),
+        );
+        if (concerned.length === 0) return finish(event, skipped('the user has no active membership in the accounts this connection serves'));
         const graph = await directoryFor(connection);
         const decision = decideUserState(await graph.getUser(intent.objectId), connection.deprovisionOnDisable);
         if (!decision.remove) return finish(event, skipped(decision.reason));
@@ -77,23 +81,31 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
  * Removals of the person (deleted, disabled) and removals by sign-in or admin stay. Graph is
  * asked only about users with something to give back.
  */
+/** Graph checks per notification for re-added members (a mass re-add must not outlast the Lambda). */
+const MAX_RE_ADD_CHECKS = 50;
+
 async function planReAdds(event: GraphInboxEvent, connection: Connection, groupId: string, objectIds: readonly string[], settings: GraphProcessingSettings): Promise<IdpChangePlan | undefined> {
   if (objectIds.length === 0) return undefined;
   const connectionId = connection.connectionId;
   const accountIds = await settings.accounts.accountIdsGrantedByGroup(connectionId, groupId);
   const { linked } = await linkedByObjectIds(connectionId, objectIds, settings);
   const memberships = await membershipsByKey(linked.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
-  // Given back earlier by this same event (a retry), or removed by a group change.
-  const concerned = memberships.filter((m) => (removedByIdp(m) && m.removal === 'group') || (m.status === 'active' && m.eventId === event.eventId));
-  if (concerned.length === 0) return undefined;
-  const configs = (await ssoConfigsServedBy(connectionId)).filter(({ accountId }) => accountIds.includes(accountId));
+  // Given back earlier by this same event (a retry): done, no need to ask Graph again.
+  const earlier = memberships.filter((m) => m.status === 'active' && m.eventId === event.eventId);
+  const restorable = memberships.filter((m) => removedByIdp(m) && m.removal === 'group');
+  let plan: IdpChangePlan | undefined = earlier.length > 0 ? { softDeletes: [], restores: [], appliedEarlier: earlier, stale: [], alreadyDeleted: [] } : undefined;
+  if (restorable.length === 0) return plan;
+  // A re-add gives back only where SSO is active.
+  const configs = (await ssoConfigsServedBy(connectionId)).filter(({ accountId, ssoConfig }) => accountIds.includes(accountId) && ssoConfig.active);
   const grants = grantingGroupsByAccount(configs, connectionId);
   const graph = await directoryFor(connection);
-  let plan: IdpChangePlan | undefined;
+  let asked = 0;
   for (const { userId, objectId } of linked) {
-    const theirs = concerned.filter((m) => m.userId === userId);
+    const theirs = restorable.filter((m) => m.userId === userId);
     const groups = [...new Set(theirs.flatMap(({ accountId }) => grants.get(accountId) ?? []))];
     if (groups.length === 0) continue;
+    // Bounded per event (each call may wait on Graph); the rest get access back at their next sign-in.
+    if (++asked > MAX_RE_ADD_CHECKS) break;
     const memberOf = await graph.memberGroupsOf(objectId, groups);
     if (!memberOf) continue; // gone from Entra ID: nothing comes back
     const userPlan = planRestores(theirs, {
@@ -105,6 +117,16 @@ async function planReAdds(event: GraphInboxEvent, connection: Connection, groupI
     plan = plan ? mergePlans(plan, userPlan) : userPlan;
   }
   return plan;
+}
+
+/** Re-adds never hold up the removals of the same notification: if Graph fails, the people re-added get access back at their next sign-in (the directory check). */
+async function planReAddsOrNone(event: GraphInboxEvent, connection: Connection, groupId: string, objectIds: readonly string[], settings: GraphProcessingSettings): Promise<IdpChangePlan | undefined> {
+  try {
+    return await planReAdds(event, connection, groupId, objectIds, settings);
+  } catch (error) {
+    logger.warn('re-adds not confirmed with Graph; left to the next sign-in', { connectionId: connection.connectionId, groupId, error: error as Error });
+    return undefined;
+  }
 }
 
 /**
@@ -124,7 +146,7 @@ async function processGroupChange(
   const connectionId = connection.connectionId;
   const accountIds = await settings.accounts.accountIdsGrantedByGroup(connectionId, intent.groupId);
   if (accountIds.length === 0) return finish(event, skipped(`group ${intent.groupId} is not configured for any account of this connection`));
-  const reAdds = intent.kind === 'removeFromGroup' ? await planReAdds(event, connection, intent.groupId, intent.addedObjectIds, settings) : undefined;
+  const reAdds = intent.kind === 'removeFromGroup' ? await planReAddsOrNone(event, connection, intent.groupId, intent.addedObjectIds, settings) : undefined;
   // Nothing to remove: the outcome is the re-adds' when there are any.
   const unlessReAdded = (outcome: EventOutcome) => (reAdds && outcomeOfPlan(reAdds).status === 'applied' ? commitPlan(event, reAdds) : finish(event, outcome));
   // Those listed as removed, or every linked user (the check reads only their memberships there).

@@ -5,8 +5,10 @@
  * transaction. This path never creates a user or a membership.
  */
 import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent } from '../domain/okta-events.js';
-import { outcomeOfPlan, planRestores, planSoftDeletes, type EventOutcome, type Membership } from '../domain/memberships.js';
-import { findUserIdByEmail, membershipsOfUser, type AccountLookups } from '../store/directory.js';
+import { outcomeOfPlan, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
+import { emailDomain } from '../domain/admission.js';
+import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
+import type { AccountLookups } from '../store/sso-configs.js';
 import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
 import type { OktaInboxEvent } from '../store/inbox.js';
 
@@ -33,6 +35,18 @@ export function accountsCoveredBy(accounts: AccountLookups, connectionId: string
     : accounts.accountIdsServedBy(connectionId);
 }
 
+/** A re-add gives back only where a sign-in would admit the person: an active SSO config that allows their email's domain. */
+async function grantsWhereSignInAdmits(grants: ReadonlyMap<string, Role>, connectionId: string, email: string, accounts: AccountLookups): Promise<Map<string, Role>> {
+  const configs = new Map((await accounts.ssoConfigsServedBy(connectionId)).map(({ accountId, ssoConfig }) => [accountId, ssoConfig]));
+  const domain = emailDomain(email);
+  return new Map(
+    [...grants].filter(([accountId]) => {
+      const config = configs.get(accountId);
+      return config?.active === true && config.allowedDomains.some((allowed) => allowed.toLowerCase() === domain);
+    }),
+  );
+}
+
 async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
   const [grants, accountIds, userId] = await Promise.all([
     intent.kind === 'groupAdded' ? lookups.accounts.accountGrantsOfGroup(event.connectionId, intent.group) : undefined,
@@ -51,7 +65,8 @@ async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReA
 
   const memberships = await lookups.memberships(userId, accountIds);
   const change = { occurredAt: intent.occurredAt, eventId: event.eventId, reason: intent.reason };
-  const plan = grants ? planRestores(memberships, { ...change, roles: grants }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
+  const plan = grants
+    ? planRestores(memberships, { ...change, roles: await grantsWhereSignInAdmits(grants, event.connectionId, intent.email, lookups.accounts) }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
   return { event, plan, outcome: outcomeOfPlan(plan) };
 }
 

@@ -26,7 +26,7 @@ import type { Connection } from '../store/connections.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
 import { identityBySubject, recordGroupSync, type LinkedIdentity } from '../store/identities.js';
 import { applySignIn } from '../store/sign-in-commit.js';
-import type { Membership } from '../domain/memberships.js';
+import { lastChangedBy, type Membership } from '../domain/memberships.js';
 
 export class SignInDeniedError extends Error {
   override name = 'SignInDeniedError';
@@ -127,6 +127,15 @@ async function syncCognitoGroups(user: TriggerUser, connectionId: string, subjec
   await recordGroupSync(connectionId, subject, { error: failures.map((failure) => failure.message).join('; ') }).catch(() => undefined);
 }
 
+/** The date of a groups value whose freshness is unknown (recorded before dates were, or possibly kept by Cognito). */
+const UNKNOWN_TIME = new Date(0).toISOString();
+
+/** The IdP changed this membership (removed, re-added, confirmed) after that time. */
+function idpChangedAfter(membership: Membership, time: string): boolean {
+  const idpTimes = [lastChangedBy(membership) === 'idp' ? membership.changedAt : undefined, membership.idpRemovedAt, membership.groupAddedAt];
+  return idpTimes.some((idpTime) => idpTime !== undefined && Date.parse(idpTime) > Date.parse(time));
+}
+
 /**
  * Cognito already holds these groups: the same ones were applied after the memberships' last
  * change. An IdP change since (a revocation removed the groups; a re-add gave a membership
@@ -183,28 +192,38 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
   const memberships = await membershipsOfUser(userId);
   const configs = new Map(accounts.map((account) => [account.accountId, account.ssoConfig]));
   const groupsClaimSha256 = groupsClaimDigest(user.userAttributes[settings.groupsAttribute]);
+  const groupsClaimIsFresh = options.firstSignIn || (identity?.groupsClaimSha256 !== undefined && identity.groupsClaimSha256 !== groupsClaimSha256);
+  // Only a fresh value is dated now; one that may be kept keeps the date it had (none: the epoch).
+  const groupsClaimAt = groupsClaimIsFresh ? signedInAt : (identity?.groupsClaimAt ?? UNKNOWN_TIME);
   const request = {
     userId,
     decisions,
     restoreOnSignIn: (accountId: string) => configs.get(accountId)?.restoreOnSignIn ?? true,
     signedInAt,
-    groupsClaimIsFresh: options.firstSignIn || (identity?.groupsClaimSha256 !== undefined && identity.groupsClaimSha256 !== groupsClaimSha256),
+    groupsClaimIsFresh,
+    groupsClaimPredatesIdpChange: !groupsClaimIsFresh && memberships.some((membership) => idpChangedAfter(membership, groupsClaimAt)),
   };
   let plan = planSignIn(memberships, request);
-  if (plan.heldByIdpRemoval.length > 0) {
-    const grants = await directoryGrants({ held: plan.heldByIdpRemoval, connection, subject, providerName: provenance.providerName, email, accounts, settings });
+  if (plan.held.length > 0) {
+    const grants = await directoryGrants({ held: plan.held, connection, subject, providerName: provenance.providerName, email, accounts, settings });
     if (grants?.size) plan = planSignIn(memberships, { ...request, directoryGrants: grants });
   }
   const wanted = wantedRoleGroups(membershipsAfter(memberships, plan));
-  if (plan.heldByIdpRemoval.length > 0) {
-    logger.info('restore held: removed by the IdP, and no evidence newer than the removal', {
+  const commit = () =>
+    applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt, groupsClaimSha256, groupsClaimAt });
+  if (plan.held.length > 0) {
+    logger.info('access held: the IdP changed it, and this sign-in brings no evidence newer than that', {
       connectionId: connection.connectionId,
-      accounts: plan.heldByIdpRemoval.map((membership) => membership.accountId),
+      accounts: plan.held.map(({ accountId }) => accountId),
     });
-    // Nothing is written: the stale value must not become "the last one recorded".
-    if (wanted.length === 0) throw new SignInDeniedError(REMOVED_BY_IDP);
+    if (wanted.length === 0) {
+      // Only what the plan still does (a revocation) is written, and the digest of an identity that
+      // had none, dated "unknown": a later, different value is then fresh; this one never becomes so.
+      await commit();
+      throw new SignInDeniedError(REMOVED_BY_IDP);
+    }
   }
-  await applySignIn({ connectionId: connection.connectionId, subject, email, userId, cognitoUsername: user.userName, userPoolId: user.userPoolId, identity, plan, signedInAt, groupsClaimSha256 });
+  await commit();
 
   const alreadyApplied = groupsAlreadyApplied(identity, memberships, wanted);
   if (!alreadyApplied) await syncCognitoGroups(user, connection.connectionId, subject, wanted);

@@ -16,10 +16,17 @@ export type Membership = {
   /** Who made the last change: the IdP (an event, a reconciliation), a sign-in, or an admin. */
   changedBy?: ChangeSource;
   /**
-   * What an IdP removal was about: the person's groups, or the person (deactivated, suspended,
-   * disabled, deleted). A re-add to a group undoes only the first kind.
+   * What the IdP's removals were about: the person's groups, or the person (deactivated,
+   * suspended, disabled, deleted). Only ever strengthened; a re-add undoes only the first kind.
    */
   removal?: RemovalScope;
+  /** The latest IdP removal seen for it, also one that found it deleted already: an older re-add is stale. */
+  idpRemovedAt?: string;
+  /**
+   * The latest re-add to a group granting at least its role, seen while it was active: an older
+   * group removal delivered later is stale (Okta delivers unordered). Never against a removal of the person.
+   */
+  groupAddedAt?: string;
 };
 
 export type RemovalScope = 'group' | 'user';
@@ -36,20 +43,38 @@ export function removedByIdp(membership: Membership): boolean {
   return membership.status === 'deleted' && lastChangedBy(membership) === 'idp';
 }
 
+/** When the IdP last removed it: a recorded removal, or the change that deleted it. */
+export function lastIdpRemoval(membership: Membership): number | undefined {
+  const times = [membership.idpRemovedAt, removedByIdp(membership) ? membership.changedAt : undefined].flatMap((time) => (time ? [Date.parse(time)] : []));
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/** Admin outranks Author outranks Reviewer outranks Viewer (ROLES lists them in that order). */
+export const outranks = (role: Role, other: Role): boolean => ROLES.indexOf(role) < ROLES.indexOf(other);
+
+const strongerRemoval = (current: RemovalScope | undefined, incoming: RemovalScope): RemovalScope => (current === 'user' ? 'user' : incoming);
+const isAfter = (time: string | undefined, than: number) => time !== undefined && Date.parse(time) > than;
+
 export type MembershipUpdate = { before: Membership; after: Membership };
 
 export type IdpChangePlan = {
   softDeletes: MembershipUpdate[];
   /**
-   * A re-add to a granting group: memberships the IdP removed come back; active ones are
-   * confirmed at the event's time, so an older removal delivered later is stale (Okta's
-   * deliveries are unordered).
+   * Removals that found the membership deleted already: recorded (time, scope, by the IdP) so
+   * that an older re-add delivered later cannot give it back. Access does not change.
+   */
+  removalsRecorded?: MembershipUpdate[];
+  /**
+   * A re-add to a granting group: memberships the IdP removed for a group change come back;
+   * active ones are confirmed (groupAddedAt), so an older group removal delivered later is stale.
    */
   restores?: MembershipUpdate[];
   /** Changed earlier by this same event: a redelivery or a retry after a partial failure. */
   appliedEarlier: Membership[];
   stale: Membership[];
   alreadyDeleted: Membership[];
+  /** Re-add: confirmed earlier by this event, or active with a role at least as high already. */
+  keptActive?: Membership[];
   /** Re-add: removed by a sign-in or an admin, or the person was deprovisioned: not a re-add's to undo. */
   notRestorable?: Membership[];
 };
@@ -64,18 +89,26 @@ export type SoftDeleteRequest = {
 
 /**
  * Which of a user's memberships an IdP change soft-deletes. Only memberships in the given
- * accounts are touched; an event older than a membership's last change is stale (rule 3).
- * An event at exactly the same instant wins: the IdP's removal is the later fact we know of.
+ * accounts are touched; an event older than a membership's last change is stale (rule 3), and so
+ * is a group removal older than a re-add seen while the membership was active. An event at
+ * exactly the same instant wins: the IdP's removal is the later fact we know of.
  */
 export function planSoftDeletes(memberships: readonly Membership[], request: SoftDeleteRequest): IdpChangePlan {
-  const plan: IdpChangePlan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] };
+  const plan: IdpChangePlan = { softDeletes: [], removalsRecorded: [], appliedEarlier: [], stale: [], alreadyDeleted: [] };
   const eventTime = Date.parse(request.occurredAt);
   for (const membership of memberships) {
     if (!request.accountIds.has(membership.accountId)) continue;
     if (membership.status === 'deleted' && membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
     else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
-    else if (membership.status === 'deleted') plan.alreadyDeleted.push(membership);
-    else {
+    else if (request.removal === 'group' && isAfter(membership.groupAddedAt, eventTime)) plan.stale.push(membership);
+    else if (membership.status === 'deleted') {
+      plan.alreadyDeleted.push(membership);
+      const removal = removedByIdp(membership) ? strongerRemoval(membership.removal, request.removal) : request.removal;
+      const idpRemovedAt = isAfter(membership.idpRemovedAt, eventTime) ? membership.idpRemovedAt : request.occurredAt;
+      if (removal !== membership.removal || idpRemovedAt !== membership.idpRemovedAt || lastChangedBy(membership) !== 'idp') {
+        plan.removalsRecorded?.push({ before: membership, after: { ...membership, changedBy: 'idp', removal, idpRemovedAt } });
+      }
+    } else {
       plan.softDeletes.push({
         before: membership,
         after: {
@@ -86,29 +119,13 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
           eventId: request.eventId,
           changedBy: 'idp',
           removal: request.removal,
+          idpRemovedAt: request.occurredAt,
         },
       });
     }
   }
   return plan;
 }
-
-/** Two plans of one event, as one (their memberships are distinct). */
-export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChangePlan {
-  const both = <T>(pick: (plan: IdpChangePlan) => T[] | undefined): T[] | undefined =>
-    pick(first) || pick(second) ? [...(pick(first) ?? []), ...(pick(second) ?? [])] : undefined;
-  return {
-    softDeletes: both((plan) => plan.softDeletes) ?? [],
-    appliedEarlier: both((plan) => plan.appliedEarlier) ?? [],
-    stale: both((plan) => plan.stale) ?? [],
-    alreadyDeleted: both((plan) => plan.alreadyDeleted) ?? [],
-    ...(first.restores || second.restores ? { restores: both((plan) => plan.restores) } : {}),
-    ...(first.notRestorable || second.notRestorable ? { notRestorable: both((plan) => plan.notRestorable) } : {}),
-  };
-}
-
-/** Marks a re-add that found the membership active: its time moved, its access did not change. */
-const CONFIRMED = ' (confirmed while active)';
 
 export type RestoreRequest = {
   /** The accounts the re-added group grants, each with the role it maps to. */
@@ -119,29 +136,54 @@ export type RestoreRequest = {
 };
 
 /**
- * Which memberships an IdP re-add gives back: those the IdP itself soft-deleted earlier for a
- * group change (not a removal by a sign-in refusal or an admin, and not a deactivated or
- * deleted person: adding them to a group gives them no access back), with the role the
- * re-added group maps to. The deprovisioning path never creates a membership (rule 4), and an
- * event older than the membership's last change is stale, as for removals.
+ * What an IdP re-add to a group does:
+ * - a membership the IdP removed for a group change, with no removal since the re-add's time,
+ *   comes back with the role the group maps to (not one removed by a sign-in refusal or an
+ *   admin, and not one of a person the IdP deactivated or deleted: a group gives that back never);
+ * - an active one is confirmed (groupAddedAt) when the group grants at least its role, so an
+ *   older group removal delivered later is stale; a lower role confirms nothing (a demotion
+ *   delivered out of order must still take the higher role away).
+ * The deprovisioning path never creates a membership (rule 4).
  */
 export function planRestores(memberships: readonly Membership[], request: RestoreRequest): IdpChangePlan {
-  const plan: IdpChangePlan = { softDeletes: [], restores: [], appliedEarlier: [], stale: [], alreadyDeleted: [], notRestorable: [] };
+  const plan: IdpChangePlan = { softDeletes: [], restores: [], appliedEarlier: [], stale: [], alreadyDeleted: [], keptActive: [], notRestorable: [] };
   const eventTime = Date.parse(request.occurredAt);
-  const changed = { changedAt: request.occurredAt, eventId: request.eventId, changedBy: 'idp' as const };
   for (const membership of memberships) {
     const role = request.roles.get(membership.accountId);
     if (!role) continue;
-    if (membership.eventId === request.eventId && membership.status === 'active') plan.appliedEarlier.push(membership);
+    if (membership.status === 'active' && membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
     else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
     else if (membership.status === 'active') {
-      plan.restores?.push({ before: membership, after: { ...membership, ...changed, reason: `${request.reason}${CONFIRMED}` } });
-    } else if (removedByIdp(membership) && membership.removal === 'group') {
-      const { removal: _undone, ...kept } = membership;
-      plan.restores?.push({ before: membership, after: { ...kept, ...changed, role, status: 'active', reason: request.reason } });
-    } else plan.notRestorable?.push(membership);
+      const confirms = !outranks(membership.role, role) && !isAfter(membership.groupAddedAt, eventTime - 1);
+      if (confirms) plan.restores?.push({ before: membership, after: { ...membership, groupAddedAt: request.occurredAt } });
+      else plan.keptActive?.push(membership);
+    } else if (!removedByIdp(membership) || membership.removal !== 'group') plan.notRestorable?.push(membership);
+    else if ((lastIdpRemoval(membership) ?? 0) > eventTime) plan.stale.push(membership);
+    else {
+      const { removal: _undone, ...rest } = membership;
+      const after: Membership = { ...rest, role, status: 'active', changedAt: request.occurredAt, reason: request.reason, eventId: request.eventId, changedBy: 'idp', groupAddedAt: request.occurredAt };
+      plan.restores?.push({ before: membership, after });
+    }
   }
   return plan;
+}
+
+/** Two plans of one event, as one. A membership both would write (planned from reads at different times) is left to the first. */
+export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChangePlan {
+  const key = ({ after }: MembershipUpdate) => `${after.userId}\u0000${after.accountId}`;
+  const written = new Set([...first.softDeletes, ...(first.removalsRecorded ?? []), ...(first.restores ?? [])].map(key));
+  const fresh = (updates: MembershipUpdate[] | undefined) => updates?.filter((update) => !written.has(key(update)));
+  const both = <T>(a: T[] | undefined, b: T[] | undefined): T[] | undefined => (a || b ? [...(a ?? []), ...(b ?? [])] : undefined);
+  return {
+    softDeletes: [...first.softDeletes, ...(fresh(second.softDeletes) ?? [])],
+    appliedEarlier: [...first.appliedEarlier, ...second.appliedEarlier],
+    stale: [...first.stale, ...second.stale],
+    alreadyDeleted: [...first.alreadyDeleted, ...second.alreadyDeleted],
+    ...(first.removalsRecorded || second.removalsRecorded ? { removalsRecorded: both(first.removalsRecorded, fresh(second.removalsRecorded)) } : {}),
+    ...(first.restores || second.restores ? { restores: both(first.restores, fresh(second.restores)) } : {}),
+    ...(first.keptActive || second.keptActive ? { keptActive: both(first.keptActive, second.keptActive) } : {}),
+    ...(first.notRestorable || second.notRestorable ? { notRestorable: both(first.notRestorable, second.notRestorable) } : {}),
+  };
 }
 
 export type EventOutcome =
@@ -159,17 +201,15 @@ const accountList = (memberships: readonly Pick<Membership, 'accountId'>[]) => m
  */
 export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
   const restores = plan.restores ?? [];
-  const earlier = (status: MembershipStatus, confirmed: boolean) =>
-    plan.appliedEarlier.filter((m) => m.status === status && m.reason.endsWith(CONFIRMED) === confirmed);
-  const deleted = [...plan.softDeletes.map(({ after }) => after), ...earlier('deleted', false), ...earlier('deleted', true)];
-  const restored = [...restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after), ...earlier('active', false)];
-  const confirmed = [...restores.filter(({ before }) => before.status === 'active').map(({ after }) => after), ...earlier('active', true)];
+  const deleted = [...plan.softDeletes.map(({ after }) => after), ...plan.appliedEarlier.filter((m) => m.status === 'deleted')];
+  const restored = [...restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after), ...plan.appliedEarlier.filter((m) => m.status === 'active')];
   const effects = [
     ...(deleted.length > 0 ? [`soft-deleted membership in ${accountList(deleted)}`] : []),
     ...(restored.length > 0 ? [`restored membership in ${accountList(restored)}`] : []),
-    ...(confirmed.length > 0 ? [`confirmed active membership in ${accountList(confirmed)}`] : []),
   ];
   if (effects.length > 0) return { status: 'applied', detail: effects.join('; ') };
+  const confirmed = [...restores.filter(({ before }) => before.status === 'active').map(({ after }) => after), ...(plan.keptActive ?? [])];
+  if (confirmed.length > 0) return { status: 'skipped', detail: `already active in ${accountList(confirmed)} (an older group removal delivered later is stale)` };
   if (plan.stale.length > 0) {
     const detail =
       plan.alreadyDeleted.length > 0

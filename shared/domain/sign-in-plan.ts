@@ -6,7 +6,7 @@
  */
 import type { AccountDecision } from './admission.js';
 import { roleGroupName } from './admission.js';
-import { removedByIdp, type Membership, type Role } from './memberships.js';
+import { outranks, removedByIdp, type Membership, type Role } from './memberships.js';
 
 export type MembershipChange =
   | { kind: 'create'; after: Membership }
@@ -18,10 +18,12 @@ export type SignInPlan = {
   changes: MembershipChange[];
   keptDeleted: Membership[];
   /**
-   * Removed by the IdP, and this sign-in brings no evidence newer than the removal (rule 8):
-   * the groups value is the one Cognito kept from an earlier sign-in.
+   * Accounts where the groups value would grant more than the evidence allows (rule 8): a
+   * membership the IdP removed, with a value that is not fresh; or, with a value recorded
+   * before an IdP change since, a new membership or a higher role. Only the directory check
+   * grants these.
    */
-  heldByIdpRemoval: Membership[];
+  held: { accountId: string; membership?: Membership }[];
 };
 
 /** What the IdP's directory says now (a live check at sign-in): per account, the role its groups grant. */
@@ -39,6 +41,12 @@ export type SignInRequest = {
    * proves nothing), or the Cognito user was created just now.
    */
   groupsClaimIsFresh: boolean;
+  /**
+   * The IdP changed this user's memberships (a removal, a re-add) after the groups value was
+   * recorded, and the value is not fresh: it may be one Cognito kept from before the change, so
+   * it may keep or lower access, never raise it.
+   */
+  groupsClaimPredatesIdpChange: boolean;
   /** A live check against the IdP's directory, where the connection has API credentials. */
   directoryGrants?: DirectoryGrants;
 };
@@ -55,8 +63,9 @@ export type SignInRequest = {
  */
 export function planSignIn(memberships: readonly Membership[], request: SignInRequest): SignInPlan {
   const byAccount = new Map(memberships.map((membership) => [membership.accountId, membership]));
-  const plan: SignInPlan = { changes: [], keptDeleted: [], heldByIdpRemoval: [] };
+  const plan: SignInPlan = { changes: [], keptDeleted: [], held: [] };
   const at = request.signedInAt;
+  const trusted = request.groupsClaimIsFresh || !request.groupsClaimPredatesIdpChange;
   for (const decision of request.decisions) {
     const before = byAccount.get(decision.accountId);
     if (!decision.admitted) {
@@ -66,21 +75,35 @@ export function planSignIn(memberships: readonly Membership[], request: SignInRe
       }
       continue;
     }
-    const granted = { userId: request.userId, accountId: decision.accountId, role: decision.role, status: 'active' as const, changedAt: at, reason: `sign-in: IdP group ${decision.matchedGroups.join(', ')}`, changedBy: 'sign-in' as const };
-    if (!before) plan.changes.push({ kind: 'create', after: granted });
-    else if (before.status === 'deleted') {
+    const directory = request.directoryGrants?.get(decision.accountId);
+    const fromDirectory = directory && { role: directory.role, reason: `sign-in: directory check, member of IdP group ${directory.groups.join(', ')}` };
+    const fromClaim = { role: decision.role, reason: `sign-in: IdP group ${decision.matchedGroups.join(', ')}` };
+    const grant = (evidence: { role: Role; reason: string }): Membership => ({
+      userId: request.userId,
+      accountId: decision.accountId,
+      status: 'active',
+      changedAt: at,
+      changedBy: 'sign-in',
+      ...evidence,
+    });
+    const hold = () => plan.held.push({ accountId: decision.accountId, ...(before ? { membership: before } : {}) });
+    if (!before) {
+      const evidence = trusted ? fromClaim : fromDirectory;
+      if (evidence) plan.changes.push({ kind: 'create', after: grant(evidence) });
+      else hold();
+    } else if (before.status === 'deleted') {
       const deletedBeforeSignIn = Date.parse(before.changedAt) < Date.parse(at);
+      // Removed by a sign-in refusal: today's rule (restoreOnSignIn). Removed by the IdP: evidence newer than that.
+      const evidence = !removedByIdp(before) || request.groupsClaimIsFresh ? fromClaim : fromDirectory;
       if (!deletedBeforeSignIn || !request.restoreOnSignIn(decision.accountId)) plan.keptDeleted.push(before);
-      else if (!removedByIdp(before) || request.groupsClaimIsFresh) plan.changes.push({ kind: 'restore', before, after: granted });
-      else {
-        const directory = request.directoryGrants?.get(decision.accountId);
-        if (!directory) plan.heldByIdpRemoval.push(before);
-        else {
-          const reason = `sign-in: directory check, member of IdP group ${directory.groups.join(', ')}`;
-          plan.changes.push({ kind: 'restore', before, after: { ...granted, role: directory.role, reason } });
-        }
-      }
-    } else if (before.role !== decision.role) plan.changes.push({ kind: 'changeRole', before, after: { ...granted, changedAt: at } });
+      else if (evidence) plan.changes.push({ kind: 'restore', before, after: grant(evidence) });
+      else hold();
+    } else if (before.role !== decision.role) {
+      // Lowering a role needs no evidence; raising one needs a value the IdP sent after its last change.
+      const evidence = !outranks(decision.role, before.role) || trusted ? fromClaim : fromDirectory && outranks(fromDirectory.role, before.role) ? fromDirectory : undefined;
+      if (evidence) plan.changes.push({ kind: 'changeRole', before, after: grant(evidence) });
+      else if (!fromDirectory) hold();
+    }
   }
   return plan;
 }

@@ -8,7 +8,7 @@ import { outcomeUpdate, recordOutcome, type OktaInboxEvent } from './inbox.js';
 /** An inbox event (Okta or Graph) as committing needs it: which item gets the outcome. */
 export type InboxEventRef = Pick<OktaInboxEvent, 'connectionId' | 'eventId' | 'receivedAt'>;
 
-/** An event with what processing decided: its soft-deletes (if any) and its outcome. */
+/** An event with what processing decided: its membership changes (if any) and its outcome. */
 export type PlannedEvent<E extends InboxEventRef = OktaInboxEvent> = {
   event: E;
   plan?: IdpChangePlan;
@@ -25,38 +25,51 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 /** A transaction holds at most 100 actions. */
 export const MAX_TRANSACTION_ACTIONS = 100;
 
-type UpdateKind = 'soft_deleted' | 'restored' | 'confirmed';
+/** What a membership update of an IdP event is; only the first two change access, and are audited. */
+type UpdateKind = 'soft_deleted' | 'restored' | 'removal_recorded' | 'confirmed';
+
+/** The attributes an IdP event may change; any other (userId, keys) stays as it is. */
+const UPDATED = ['status', 'role', 'changedAt', 'reason', 'eventId', 'changedBy', 'removal', 'idpRemovedAt', 'groupAddedAt'] as const;
+/** The attributes the plan was made from: another writer changing one cancels the transaction. */
+const SEEN = ['status', 'changedAt', 'idpRemovedAt', 'groupAddedAt'] as const;
+
+function updateKind({ before, after }: MembershipUpdate): UpdateKind {
+  if (before.status !== after.status) return after.status === 'deleted' ? 'soft_deleted' : 'restored';
+  return after.status === 'deleted' ? 'removal_recorded' : 'confirmed';
+}
 
 /**
- * One membership change of an IdP event and its audit entry. The update is conditional on the
- * membership still being what the plan was made from, so a concurrent change cancels the
- * transaction and the event is planned again. The audit key is deterministic, so an effect is
- * audited once.
+ * One membership update of an IdP event, with its audit entry when it changes access. The update
+ * is conditional on the membership still being what the plan was made from, so a concurrent
+ * change cancels the transaction and the event is planned again. The audit key is
+ * deterministic, so an effect is audited once.
  */
-function membershipUpdateActions(event: InboxEventRef, { before, after }: MembershipUpdate, kind: UpdateKind): TransactItem[] {
-  return [
-    {
-      Update: {
-        TableName: tableName,
-        Key: keys.membership(after.userId, after.accountId),
-        ConditionExpression: '#status = :seenStatus AND changedAt = :seenChangedAt',
-        UpdateExpression:
-          'SET #status = :status, #role = :role, changedAt = :changedAt, reason = :reason, eventId = :eventId, changedBy = :changedBy' +
-          (after.removal ? ', removal = :removal' : ' REMOVE removal'),
-        ExpressionAttributeNames: { '#status': 'status', '#role': 'role' },
-        ExpressionAttributeValues: {
-          ':seenStatus': before.status,
-          ':seenChangedAt': before.changedAt,
-          ':status': after.status,
-          ':role': after.role,
-          ':changedAt': after.changedAt,
-          ':reason': after.reason,
-          ':eventId': event.eventId,
-          ':changedBy': 'idp',
-          ...(after.removal ? { ':removal': after.removal } : {}),
-        },
-      },
+function membershipUpdateActions(event: InboxEventRef, update: MembershipUpdate): TransactItem[] {
+  const { before, after } = update;
+  const kind = updateKind(update);
+  const names = Object.fromEntries(UPDATED.map((field) => [`#${field}`, field]));
+  const values: Record<string, unknown> = {};
+  const set = UPDATED.filter((field) => after[field] !== undefined);
+  const remove = UPDATED.filter((field) => after[field] === undefined && before[field] !== undefined);
+  for (const field of set) values[`:${field}`] = after[field];
+  const seen = SEEN.map((field) => {
+    if (before[field] === undefined) return `attribute_not_exists(#${field})`;
+    values[`:seen_${field}`] = before[field];
+    return `#${field} = :seen_${field}`;
+  });
+  const updateAction: TransactItem = {
+    Update: {
+      TableName: tableName,
+      Key: keys.membership(after.userId, after.accountId),
+      ConditionExpression: seen.join(' AND '),
+      UpdateExpression: `SET ${set.map((field) => `#${field} = :${field}`).join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((field) => `#${field}`).join(', ')}` : ''}`,
+      ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([, field]) => set.includes(field as never) || remove.includes(field as never) || SEEN.includes(field as never))),
+      ExpressionAttributeValues: values,
     },
+  };
+  if (kind === 'removal_recorded' || kind === 'confirmed') return [updateAction];
+  return [
+    updateAction,
     {
       Put: {
         TableName: tableName,
@@ -80,23 +93,21 @@ function membershipUpdateActions(event: InboxEventRef, { before, after }: Member
   ];
 }
 
-/** The writes of one planned event: each membership change with its audit entry, then the event's outcome. */
-export function plannedActions({ event, plan, outcome }: PlannedEvent<InboxEventRef>): TransactItem[] {
-  const effects = [
-    ...(plan?.softDeletes ?? []).flatMap((update) => membershipUpdateActions(event, update, 'soft_deleted')),
-    ...(plan?.restores ?? []).flatMap((update) =>
-      membershipUpdateActions(event, update, update.before.status === 'deleted' ? 'restored' : 'confirmed'),
-    ),
-  ];
-  // The outcome comes last: when an event needs several transactions, it is recorded only
-  // once every effect is in.
-  return [...effects, { Update: outcomeUpdate(event, outcome) }];
+const updatesOf = (plan: IdpChangePlan | undefined): MembershipUpdate[] => [...(plan?.softDeletes ?? []), ...(plan?.removalsRecorded ?? []), ...(plan?.restores ?? [])];
+
+/** The writes of one planned event, one group per membership (its update and audit entry), then the event's outcome. */
+function plannedEffects({ event, plan }: PlannedEvent<InboxEventRef>): TransactItem[][] {
+  return updatesOf(plan).map((update) => membershipUpdateActions(event, update));
+}
+
+/** Every write of one planned event; the outcome comes last. */
+export function plannedActions(planned: PlannedEvent<InboxEventRef>): TransactItem[] {
+  return [...plannedEffects(planned).flat(), { Update: outcomeUpdate(planned.event, planned.outcome) }];
 }
 
 /** The memberships a planned event writes, as `userId\u0000accountId`. */
 export function membershipsWrittenBy(planned: PlannedEvent<InboxEventRef>): string[] {
-  const updates = [...(planned.plan?.softDeletes ?? []), ...(planned.plan?.restores ?? [])];
-  return updates.map(({ after }) => `${after.userId}\u0000${after.accountId}`);
+  return updatesOf(planned.plan).map(({ after }) => `${after.userId}\u0000${after.accountId}`);
 }
 
 async function transact(actions: TransactItem[]): Promise<void> {
@@ -117,17 +128,14 @@ async function transact(actions: TransactItem[]): Promise<void> {
  */
 export async function applyPlannedEvent(planned: PlannedEvent<InboxEventRef>): Promise<void> {
   if (membershipsWrittenBy(planned).length === 0) return recordOutcome(planned.event, planned.outcome);
-  const actions = plannedActions(planned);
-  const outcome = actions.pop() as TransactItem;
-  // An even number, so a membership update never parts from its audit entry.
-  const effectsPerTransaction = MAX_TRANSACTION_ACTIONS - 2;
-  const chunks: TransactItem[][] = [];
-  for (let start = 0; start < actions.length; start += effectsPerTransaction) {
-    chunks.push(actions.slice(start, start + effectsPerTransaction));
+  // The outcome comes last: when an event needs several transactions, it is recorded only once
+  // every effect is in. A membership's update never parts from its audit entry.
+  const chunks: TransactItem[][] = [[]];
+  for (const effect of plannedEffects(planned)) {
+    if ((chunks.at(-1) as TransactItem[]).length + effect.length > MAX_TRANSACTION_ACTIONS - 1) chunks.push([]);
+    (chunks.at(-1) as TransactItem[]).push(...effect);
   }
-  const last = chunks.at(-1);
-  if (last) last.push(outcome);
-  else chunks.push([outcome]);
+  (chunks.at(-1) as TransactItem[]).push({ Update: outcomeUpdate(planned.event, planned.outcome) });
   for (const chunk of chunks) await transact(chunk);
 }
 

@@ -5,7 +5,6 @@ import { ROLES, type Membership, type Role } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { keys, type Key } from './keys.js';
 import { queryIndex, queryPartition } from './query.js';
-import { cached } from './cache.js';
 
 export async function findUserIdByEmail(connectionId: string, email: string): Promise<string | undefined> {
   const { Item } = await documentClient.send(
@@ -34,22 +33,6 @@ export async function accountIdsServedBy(connectionId: string): Promise<string[]
   return items.map((item) => accountLinkSchema.parse(item).accountId);
 }
 
-/** Which accounts an event covers: SSO configuration, read on every event, so cached like connections. */
-export type AccountLookups = {
-  accountGrantsOfGroup: (connectionId: string, group: string) => Promise<Map<string, Role>>;
-  accountIdsGrantedByGroup: (connectionId: string, group: string) => Promise<string[]>;
-  accountIdsServedBy: (connectionId: string) => Promise<string[]>;
-};
-
-export function cachedAccountLookups(ttlMs: number): AccountLookups {
-  const grantsOfGroup = cached(ttlMs, accountGrantsOfGroup);
-  return {
-    accountGrantsOfGroup: grantsOfGroup,
-    accountIdsGrantedByGroup: async (connectionId, group) => [...(await grantsOfGroup(connectionId, group)).keys()],
-    accountIdsServedBy: cached(ttlMs, accountIdsServedBy),
-  };
-}
-
 const membershipSchema = z.object({
   userId: z.string(),
   accountId: z.string(),
@@ -60,6 +43,8 @@ const membershipSchema = z.object({
   eventId: z.optional(z.string()),
   changedBy: z.optional(z.enum(['idp', 'sign-in', 'admin'])),
   removal: z.optional(z.enum(['group', 'user'])),
+  idpRemovedAt: z.optional(z.string()),
+  groupAddedAt: z.optional(z.string()),
 });
 
 /** A user's memberships, read strongly consistent: the plan's conditions are built on them. */

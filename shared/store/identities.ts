@@ -13,6 +13,7 @@ const identitySchema = z.object({
   appliedGroupsAt: z.optional(z.string()),
   /** The groups value of the last sign-in that wrote (a digest): an equal value may be one Cognito kept. */
   groupsClaimSha256: z.optional(z.string()),
+  groupsClaimAt: z.optional(z.string()),
 });
 
 export type LinkedIdentity = z.infer<typeof identitySchema>;

@@ -79,6 +79,8 @@ export async function applySignIn(input: {
   plan: SignInPlan;
   signedInAt: string;
   groupsClaimSha256: string;
+  /** When that value is known to have come from the IdP (the epoch when that is unknown). */
+  groupsClaimAt: string;
 }): Promise<number> {
   const { connectionId, subject, email, userId, identity } = input;
   const actions: TransactItem[] = [];
@@ -98,7 +100,7 @@ export async function applySignIn(input: {
       {
         Put: {
           TableName: tableName,
-          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups, appliedGroupsAt: identity?.appliedGroupsAt, groupsClaimSha256: input.groupsClaimSha256, groupsClaimAt: input.signedInAt },
+          Item: { ...keys.identityBySubject(connectionId, subject), ...keys.linkedToConnection(connectionId, userId), entity: ENTITY.identity, userId, connectionId, subject, email, cognitoUsername: input.cognitoUsername, userPoolId: input.userPoolId, appliedGroups: identity?.appliedGroups, appliedGroupsAt: identity?.appliedGroupsAt, groupsClaimSha256: input.groupsClaimSha256, groupsClaimAt: input.groupsClaimAt },
           ConditionExpression: 'attribute_not_exists(pk) OR userId = :userId',
           ExpressionAttributeValues: { ':userId': userId },
         },

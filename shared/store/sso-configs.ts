@@ -5,7 +5,8 @@ import type { AccountSsoConfig } from '../domain/admission.js';
 import { documentClient, tableName } from './client.js';
 import { cached } from './cache.js';
 import { getConnection, type Connection } from './connections.js';
-import { accountIdsServedBy, getItemsByKey } from './directory.js';
+import { accountGrantsOfGroup, accountIdsServedBy, getItemsByKey } from './directory.js';
+import type { Role } from '../domain/memberships.js';
 import { keys } from './keys.js';
 
 export async function connectionOfProvider(providerName: string): Promise<Connection | undefined> {
@@ -39,4 +40,23 @@ export async function ssoConfigsServedBy(connectionId: string): Promise<AccountS
 /** Sign-in configuration, cached for CONFIG_CACHE_SECONDS like the webhooks' (so an unchanged sign-in reads only the user). */
 export function cachedSignInConfig(ttlMs: number) {
   return { connectionOfProvider: cached(ttlMs, connectionOfProvider), ssoConfigsServedBy: cached(ttlMs, ssoConfigsServedBy) };
+}
+
+/** Which accounts an event covers: SSO configuration, read on every event, so cached like connections. */
+export type AccountLookups = {
+  /** The SSO configs of the accounts a connection serves (a re-add gives back only where sign-in would admit). */
+  ssoConfigsServedBy: (connectionId: string) => Promise<AccountSsoConfig[]>;
+  accountGrantsOfGroup: (connectionId: string, group: string) => Promise<Map<string, Role>>;
+  accountIdsGrantedByGroup: (connectionId: string, group: string) => Promise<string[]>;
+  accountIdsServedBy: (connectionId: string) => Promise<string[]>;
+};
+
+export function cachedAccountLookups(ttlMs: number): AccountLookups {
+  const grantsOfGroup = cached(ttlMs, accountGrantsOfGroup);
+  return {
+    ssoConfigsServedBy: cached(ttlMs, ssoConfigsServedBy),
+    accountGrantsOfGroup: grantsOfGroup,
+    accountIdsGrantedByGroup: async (connectionId, group) => [...(await grantsOfGroup(connectionId, group)).keys()],
+    accountIdsServedBy: cached(ttlMs, accountIdsServedBy),
+  };
 }

@@ -170,7 +170,7 @@ describe('at-least-once delivery, exactly-once effects', () => {
     // The stream may cut a batch anywhere, so hand the processor this batch directly, newest first:
     // within a batch, `published` decides the order, not the position.
     const { processOktaBatch } = await import('../../shared/app/process-okta-batch.js');
-    const { cachedAccountLookups } = await import('../../shared/store/directory.js');
+    const { cachedAccountLookups } = await import('../../shared/store/sso-configs.js');
     const batch = await Promise.all([later, earlier].map(async (event) => (await getInboxEvent('okta-a', event.uuid))!));
     const { results } = await processOktaBatch(batch, {
       actedOnTypes: new Set(DEFAULT_OKTA_EVENT_TYPES),

@@ -107,6 +107,40 @@ describe('riley: Okta removes a user, and Cognito still holds the old groups val
   });
 });
 
+describe('a kept groups value after other IdP changes', () => {
+  it('does not raise a role that an Okta re-add gave back lower', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'no-stale-upgrade');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin', globex: 'active:Viewer' });
+    // Okta removes both groups (acme and globex go), then re-adds Payroll-Admins (acme as Author, globex).
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    await fromOkta(removedFrom(user.email, 'Payroll-Admins'));
+    await fromOkta(addedTo(user.email, 'Payroll-Admins'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Author', globex: 'active:Viewer' });
+    // Cognito still holds the value from before: it may keep access, never raise it.
+    await invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers", "Payroll-Admins"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Author', globex: 'active:Viewer' });
+  });
+
+  it('records a digest for an identity that had none, so a later, different value counts as fresh', async () => {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { documentClient, tableName } = await import('../../shared/store/client.js');
+    const { keys } = await import('../../shared/store/keys.js');
+    const user = await oktaTriggerUser(userPoolId, 'legacy-identity');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    const subject = user.userName.slice('OktaA_'.length);
+    // As written before digests were recorded.
+    await documentClient.send(new UpdateCommand({ TableName: tableName, Key: keys.identityBySubject('okta-a', subject), UpdateExpression: 'REMOVE groupsClaimSha256, groupsClaimAt' }));
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    await expect(invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers"]'))).rejects.toThrow(REMOVED_BY_IDP);
+    const identity = (await traceOf(user.email)).identities.find((item) => item.subject === subject);
+    expect(identity).toMatchObject({ groupsClaimSha256: expect.any(String), groupsClaimAt: new Date(0).toISOString() });
+    await expect(invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers"]'))).rejects.toThrow(REMOVED_BY_IDP);
+    await invokeTrigger(user.event(AUTHENTICATE, '["Finance-Approvers", "Everyone"]'));
+    expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+  });
+});
+
 describe('re-adds from Okta', () => {
   it('gives back a membership the IdP removed, audited, and the kept value then admits', async () => {
     const user = await oktaTriggerUser(userPoolId, 'readded');
@@ -141,7 +175,7 @@ describe('re-adds from Okta', () => {
     const removedAt = new Date(signedInAt + 5).toISOString();
     const readdedAt = new Date(signedInAt + 10).toISOString();
     const [readdOutcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers', readdedAt));
-    expect(readdOutcome).toMatchObject({ status: 'applied', detail: 'confirmed active membership in acme' });
+    expect(readdOutcome).toMatchObject({ status: 'skipped', detail: 'already active in acme (an older group removal delivered later is stale)' });
     const [removalOutcome] = await fromOkta(removedFrom(user.email, 'Finance-Approvers', removedAt));
     expect(removalOutcome?.status).toBe('stale');
     expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
@@ -154,6 +188,30 @@ describe('re-adds from Okta', () => {
     await fromOkta(deactivation);
     const [outcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers'));
     expect(outcome?.status).toBe('skipped');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+
+  it('a removal that finds the membership deleted is recorded: a deactivation after a group removal is not undone by a re-add', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'removed-then-deactivated');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers'));
+    const [deactivated] = await fromOkta(withUser(oktaLogEvent('okta-user-deactivate.json'), user.email));
+    expect(deactivated?.status).toBe('skipped');
+    const [readd] = await fromOkta(addedTo(user.email, 'Finance-Approvers'));
+    expect(readd?.status).toBe('skipped');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+
+  it('a re-add older than a removal processed first is stale', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'late-old-readd');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    const signedInAt = Date.now();
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers', new Date(signedInAt + 5).toISOString()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Removed, re-added, removed again; the second removal arrives before the re-add.
+    await fromOkta(removedFrom(user.email, 'Finance-Approvers', new Date(signedInAt + 15).toISOString()));
+    const [readd] = await fromOkta(addedTo(user.email, 'Finance-Approvers', new Date(signedInAt + 10).toISOString()));
+    expect(readd?.status).toBe('stale');
     expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
   });
 

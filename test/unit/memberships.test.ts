@@ -63,6 +63,7 @@ describe('planSoftDeletes', () => {
           eventId: 'event-1',
           changedBy: 'idp',
           removal: 'group',
+          idpRemovedAt: EVENT_TIME,
         },
       },
     ]);
@@ -77,7 +78,7 @@ describe('planSoftDeletes', () => {
 
   it('plans nothing when the user has no membership in the covered accounts', () => {
     const plan = planSoftDeletes([membership('globex')], removal(['acme']));
-    expect(plan).toEqual({ softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] });
+    expect(plan).toEqual({ softDeletes: [], removalsRecorded: [], appliedEarlier: [], stale: [], alreadyDeleted: [] });
     expect(outcomeOfPlan(plan)).toEqual({
       status: 'skipped',
       detail: 'the user has no membership in the accounts this event covers',
@@ -236,6 +237,7 @@ describe('planSoftDeletes properties', () => {
             eventId: request.eventId,
             changedBy: 'idp',
             removal: request.removal,
+            idpRemovedAt: request.occurredAt,
           });
         }
       }),
@@ -282,11 +284,39 @@ describe('planRestores (an IdP re-add)', () => {
       ],
       reAdd,
     );
-    expect(plan.restores?.map(({ after }) => [after.accountId, after.status, after.role, after.changedAt, after.changedBy])).toEqual([
-      ['acme', 'active', 'Admin', at, 'idp'],
-      ['globex', 'active', 'Viewer', at, 'idp'],
+    expect(plan.restores?.map(({ after }) => [after.accountId, after.status, after.role, after.changedAt, after.changedBy, after.groupAddedAt])).toEqual([
+      ['acme', 'active', 'Admin', at, 'idp', at],
+      // Confirmed only: its state, role and time stay; the re-add's time is kept beside them.
+      ['globex', 'active', 'Viewer', base.changedAt, 'sign-in', at],
     ]);
-    expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'restored membership in acme; confirmed active membership in globex' });
+    expect(outcomeOfPlan(plan)).toEqual({ status: 'applied', detail: 'restored membership in acme' });
+  });
+
+  it('does not confirm a role higher than the re-added group grants: an out-of-order demotion still takes it', () => {
+    const admin = { ...base, accountId: 'globex', role: 'Admin' as const, status: 'active' as const, changedBy: 'sign-in' as const };
+    const plan = planRestores([admin], reAdd); // globex: Author
+    expect(plan.restores).toEqual([]);
+    const removalOfAdmins = planSoftDeletes([admin], { accountIds: new Set(['globex']), occurredAt: '2026-02-15T00:00:00.000Z', eventId: 'remove-admins', reason: 'r', removal: 'group' });
+    expect(removalOfAdmins.softDeletes).toHaveLength(1);
+  });
+
+  it('makes an older group removal stale after a confirmation, but never a removal of the person', () => {
+    const confirmed = { ...base, accountId: 'acme', status: 'active' as const, groupAddedAt: at };
+    const older = { accountIds: new Set(['acme']), occurredAt: '2026-02-15T00:00:00.000Z', eventId: 'e', reason: 'r' };
+    expect(outcomeOfPlan(planSoftDeletes([confirmed], { ...older, removal: 'group' })).status).toBe('stale');
+    expect(planSoftDeletes([confirmed], { ...older, removal: 'user' }).softDeletes).toHaveLength(1);
+  });
+
+  it('records a removal that finds the membership deleted, so an older re-add delivered later is stale', () => {
+    const deleted = { ...base, accountId: 'acme', status: 'deleted' as const, changedBy: 'idp' as const, removal: 'group' as const, eventId: 'remove-1' };
+    const later = planSoftDeletes([deleted], { accountIds: new Set(['acme']), occurredAt: '2026-04-01T00:00:00.000Z', eventId: 'deactivate', reason: 'r', removal: 'user' });
+    expect(later.removalsRecorded?.map(({ after }) => [after.status, after.removal, after.idpRemovedAt, after.eventId])).toEqual([['deleted', 'user', '2026-04-01T00:00:00.000Z', 'remove-1']]);
+    expect(outcomeOfPlan(later)).toEqual({ status: 'skipped', detail: 'memberships already deleted' });
+    const recorded = later.removalsRecorded?.[0]?.after;
+    expect(outcomeOfPlan(planRestores(recorded ? [recorded] : [], reAdd)).status).toBe('skipped'); // removal of the person: never by a re-add
+    const groupOnly = planSoftDeletes([deleted], { accountIds: new Set(['acme']), occurredAt: '2026-04-01T00:00:00.000Z', eventId: 'remove-2', reason: 'r', removal: 'group' });
+    const recordedGroup = groupOnly.removalsRecorded?.[0]?.after;
+    expect(outcomeOfPlan(planRestores(recordedGroup ? [recordedGroup] : [], reAdd)).status).toBe('stale'); // the re-add (March) is older than the removal (April)
   });
 
   it('does not undo a removal by a sign-in refusal or of a deprovisioned person, and is stale against a later change', () => {

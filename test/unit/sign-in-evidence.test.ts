@@ -30,6 +30,7 @@ const request = (changes: Partial<SignInRequest> = {}): SignInRequest => ({
   restoreOnSignIn: () => true,
   signedInAt: SIGNED_IN_AT,
   groupsClaimIsFresh: false,
+  groupsClaimPredatesIdpChange: true,
   ...changes,
 });
 
@@ -37,18 +38,18 @@ describe('planSignIn and IdP removals', () => {
   it('holds a membership the IdP removed when the groups value is the one Cognito kept', () => {
     const plan = planSignIn([removed('idp')], request());
     expect(plan.changes).toEqual([]);
-    expect(plan.heldByIdpRemoval).toEqual([removed('idp')]);
+    expect(plan.held).toEqual([{ accountId: 'acme', membership: removed('idp') }]);
   });
 
   it('takes items written before changedBy existed by their event id: an event means the IdP', () => {
     const legacy = removed(undefined, { eventId: 'okta-event-1' });
-    expect(planSignIn([legacy], request()).heldByIdpRemoval).toEqual([legacy]);
+    expect(planSignIn([legacy], request()).held).toEqual([{ accountId: 'acme', membership: legacy }]);
   });
 
   it('restores on a fresh groups value', () => {
     const plan = planSignIn([removed('idp')], request({ groupsClaimIsFresh: true }));
     expect(plan.changes).toMatchObject([{ kind: 'restore', after: { status: 'active', role: 'Admin', changedBy: 'sign-in' } }]);
-    expect(plan.heldByIdpRemoval).toEqual([]);
+    expect(plan.held).toEqual([]);
   });
 
   it('restores on the directory check, with the role and groups the directory gives', () => {
@@ -66,6 +67,25 @@ describe('planSignIn and IdP removals', () => {
     const plan = planSignIn([removed('idp')], request({ groupsClaimIsFresh: true, restoreOnSignIn: () => false }));
     expect(plan.changes).toEqual([]);
     expect(plan.keptDeleted).toHaveLength(1);
+  });
+
+  it('does not raise a role or create a membership from a value recorded before an IdP change', () => {
+    const viewer: Membership = { ...removed('idp'), status: 'active', role: 'Viewer' };
+    const raised = planSignIn([viewer], request());
+    expect(raised.changes).toEqual([]);
+    expect(raised.held).toEqual([{ accountId: 'acme', membership: viewer }]);
+    const created = planSignIn([], request());
+    expect(created.changes).toEqual([]);
+    expect(created.held).toEqual([{ accountId: 'acme' }]);
+    // Lowering needs no evidence; with no IdP change since the value was recorded, it is trusted.
+    expect(planSignIn([{ ...viewer, role: 'Admin' }], request({ decisions: [{ ...admitted, role: 'Viewer' }] })).changes).toMatchObject([{ kind: 'changeRole' }]);
+    expect(planSignIn([viewer], request({ groupsClaimPredatesIdpChange: false })).changes).toMatchObject([{ kind: 'changeRole', after: { role: 'Admin' } }]);
+  });
+
+  it('raises a role only as far as the directory check grants', () => {
+    const viewer: Membership = { ...removed('idp'), status: 'active', role: 'Viewer' };
+    const directoryGrants = new Map([['acme', { role: 'Author' as const, groups: ['Authors'] }]]);
+    expect(planSignIn([viewer], request({ directoryGrants })).changes).toMatchObject([{ kind: 'changeRole', after: { role: 'Author' } }]);
   });
 
   it('property: without fresh evidence or a directory grant, no IdP removal is ever restored', () => {
