@@ -13,6 +13,7 @@ import { removeState, writeState } from './lib/local-stack-state.js';
 import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 import { MotoMissingError, startMotoServer, type MotoServer } from './lib/moto-server.js';
 import { startFakeGraph, type FakeGraph } from './lib/fake-graph.js';
+import { createLocalAdmin, type LocalAdmin } from './lib/local-admin.js';
 
 // The stream runs process-graph-events in this process, against the local fake Graph (HTTPS with
 // a test-only certificate): Node must trust it from start-up.
@@ -25,6 +26,7 @@ const seedFile = process.env.SEED_FILE ?? fileURLToPath(new URL('../seed/demo.js
 let dynamo: DynamoDbLocal | undefined;
 let moto: MotoServer | undefined;
 let fakeGraph: FakeGraph | undefined;
+let admin: LocalAdmin | undefined;
 let offline: ChildProcess | undefined;
 let stopStream: (() => Promise<void>) | undefined;
 let stopping: Promise<never> | undefined;
@@ -89,7 +91,10 @@ async function startOffline(wantedPort: number): Promise<string> {
     rmSync(`${ROOT}/.esbuild`, { recursive: true, force: true }); // a killed run leaves stale bundles
     // --localEnvironment: the functions get this process's environment, with the local endpoints main()
     // set (DYNAMODB_ENDPOINT, SECRETS_MANAGER_ENDPOINT, GRAPH_*), which serverless.yml never names.
-    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment'], {
+    // The admin user pool and client are moto's: serverless.yml's defaults are the stack's own
+    // resources (CloudFormation Refs, which offline cannot resolve), so they are passed as params.
+    const adminParams = admin ? ['--param', `adminUserPoolId=${admin.userPoolId}`, '--param', `adminClientIds=${admin.clientId}`] : [];
+    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...adminParams], {
       cwd: ROOT,
       env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -142,7 +147,9 @@ async function main(): Promise<void> {
       GRAPH_AUTHORITY_HOST: fakeGraph.authorityHost,
       HOOKS_BASE_URL: hooksBaseUrl,
     });
-    console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager (moto_server) on ${moto.endpoint}`);
+    console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager and Cognito (moto_server) on ${moto.endpoint}`);
+    admin = await createLocalAdmin(moto.endpoint, TABLE_NAME);
+    Object.assign(process.env, { COGNITO_ENDPOINT: moto.endpoint, ADMIN_USER_POOL_ID: admin.userPoolId, ADMIN_CLIENT_IDS: admin.clientId });
   } catch (error) {
     if (!(error instanceof MotoMissingError)) throw error;
     console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call (user updates, group changes) fail locally.`);
@@ -185,6 +192,7 @@ async function main(): Promise<void> {
     httpUrl,
     seedFile,
     ...(fakeGraph && moto ? { graphBaseUrl: fakeGraph.baseUrl, graphAuthorityHost: fakeGraph.authorityHost, secretsManagerEndpoint: moto.endpoint } : {}),
+    ...(admin ? { admin } : {}),
   });
   const okta = seed.connections.filter((connection) => connection.type === 'okta').map(
     (connection) =>
@@ -209,6 +217,7 @@ Try it, in another terminal:
   npm run demo            an Okta group removal, then Entra: a group removal, a user deletion and a disabled user, each
                           membership before and after
   npm run reconcile -- demo-entra --dry-run      what a reconciliation against the fake Graph would remove
+  curl -H "Authorization: Bearer $(npm run -s token)" ${httpUrl}/admin/events      the admin API (failed events)
 
 DynamoDB Local: ${dynamo.endpoint}  (table ${TABLE_NAME}; e.g. npm run seed -- <file> --endpoint ${dynamo.endpoint})
 Press Ctrl-C to stop everything.

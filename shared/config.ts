@@ -44,6 +44,12 @@ const environmentSchema = z.object({
   SECRETS_MANAGER_ENDPOINT: z.optional(z.url()),
   // The public base URL of the HTTP API, for the notification URLs of Graph subscriptions.
   HOOKS_BASE_URL: z.optional(z.url()),
+  // Admin API: the user pool whose access tokens it accepts, the app clients allowed to call it,
+  // and the Cognito group an admin must be in.
+  ADMIN_USER_POOL_ID: z.optional(z.string().check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected a user pool id like us-east-1_AbC123'))),
+  ADMIN_CLIENT_IDS: z.optional(commaList),
+  ADMIN_GROUP: z._default(z.string().check(z.minLength(1)), 'sso-sync-admins'),
+  AWS_REGION: z._default(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1')), 'us-east-1'),
 });
 
 export type Config = {
@@ -61,6 +67,8 @@ export type Config = {
   graphAuthorityHost: string;
   secretsManagerEndpoint: string | undefined;
   hooksBaseUrl: string | undefined;
+  admin: { userPoolId: string | undefined; clientIds: ReadonlySet<string>; group: string };
+  region: string;
 };
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
@@ -87,6 +95,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphAuthorityHost: vars.GRAPH_AUTHORITY_HOST.replace(/\/+$/, ''),
     secretsManagerEndpoint: vars.SECRETS_MANAGER_ENDPOINT,
     hooksBaseUrl: vars.HOOKS_BASE_URL?.replace(/\/+$/, ''),
+    admin: { userPoolId: vars.ADMIN_USER_POOL_ID, clientIds: new Set(vars.ADMIN_CLIENT_IDS ?? []), group: vars.ADMIN_GROUP },
+    region: vars.AWS_REGION,
   };
 }
 

@@ -1,6 +1,7 @@
 /** What `npm start` tells `npm run demo`: where the running stack is. */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { LocalAdmin } from './local-admin.js';
 
 // LOCAL_STACK_STATE_FILE lets a test run its own stack beside one a developer has running.
 export const STATE_FILE = process.env.LOCAL_STACK_STATE_FILE ?? fileURLToPath(new URL('../../.local-stack.json', import.meta.url));
@@ -15,6 +16,8 @@ export type LocalStackState = {
   graphBaseUrl?: string;
   graphAuthorityHost?: string;
   secretsManagerEndpoint?: string;
+  /** The admin user pool in moto, for `npm run token` (local only: a throwaway password). */
+  admin?: LocalAdmin;
 };
 
 export function writeState(state: LocalStackState): void {

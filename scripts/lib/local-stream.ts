@@ -1,6 +1,6 @@
 /**
  * The table's stream, run locally: reads DynamoDB Local's stream and calls the real
- * process-okta-events handler the way Lambda would, with the same filter (INSERTs of inbox items),
+ * process-okta-events handler the way Lambda would, with the same filters (pending inbox items),
  * partial batch responses, a retry limit and a "dead letter" log for what still fails.
  * On AWS all of this is the event source mapping declared in serverless.yml.
  */
@@ -20,10 +20,13 @@ type InboxFilter = {
   dynamodb: { NewImage: { entity: { S: string[] }; source: { S: string[] }; status?: { S: string[] } } };
 };
 
-/** Mirrors the filterPatterns of process-okta-events in serverless.yml (a test keeps them equal). */
-export const INBOX_INSERT_FILTER: InboxFilter = {
-  eventName: ['INSERT'],
-  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['okta'] } } },
+/**
+ * Mirrors the filterPatterns of process-okta-events in serverless.yml (a test keeps them equal):
+ * new Okta inbox items, and those an admin put back to pending for a replay.
+ */
+export const OKTA_INBOX_PENDING_FILTER: InboxFilter = {
+  eventName: ['INSERT', 'MODIFY'],
+  dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['okta'] }, status: { S: ['pending'] } } },
 };
 
 /**
@@ -51,8 +54,8 @@ export function matchesFilter(filter: InboxFilter, record: StreamRecord): boolea
   );
 }
 
-export function isInboxInsert(record: StreamRecord): boolean {
-  return matchesFilter(INBOX_INSERT_FILTER, record);
+export function isPendingOktaInboxItem(record: StreamRecord): boolean {
+  return matchesFilter(OKTA_INBOX_PENDING_FILTER, record);
 }
 
 /** A Lambda context; `logStreamName` names the instance (execution environment), as on Lambda. */
@@ -155,7 +158,7 @@ export class LocalStream {
     const okta: StreamConsumer[] = options.handler
       ? [{
           name: 'process-okta-events',
-          accepts: isInboxInsert,
+          accepts: isPendingOktaInboxItem,
           handler: options.handler,
           batchSize: options.batchSize ?? STREAM_SETTINGS.batchSize,
           parallelization: options.parallelization ?? STREAM_SETTINGS.parallelizationFactor,

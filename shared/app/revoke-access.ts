@@ -48,15 +48,24 @@ export type LinkedCognitoUser = { userId: string; cognitoUsername?: string; user
 
 /**
  * Revokes the Cognito session of a user who signed in through Cognito and has no active
+ * membership left; returns what it did, or undefined when there was nothing to do. Throws when
+ * Cognito fails.
+ */
+export async function revokeCognitoAccessIfNoneLeft(user: LinkedCognitoUser, disable: boolean): Promise<string | undefined> {
+  if (!user.cognitoUsername || !user.userPoolId) return undefined; // never signed in through Cognito
+  const stillActive = (await membershipsOfUser(user.userId)).some((membership) => membership.status === 'active');
+  if (stillActive) return undefined;
+  return revoke({ userPoolId: user.userPoolId, username: user.cognitoUsername }, disable);
+}
+
+/**
+ * Revokes the Cognito session of a user who signed in through Cognito and has no active
  * membership left; records what it did on the event. Never throws: the soft-delete stands.
  */
 export async function revokeIfNoAccessLeft(event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>, user: LinkedCognitoUser, disable: boolean): Promise<void> {
-  if (!user.cognitoUsername || !user.userPoolId) return; // never signed in through Cognito
   try {
-    const stillActive = (await membershipsOfUser(user.userId)).some((membership) => membership.status === 'active');
-    if (stillActive) return;
-    const detail = await revoke({ userPoolId: user.userPoolId, username: user.cognitoUsername }, disable);
-    await recordRevocation(event, { status: 'done', detail });
+    const detail = await revokeCognitoAccessIfNoneLeft(user, disable);
+    if (detail) await recordRevocation(event, { status: 'done', detail });
   } catch (error) {
     logger.error('could not revoke the Cognito session; the next token refresh is refused anyway', {
       connectionId: event.connectionId,

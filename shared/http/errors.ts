@@ -27,6 +27,20 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+export class ForbiddenError extends HttpError {
+  override name = 'ForbiddenError';
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
+export class ConflictError extends HttpError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
 export class NotFoundError extends HttpError {
   override name = 'NotFoundError';
   constructor(message: string) {

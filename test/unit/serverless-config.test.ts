@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { GRAPH_INBOX_PENDING_FILTER, GRAPH_STREAM_SETTINGS, INBOX_INSERT_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
+import { GRAPH_INBOX_PENDING_FILTER, GRAPH_STREAM_SETTINGS, OKTA_INBOX_PENDING_FILTER, STREAM_SETTINGS } from '../../scripts/lib/local-stream.js';
 import { tableDefinition, TTL_ATTRIBUTE } from '../../shared/store/keys.js';
 
 const SERVERLESS_YML = join(dirname(fileURLToPath(import.meta.url)), '../../serverless.yml');
@@ -183,7 +183,7 @@ describe('the Table resource', () => {
 });
 
 describe.each([
-  { name: 'process-okta-events', filter: INBOX_INSERT_FILTER, settings: STREAM_SETTINGS },
+  { name: 'process-okta-events', filter: OKTA_INBOX_PENDING_FILTER, settings: STREAM_SETTINGS },
   { name: 'process-graph-events', filter: GRAPH_INBOX_PENDING_FILTER, settings: GRAPH_STREAM_SETTINGS },
 ])('the $name stream mapping', ({ name, filter, settings }) => {
   it('lets through only what local-stream.ts lets through: inbox INSERTs of its source', () => {
@@ -270,7 +270,7 @@ describe('least privilege: every grant names its resources', () => {
 
   it('grants Cognito actions on the stage\'s user pool only, by its ARN', () => {
     const cognito = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('cognito-idp:')));
-    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'process-graph-events', 'process-okta-events']);
+    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'admin-api', 'process-graph-events', 'process-okta-events']);
     for (const { owner, statement } of cognito) {
       expect(resolveCustom(statement.Resource), owner).toEqual(USER_POOL_ARN);
       expect(actionsOf(statement).every((action) => !action.includes('*')), owner).toBe(true);

@@ -1,0 +1,158 @@
+/**
+ * The admin API through its real handler, with API Gateway's event shape, real access tokens that
+ * moto_server signs (and serves the keys of), DynamoDB Local and the table's stream.
+ */
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LocalStream } from '../../scripts/lib/local-stream.js';
+
+// Configuration is read at the handler's import: the admin pool and client must exist before it.
+const admin = await vi.hoisted(async () => {
+  const { createLocalAdmin } = await import('../../scripts/lib/local-admin.js');
+  const created = await createLocalAdmin(process.env.COGNITO_ENDPOINT ?? '', `admin-test-${crypto.randomUUID()}`);
+  process.env.ADMIN_USER_POOL_ID = created.userPoolId;
+  process.env.ADMIN_CLIENT_IDS = created.clientId;
+  return created;
+});
+
+const { handler } = await import('../../functions/admin-api.js');
+const { createLocalAdmin, localAdminToken } = await import('../../scripts/lib/local-admin.js');
+const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
+const { addSeedUser, createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } = await import('../helpers/stack.js');
+const { oktaDelivery, oktaLogEvent, withUser } = await import('../helpers/fixtures.js');
+const { postToOktaHook } = await import('../helpers/okta.js');
+const { cognitoClient } = await import('../../shared/idp/cognito.js');
+const { AdminCreateUserCommand, AdminInitiateAuthCommand, AdminSetUserPasswordCommand } = await import('@aws-sdk/client-cognito-identity-provider');
+const { clearFaults, failWhenMentioning } = await import('../helpers/faults.js');
+
+let stream: LocalStream;
+let adminToken: string;
+
+beforeAll(async () => {
+  stream = await createSeededTable();
+  adminToken = await localAdminToken(admin);
+});
+
+type Answer = { status: number; body: Record<string, unknown> };
+
+async function call(method: string, path: string, options: { token?: string | null; query?: string } = {}): Promise<Answer> {
+  const token = options.token === undefined ? adminToken : options.token;
+  const result = (await handler(
+    {
+      version: '2.0',
+      routeKey: 'ANY /admin/{proxy+}',
+      rawPath: path,
+      rawQueryString: options.query ?? '',
+      ...(options.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(options.query)) } : {}),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      pathParameters: { proxy: path.replace(/^\/admin\//, '') },
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: 'localhost',
+        domainPrefix: 'localhost',
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.10', userAgent: 'sso-sync tests' },
+        requestId: crypto.randomUUID(),
+        routeKey: 'ANY /admin/{proxy+}',
+        stage: '$default',
+        time: new Date().toUTCString(),
+        timeEpoch: Date.now(),
+      },
+      isBase64Encoded: false,
+    },
+    lambdaContext('admin-api'),
+  )) as APIGatewayProxyStructuredResultV2;
+  return { status: result.statusCode ?? 0, body: JSON.parse(result.body ?? '{}') as Record<string, unknown> };
+}
+
+/** A password user of that pool and client, signed in: its access and ID tokens. */
+async function signedInUser(pool: { userPoolId: string; clientId: string }, username: string) {
+  const password = `Pw-${crypto.randomUUID()}1!`;
+  await cognitoClient.send(new AdminCreateUserCommand({ UserPoolId: pool.userPoolId, Username: username, MessageAction: 'SUPPRESS' }));
+  await cognitoClient.send(new AdminSetUserPasswordCommand({ UserPoolId: pool.userPoolId, Username: username, Password: password, Permanent: true }));
+  const answer = await cognitoClient.send(
+    new AdminInitiateAuthCommand({ UserPoolId: pool.userPoolId, ClientId: pool.clientId, AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }),
+  );
+  return { access: answer.AuthenticationResult?.AccessToken ?? '', id: answer.AuthenticationResult?.IdToken ?? '' };
+}
+
+describe('who may call it', () => {
+  it('answers an admin, and refuses without a token, with a bad one or an ID token (401), in the seed error shape', async () => {
+    expect((await call('GET', '/admin/events')).status).toBe(200);
+    const none = await call('GET', '/admin/events', { token: null });
+    expect(none).toEqual({ status: 401, body: { status: 'failed', message: expect.stringContaining('admin access token'), error: 'UnauthorizedError' } });
+    expect((await call('GET', '/admin/events', { token: 'not-a-token' })).status).toBe(401);
+    const [header, payload] = adminToken.split('.');
+    expect((await call('GET', '/admin/events', { token: `${header}.${payload}.${Buffer.from('forged').toString('base64url')}` })).status).toBe(401);
+    const { id } = await signedInUser(admin, `id-token-${crypto.randomUUID()}`);
+    expect((await call('GET', '/admin/events', { token: id })).status).toBe(401);
+  });
+
+  it("refuses a token of another pool's client (401) and a signed-in user who is not an admin (403)", async () => {
+    const otherPool = await createLocalAdmin(process.env.COGNITO_ENDPOINT ?? '', `other-${crypto.randomUUID()}`);
+    expect((await call('GET', '/admin/events', { token: await localAdminToken(otherPool) })).status).toBe(401);
+    const { access } = await signedInUser(admin, `reader-${crypto.randomUUID()}`);
+    const refused = await call('GET', '/admin/events', { token: access });
+    expect(refused).toMatchObject({ status: 403, body: { status: 'failed', error: 'ForbiddenError' } });
+  });
+
+  it('answers 404 for an unknown route and 405 for a wrong method, only after authentication', async () => {
+    expect((await call('GET', '/admin/nothing-here')).status).toBe(404);
+    expect((await call('DELETE', '/admin/users/someone')).status).toBe(405);
+    expect((await call('GET', '/admin/nothing-here', { token: null })).status).toBe(401);
+  });
+});
+
+describe('users and memberships', () => {
+  it('finds a user by email, shows identities and memberships, and records an admin removal and restore naming the admin', async () => {
+    const userId = await addSeedUser({
+      email: 'admin.case@example.com',
+      identities: [{ connectionId: 'okta-a', subject: '00uADMINCASE0000DEV1' }],
+      memberships: [{ accountId: 'acme', role: 'Admin', changedAt: '2025-01-01T00:00:00Z' }],
+    });
+    expect(await call('GET', '/admin/users', { query: 'email=Admin.Case%40example.com' })).toEqual({
+      status: 200,
+      body: { users: [{ userId, connections: ['okta-a'] }] },
+    });
+    const removed = await call('POST', `/admin/users/${userId}/memberships/acme/remove`);
+    expect(removed).toMatchObject({ status: 200, body: { membership: { status: 'deleted', changedBy: 'admin', reason: 'admin admin: removed' } } });
+    expect((await call('POST', `/admin/users/${userId}/memberships/acme/remove`)).status).toBe(409);
+    const restored = await call('POST', `/admin/users/${userId}/memberships/acme/restore`);
+    expect(restored).toMatchObject({ status: 200, body: { membership: { status: 'active', changedBy: 'admin' } } });
+    const profile = await call('GET', `/admin/users/${userId}`);
+    expect(profile.body).toMatchObject({ userId, email: 'admin.case@example.com', memberships: [{ accountId: 'acme', status: 'active', role: 'Admin' }] });
+    const audit = (profile.body.audit as { action: string; admin?: { username: string } }[]).map((entry) => [entry.action, entry.admin?.username]);
+    expect(audit.sort()).toEqual([['membership.restored', 'admin'], ['membership.soft_deleted', 'admin']]);
+    expect((await call('GET', '/admin/users/nobody')).status).toBe(404);
+    expect((await call('GET', '/admin/users', { query: 'email=not-an-email' })).status).toBe(400);
+  });
+});
+
+describe('events', () => {
+  it('lists a failed event, shows it, and a replay applies it once', async () => {
+    await addSeedUser({ email: 'replay.me@example.com', identities: [{ connectionId: 'okta-a' }], memberships: [{ accountId: 'acme', role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' }] });
+    const event = withUser(oktaLogEvent('okta-user-deactivate.json'), 'replay.me@example.com');
+    // Its commit fails on every attempt the stream makes, until it is dead-lettered.
+    failWhenMentioning(['TransactWriteCommand', 'TransactWriteItemsCommand'], event.uuid);
+    try {
+      expect((await postToOktaHook('okta-a', oktaDelivery([event]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+      await processUntilSettled(stream, 'okta-a', [event.uuid]);
+      for (let pass = 0; pass < 8; pass++) await stream.drain();
+    } finally {
+      clearFaults();
+    }
+    const listed = await call('GET', '/admin/events', { query: 'status=failed&connectionId=okta-a' });
+    expect((listed.body.events as { eventId: string }[]).map((listedEvent) => listedEvent.eventId)).toContain(event.uuid);
+    expect((await call('GET', `/admin/events/okta-a/${event.uuid}`)).body).toMatchObject({ eventId: event.uuid, status: 'failed' });
+
+    expect(await call('POST', `/admin/events/okta-a/${event.uuid}/replay`)).toMatchObject({ status: 202, body: { status: 'pending' } });
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
+    expect((await call('GET', `/admin/events/okta-a/${event.uuid}`)).body).toMatchObject({ status: 'applied' });
+    // Replaying an applied event changes nothing: the effect and its audit entry stay single.
+    await call('POST', `/admin/events/okta-a/${event.uuid}/replay`);
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
+    const audits = (await itemsOf('Audit')).filter((entry) => entry.eventId === event.uuid);
+    expect(audits).toHaveLength(1);
+    expect((await call('GET', '/admin/events', { query: 'status=applied' })).status).toBe(400);
+  });
+});
