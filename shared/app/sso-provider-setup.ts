@@ -28,6 +28,7 @@ import {
   describeProvider,
   ProviderExistsError,
   ProviderNotFoundError,
+  ProviderRejectedError,
 } from '../idp/cognito-providers.js';
 import { deleteSecretNow, storeNewSecret } from '../idp/secrets.js';
 import { logger } from '../logger.js';
@@ -43,7 +44,8 @@ export type SsoSetupSettings = {
 
 export type SetUpProvider = {
   providerName: string;
-  providerType: 'OIDC' | 'SAML';
+  /** Cognito's ProviderType: OIDC or SAML (a reused provider may be another type). */
+  providerType: string;
   /** false for a provider the request reused from the pool. */
   created: boolean;
   /** The Okta org or Entra tenant its issuer or metadata implies; undefined for other IdPs. */
@@ -95,6 +97,11 @@ export class SsoProviderMissingError extends SsoSetupError {
   override name = 'SsoProviderMissingError';
 }
 
+/** Cognito refused a provider's details (its message says why, e.g. an unreadable issuer). The caller answers 400. */
+export class SsoProviderRejectedError extends SsoSetupError {
+  override name = 'SsoProviderRejectedError';
+}
+
 /** Cognito or Secrets Manager failed; the message names the step and what was undone. The caller answers 500. */
 export class SsoSetupFailedError extends SsoSetupError {
   override name = 'SsoSetupFailedError';
@@ -128,9 +135,10 @@ function rollbackText({ undone, leftBehind }: Rollback): string {
 }
 
 function setupErrorOf(error: unknown, step: SetupStep, provider: SsoProviderSpec | undefined, rollback: Rollback): SsoSetupError {
-  if (error instanceof ProviderExistsError) {
-    const summary = `Failed to create ${provider?.kind === 'saml' ? 'SAML' : 'OIDC'} provider.`;
-    return new SsoProviderConflictError(summary, error.message, step, rollback, { cause: error });
+  const providerFailed = `Failed to create ${provider?.kind === 'saml' ? 'SAML' : 'OIDC'} provider.`;
+  if (error instanceof ProviderExistsError) return new SsoProviderConflictError(providerFailed, error.message, step, rollback, { cause: error });
+  if (error instanceof ProviderRejectedError) {
+    return new SsoProviderRejectedError(providerFailed, `${error.providerName}: ${error.message}`, step, rollback, { cause: error });
   }
   if (error instanceof ProviderNotFoundError) {
     return new SsoProviderMissingError(CLIENT_OR_PROVIDER_FAILED, error.message, step, rollback, { cause: error });
@@ -154,8 +162,8 @@ function connectionOfDetails(details: Record<string, string>): ImpliedConnection
 /**
  * Creates the request's providers and their app client in the pool, all or nothing.
  * `request` comes from parseSsoProviderRequest (which throws SsoProviderRequestError, a 400).
- * Throws SsoProviderConflictError, SsoProviderMissingError or SsoSetupFailedError, each after
- * undoing what it had created.
+ * Throws SsoProviderConflictError, SsoProviderMissingError, SsoProviderRejectedError or
+ * SsoSetupFailedError (all SsoSetupError), each after undoing what it had created.
  */
 export async function setUpSsoProviders(request: SsoProviderRequest, settings: SsoSetupSettings): Promise<SsoProviderSetup> {
   const { userPoolId } = settings;
@@ -185,7 +193,7 @@ export async function setUpSsoProviders(request: SsoProviderRequest, settings: S
         const found = existing.get(providerName);
         providers.push({
           providerName,
-          providerType: found?.providerType === 'SAML' ? 'SAML' : 'OIDC',
+          providerType: found?.providerType ?? '',
           created: false,
           connection: connectionOfDetails(found?.providerDetails ?? {}),
           groups,

@@ -150,12 +150,13 @@ function providerSpecOf(raw: RawProvider, field: string, fallbackName: string | 
   }
   if (samlFields.length > 1) throw new SsoProviderRequestError(`${field}.metadata_xml: give metadata_url or metadata_xml, not both`);
   if (raw.metadata_url !== undefined) {
-    return { ...common, kind: 'saml', providerName: explicitName ?? deriveProviderName(raw.metadata_url), metadataUrl: raw.metadata_url };
+    return { ...common, kind: 'saml', providerName: explicitName ?? deriveProviderName(raw.metadata_url, 'saml'), metadataUrl: raw.metadata_url };
   }
   if (raw.metadata_xml !== undefined) {
+    // Only Entra's entityID (https://sts.windows.net/<tenant>/) names the IdP tenant; Okta's names the app.
     const entityId = samlEntityIdOf(raw.metadata_xml);
-    const name = explicitName ?? (entityId && /^https?:\/\//.test(entityId) ? deriveProviderName(entityId) : undefined);
-    if (!name) throw new SsoProviderRequestError(`${field}.provider_name: required when the metadata has no URL-shaped entityID to derive it from`);
+    const name = explicitName ?? (entityId && connectionOfIssuer(entityId)?.type === 'entra' ? deriveProviderName(entityId, 'saml') : undefined);
+    if (!name) throw new SsoProviderRequestError(`${field}.provider_name: required unless the metadata is an Entra tenant's (its entityID names the tenant)`);
     return { ...common, kind: 'saml', providerName: name, metadataXml: raw.metadata_xml };
   }
   if (explicitName === undefined) {
@@ -242,12 +243,12 @@ const MAX_PROVIDER_NAME = 32;
  *   - Okta org `https://dev-123.okta.com[/oauth2/…]`           → `Okta-dev-123`
  *   - Entra `https://login.microsoftonline.com/<tenant>/v2.0`  → `Entra-<first 8 characters of the tenant>`
  *     (also `sts.windows.net/<tenant>/`, and SAML metadata URLs of the same hosts)
- *   - any other issuer `https://idp.example.com/…`             → `Oidc-idp-example-com`
+ *   - any other issuer `https://idp.example.com/…`             → `Oidc-idp-example-com` (`Saml-…` for a SAML metadata URL)
  * Characters other than [A-Za-z0-9-] become "-", and the name is cut to 32 characters, so it is
  * always 3 to 32 characters of [A-Za-z0-9-] (what Cognito accepts, with no "_" or spaces). Two
  * providers of one Okta org or Entra tenant get the same name: name them with provider_name.
  */
-export function deriveProviderName(issuer: string): string {
+export function deriveProviderName(issuer: string, protocol: 'oidc' | 'saml' = 'oidc'): string {
   const url = urlOf(issuer);
   const okta = url && OKTA_HOSTS.exec(url.hostname);
   const tenant = url && entraTenantOf(url);
@@ -255,7 +256,7 @@ export function deriveProviderName(issuer: string): string {
     ? ['Okta', okta[1] ?? '']
     : tenant !== undefined
       ? ['Entra', nameSafe(tenant).slice(0, 8)]
-      : ['Oidc', url?.hostname ?? issuer];
+      : [protocol === 'saml' ? 'Saml' : 'Oidc', url?.hostname ?? issuer];
   const name = `${prefix}-${nameSafe(rest) || 'idp'}`.slice(0, MAX_PROVIDER_NAME);
   return name.replace(/-+$/, '');
 }

@@ -40,6 +40,21 @@ export class ProviderNotFoundError extends Error {
   }
 }
 
+/**
+ * Cognito refused the provider's details (InvalidParameterException: for OIDC, e.g. an issuer whose
+ * discovery document it cannot read). The message is Cognito's own.
+ */
+export class ProviderRejectedError extends Error {
+  override name = 'ProviderRejectedError';
+  constructor(
+    readonly providerName: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 export type IdentityProvider = {
   providerName: string;
   providerType: string;
@@ -86,6 +101,7 @@ async function createProvider(providerType: IdentityProviderTypeType, provider: 
     );
   } catch (error) {
     if (error instanceof DuplicateProviderException) throw new ProviderExistsError(provider.providerName, provider.userPoolId, { cause: error });
+    if (error instanceof InvalidParameterException) throw new ProviderRejectedError(provider.providerName, error.message, { cause: error });
     throw error;
   }
 }

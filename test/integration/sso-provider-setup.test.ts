@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import {
   DescribeIdentityProviderCommand,
+  DuplicateProviderException,
+  InvalidParameterException,
   DescribeUserPoolClientCommand,
   ListIdentityProvidersCommand,
   ListUserPoolClientsCommand,
@@ -19,6 +21,7 @@ import {
   setUpSsoProviders,
   SsoProviderConflictError,
   SsoProviderMissingError,
+  SsoProviderRejectedError,
   SsoSetupFailedError,
   type SsoSetupSettings,
 } from '../../shared/app/sso-provider-setup.js';
@@ -98,14 +101,17 @@ async function describedClient(clientId: string) {
 }
 
 /** Fails the matching Cognito commands (the n-th call on) before they leave the process, as the cognito-trigger tests do. */
-async function withFailingCognito<T>(commandName: string, fromCall: number, run: () => Promise<T>): Promise<T> {
+async function withFailingCognito<T>(
+  commandName: string,
+  fromCall: number,
+  run: () => Promise<T>,
+  failure: () => Error = () => Object.assign(new Error(`injected ${commandName} failure`), { name: 'InternalErrorException' }),
+): Promise<T> {
   const name = `fail-${commandName}`;
   let calls = 0;
   cognitoClient.middlewareStack.add(
     ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      if (context.commandName === commandName && ++calls >= fromCall) {
-        throw Object.assign(new Error(`injected ${commandName} failure`), { name: 'InternalErrorException' });
-      }
+      if (context.commandName === commandName && ++calls >= fromCall) throw failure();
       return next(args);
     }) as never,
     { step: 'initialize', name },
@@ -259,6 +265,47 @@ describe('a provider name already in the pool', () => {
     expect(await describedProvider('Okta-dev-123')).toEqual(before);
     expect(await clientIdsInPool()).toEqual([]);
     expect(await secretNamesUnderPrefix()).toEqual([]);
+  });
+});
+
+describe('what Cognito refuses and moto does not', () => {
+  const twoProviders = () => parseSsoProviderRequest({ ...entraRequest, providers: [entraRequest.providers[0], { ...oktaRequest.provider, group: 'Finance-Approvers' }] });
+
+  it('a DuplicateProviderException (a concurrent request took the name) is the same conflict, after undoing the first provider', async () => {
+    const duplicate = () => new DuplicateProviderException({ message: 'A provider with the name Okta-dev-123 already exists in this pool', $metadata: {} });
+    const failure = await withFailingCognito('CreateIdentityProviderCommand', 2, () => setUpSsoProviders(twoProviders(), settings), duplicate).catch(
+      (error: unknown) => error,
+    );
+
+    expect(failure).toBeInstanceOf(SsoProviderConflictError);
+    expect(failure).toMatchObject({ message: 'Okta-dev-123 already exists', step: 'create-provider', rollback: { undone: ['identity provider Entra-6f0c2b1e'] } });
+    expect(await providerNamesInPool()).toEqual([]);
+  });
+
+  it('an InvalidParameterException on a provider (an issuer Cognito cannot read) is a rejection with Cognito’s words', async () => {
+    const invalid = () => new InvalidParameterException({ message: 'Unable to contact well-known endpoint', $metadata: {} });
+    const failure = await withFailingCognito('CreateIdentityProviderCommand', 1, () => setUpSsoProviders(parseSsoProviderRequest(oktaRequest), settings), invalid).catch(
+      (error: unknown) => error,
+    );
+
+    expect(failure).toBeInstanceOf(SsoProviderRejectedError);
+    expect(failure).toMatchObject({ summary: 'Failed to create OIDC provider.', message: 'Okta-dev-123: Unable to contact well-known endpoint' });
+    expect(await providerNamesInPool()).toEqual([]);
+  });
+
+  it('an app client naming a provider Cognito does not have is "does not exist", with everything undone', async () => {
+    const missing = () => new InvalidParameterException({ message: `The provider Okta-dev-123 does not exist for User Pool ${userPoolId}`, $metadata: {} });
+    const failure = await withFailingCognito('CreateUserPoolClientCommand', 1, () => setUpSsoProviders(twoProviders(), settings), missing).catch(
+      (error: unknown) => error,
+    );
+
+    expect(failure).toBeInstanceOf(SsoProviderMissingError);
+    expect(failure).toMatchObject({
+      summary: 'Failed to create Cognito client or SSO provider.',
+      message: `The provider Okta-dev-123 does not exist for User Pool ${userPoolId}`,
+      step: 'create-app-client',
+    });
+    expect(await providerNamesInPool()).toEqual([]);
   });
 });
 

@@ -62,10 +62,15 @@ describe('parseSsoProviderRequest', () => {
     expect(request.providers.map((provider) => [provider.kind, provider.providerName, provider.groups])).toEqual([
       ['oidc', 'AcmeOkta', [{ group: 'Everyone', role: 'Viewer' }]],
       ['oidc', 'Entra-6f0c2b1e', [{ group: 'g1', role: 'Author' }, { group: 'g2', role: 'Admin' }]],
-      ['saml', 'Oidc-idp-example-com', [{ group: 'Everyone', role: 'Viewer' }]],
+      ['saml', 'Saml-idp-example-com', [{ group: 'Everyone', role: 'Viewer' }]],
       ['existing', 'Existing', [{ group: 'Everyone', role: 'Viewer' }]],
     ]);
     expect(request.allowedDomains).toEqual(['acme.example', 'contoso.example']);
+  });
+
+  it('names a SAML provider from Entra metadata, whose entityID names the tenant', () => {
+    const request = parseSsoProviderRequest({ ...seedRequest, provider: { metadata_xml: `<EntityDescriptor entityID="https://sts.windows.net/${TENANT}/">` } });
+    expect(request.providers[0]).toMatchObject({ kind: 'saml', providerName: 'Entra-6f0c2b1e' });
   });
 
   it('takes a top-level provider_name for the one provider', () => {
@@ -87,7 +92,7 @@ describe('parseSsoProviderRequest', () => {
     [{ ...seedRequest, provider: { ...okta, provider_name: 'COGNITO' } }, /^provider\.provider_name: this name is reserved/],
     [{ ...seedRequest, provider: { ...okta, metadata_url: 'https://idp.example.com/m' } }, /^provider: give either the OIDC fields/],
     [{ ...seedRequest, provider: { metadata_url: 'https://idp.example.com/m', metadata_xml: '<x/>' } }, /^provider\.metadata_xml: /],
-    [{ ...seedRequest, provider: { metadata_xml: '<EntityDescriptor entityID="urn:x"/>' } }, /^provider\.provider_name: required when the metadata/],
+    [{ ...seedRequest, provider: { metadata_xml: '<EntityDescriptor entityID="http://www.okta.com/exk1"/>' } }, /^provider\.provider_name: required unless the metadata is an Entra/],
     [{ ...seedRequest, provider: {} }, /^provider: give the OIDC fields/],
     [{ ...seedRequest, group: undefined }, /^provider\.group: give "group" or "groups"/],
     [{ ...seedRequest, role: 'Owner' }, /^role: Invalid option/],
@@ -128,7 +133,7 @@ describe('deriveProviderName', () => {
   it('always gives 3 to 32 characters of [A-Za-z0-9-], without a hyphen at either end', () => {
     const valid = (name: string) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{1,30})[A-Za-z0-9]$/.test(name) && !name.includes('--');
     fc.assert(fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), (url) => valid(deriveProviderName(url))));
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => valid(deriveProviderName(text))));
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => valid(deriveProviderName(text)) && valid(deriveProviderName(text, 'saml'))));
     const oktaOrg = fc.stringMatching(/^[a-z0-9-]{1,63}$/).map((org) => `https://${org}.okta.com`);
     fc.assert(fc.property(oktaOrg, (issuer) => valid(deriveProviderName(issuer))));
     const entra = fc.string({ unit: 'binary', maxLength: 80 }).map((tenant) => `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/v2.0`);
