@@ -29,6 +29,7 @@ import {
   ProviderExistsError,
   ProviderNotFoundError,
   ProviderRejectedError,
+  type IdentityProvider,
 } from '../idp/cognito-providers.js';
 import { deleteSecretNow, storeNewSecret } from '../idp/secrets.js';
 import { logger } from '../logger.js';
@@ -175,7 +176,7 @@ export async function setUpSsoProviders(request: SsoProviderRequest, settings: S
   try {
     // Every name first, before anything is created: moto replaces a duplicate without a word, and
     // even Cognito would only refuse it after the providers before it were made.
-    const existing = new Map<string, Awaited<ReturnType<typeof describeProvider>>>();
+    const existing = new Map<string, IdentityProvider | undefined>();
     for (const provider of request.providers) {
       current = provider;
       const found = await describeProvider(userPoolId, provider.providerName);

@@ -103,10 +103,9 @@ export type SsoProviderRequest = {
   logoutUrls?: string[];
 };
 
-type RawGroups = z.output<typeof providerSchema>;
 type RawProvider = z.output<typeof providerSchema>;
 
-function groupsOf(raw: Pick<RawGroups, 'group' | 'role' | 'groups'>, field: string): GroupGrant[] | undefined {
+function groupsOf(raw: Pick<RawProvider, 'group' | 'role' | 'groups'>, field: string): GroupGrant[] | undefined {
   if (raw.role !== undefined && raw.group === undefined) {
     throw new SsoProviderRequestError(`${field}role: "role" goes with "group" (use {"group", "role"} entries in "groups")`);
   }
