@@ -3,7 +3,13 @@
  * secret's name or ARN; the value lives in this container's memory for a short time, so a
  * rotated secret is picked up within CONFIG_CACHE_SECONDS.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { config } from '../config.js';
 import { cached } from '../store/cache.js';
 
@@ -30,3 +36,20 @@ async function readSecret(secretRef: string): Promise<string> {
 }
 
 export const secretValue = cached(configCacheMs, readSecret);
+
+/** Stores a new secret under this name and returns its ARN (what the table keeps as the secret's ref). */
+export async function storeNewSecret(name: string, value: string, description: string): Promise<string> {
+  const { ARN } = await secretsClient.send(new CreateSecretCommand({ Name: name, SecretString: value, Description: description }));
+  return ARN ?? name;
+}
+
+/** Deletes a secret at once, without the recovery window (for undoing a setup that failed); true if it was there. */
+export async function deleteSecretNow(secretRef: string): Promise<boolean> {
+  try {
+    await secretsClient.send(new DeleteSecretCommand({ SecretId: secretRef, ForceDeleteWithoutRecovery: true }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
