@@ -24,7 +24,10 @@ const verifyAdmin = adminTokenVerifier({
   adminGroup: group,
   jwksUrl: jwksUrlOf({ region: settings.region, userPoolId, cognitoEndpoint: settings.cognitoEndpoint }),
 });
-const routes = adminRoutes({ disableOnDeprovision: settings.disableOnDeprovision });
+const routes = adminRoutes({
+  disableOnDeprovision: settings.disableOnDeprovision,
+  ssoProviders: { userPoolId, callbackUrls: settings.admin.callbackUrls, logoutUrls: settings.admin.logoutUrls, secretsPrefix: settings.admin.secretsPrefix },
+});
 const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 
 async function adminApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

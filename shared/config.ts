@@ -49,6 +49,10 @@ const environmentSchema = z.object({
   ADMIN_USER_POOL_ID: z.optional(z.string().check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected a user pool id like us-east-1_AbC123'))),
   ADMIN_CLIENT_IDS: z.optional(commaList),
   ADMIN_GROUP: z._default(z.string().check(z.minLength(1)), 'sso-sync-admins'),
+  // Admin API: where app clients it creates send users back, and the stage's folder in Secrets Manager.
+  SSO_CALLBACK_URLS: z._default(commaList, ['http://localhost:3000/callback']),
+  SSO_LOGOUT_URLS: z.optional(commaList),
+  SECRETS_PREFIX: z._default(z.string().check(z.regex(/^[\w/+=.@-]+\/$/, 'expected a name prefix ending in /')), 'sso-sync/dev/'),
   AWS_REGION: z._default(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1')), 'us-east-1'),
 });
 
@@ -67,7 +71,7 @@ export type Config = {
   graphAuthorityHost: string;
   secretsManagerEndpoint: string | undefined;
   hooksBaseUrl: string | undefined;
-  admin: { userPoolId: string | undefined; clientIds: ReadonlySet<string>; group: string };
+  admin: { userPoolId: string | undefined; clientIds: ReadonlySet<string>; group: string; callbackUrls: string[]; logoutUrls: string[]; secretsPrefix: string };
   region: string;
 };
 
@@ -95,7 +99,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphAuthorityHost: vars.GRAPH_AUTHORITY_HOST.replace(/\/+$/, ''),
     secretsManagerEndpoint: vars.SECRETS_MANAGER_ENDPOINT,
     hooksBaseUrl: vars.HOOKS_BASE_URL?.replace(/\/+$/, ''),
-    admin: { userPoolId: vars.ADMIN_USER_POOL_ID, clientIds: new Set(vars.ADMIN_CLIENT_IDS ?? []), group: vars.ADMIN_GROUP },
+    admin: {
+      userPoolId: vars.ADMIN_USER_POOL_ID,
+      clientIds: new Set(vars.ADMIN_CLIENT_IDS ?? []),
+      group: vars.ADMIN_GROUP,
+      callbackUrls: vars.SSO_CALLBACK_URLS,
+      logoutUrls: vars.SSO_LOGOUT_URLS ?? [],
+      secretsPrefix: vars.SECRETS_PREFIX,
+    },
     region: vars.AWS_REGION,
   };
 }

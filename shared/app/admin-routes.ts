@@ -4,13 +4,19 @@ import { ValidationError } from '../http/errors.js';
 import type { Route } from '../http/routes.js';
 import { getEvent, listEvents, replayEvent } from './admin-events.js';
 import { changeMembership, findUsers, userProfile } from './admin-users.js';
+import { createSsoProviders, type SsoProviderSettings } from './admin-sso-providers.js';
 
 export type AdminRoute = Route<AdminPrincipal>;
 
 const ok = (body: unknown) => ({ status: 200, body });
 
-export function adminRoutes(settings: { disableOnDeprovision: boolean }): AdminRoute[] {
+export function adminRoutes(settings: { disableOnDeprovision: boolean; ssoProviders: SsoProviderSettings }): AdminRoute[] {
   return [
+    {
+      method: 'POST',
+      path: '/admin/sso-providers',
+      handle: async ({ body, principal }) => ({ status: 201, body: await createSsoProviders(body, principal, settings.ssoProviders) }),
+    },
     {
       method: 'GET',
       path: '/admin/users',

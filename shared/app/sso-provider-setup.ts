@@ -33,6 +33,7 @@ import {
 } from '../idp/cognito-providers.js';
 import { deleteSecretNow, storeNewSecret } from '../idp/secrets.js';
 import { logger } from '../logger.js';
+import { HttpError } from '../http/errors.js';
 
 export type SsoSetupSettings = {
   userPoolId: string;
@@ -41,6 +42,8 @@ export type SsoSetupSettings = {
   logoutUrls: string[];
   /** The stage's folder in Secrets Manager, e.g. `sso-sync/prod/` (what the functions are granted). */
   secretsPrefix: string;
+  /** The last step, inside the all-or-nothing: record the setup (SSO config, connection links); a failure undoes the rest. */
+  record?: (setup: SsoProviderSetup) => Promise<void>;
 };
 
 export type SetUpProvider = {
@@ -66,7 +69,7 @@ export type SsoProviderSetup = {
   logoutUrls: string[];
 };
 
-export type SetupStep = 'check-providers' | 'create-provider' | 'create-app-client' | 'store-client-secret';
+export type SetupStep = 'check-providers' | 'create-provider' | 'create-app-client' | 'store-client-secret' | 'record-sso-config';
 
 /** What undoing a failed setup did: the resources it deleted, and those it could not (to clean up by hand). */
 export type Rollback = { undone: string[]; leftBehind: string[] };
@@ -149,6 +152,7 @@ function setupErrorOf(error: unknown, step: SetupStep, provider: SsoProviderSpec
     'create-provider': `creating the provider ${provider?.providerName ?? ''}`.trim(),
     'create-app-client': 'creating the app client',
     'store-client-secret': "storing the app client's secret",
+    'record-sso-config': "recording the account's SSO config",
   }[step];
   const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new SsoSetupFailedError(CLIENT_OR_PROVIDER_FAILED, `${what} failed (${reason}); ${rollbackText(rollback)}`, step, rollback, { cause: error });
@@ -243,8 +247,7 @@ export async function setUpSsoProviders(request: SsoProviderRequest, settings: S
     );
     created.push({ describe: `secret ${secretName}`, undo: () => deleteSecretNow(secretName) });
 
-    logger.info('SSO providers set up', { accountId: request.accountId, userPoolId, providerNames, clientId });
-    return {
+    const setup: SsoProviderSetup = {
       accountId: request.accountId,
       clientId,
       clientSecretRef,
@@ -254,8 +257,14 @@ export async function setUpSsoProviders(request: SsoProviderRequest, settings: S
       callbackUrls,
       logoutUrls,
     };
+    step = 'record-sso-config';
+    await settings.record?.(setup);
+    logger.info('SSO providers set up', { accountId: request.accountId, userPoolId, providerNames, clientId });
+    return setup;
   } catch (error) {
     const rollback = await undo(created);
+    // A refusal of the caller's own (e.g. a provider name another connection holds) keeps its status.
+    if (error instanceof HttpError && error.statusCode < 500) throw error;
     throw setupErrorOf(error, step, current, rollback);
   }
 }

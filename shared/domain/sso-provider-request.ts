@@ -67,6 +67,8 @@ const providerSchema = z.object({
 
 export const ssoProviderRequestSchema = z.object({
   account_id: z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64)')),
+  /** The connection the providers belong to; without it, the one their issuer implies (created if new). */
+  connection_id: z.optional(z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64)'))),
   provider: z.optional(providerSchema),
   providers: z.optional(z.array(providerSchema).check(z.minLength(1), z.maxLength(10))),
   provider_name: z.optional(providerNameSchema),
@@ -97,6 +99,7 @@ export type SsoProviderSpec = OidcProviderSpec | SamlProviderSpec | ExistingProv
 
 export type SsoProviderRequest = {
   accountId: string;
+  connectionId?: string;
   providers: SsoProviderSpec[];
   allowedDomains: string[];
   callbackUrls?: string[];
@@ -200,6 +203,7 @@ export function parseSsoProviderRequest(body: unknown): SsoProviderRequest {
 
   return {
     accountId: raw.account_id,
+    ...(raw.connection_id ? { connectionId: raw.connection_id } : {}),
     providers,
     allowedDomains,
     ...(raw.callback_urls ? { callbackUrls: raw.callback_urls } : {}),

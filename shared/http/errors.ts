@@ -4,18 +4,22 @@
  * internal; anything else becomes a bare 500.
  */
 export class HttpError extends Error {
+  /** What exactly went wrong, when the message is a summary (the admin API's `error` field). */
+  detail?: string;
+
   constructor(
     readonly statusCode: number,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { detail?: string },
   ) {
     super(message, options);
+    if (options?.detail) this.detail = options.detail;
   }
 }
 
 export class ValidationError extends HttpError {
   override name = 'ValidationError';
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { detail?: string }) {
     super(400, message, options);
   }
 }

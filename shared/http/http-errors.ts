@@ -7,7 +7,7 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-type ErrorBody = (error: { message: string; name: string }) => unknown;
+type ErrorBody = (error: { message: string; name: string; detail?: string }) => unknown;
 
 /** The webhooks' error body: `{"error": ...}`. */
 const webhookErrorBody: ErrorBody = ({ message }) => ({ error: message });
@@ -16,7 +16,7 @@ const webhookErrorBody: ErrorBody = ({ message }) => ({ error: message });
  * The admin API's error body, in the shape its callers know from the setup endpoint it
  * replaces: `{"status": "failed", "message": ..., "error": ...}`.
  */
-export const adminErrorBody: ErrorBody = ({ message, name }) => ({ status: 'failed', message, error: name });
+export const adminErrorBody: ErrorBody = ({ message, name, detail }) => ({ status: 'failed', message, error: detail ?? name });
 
 /**
  * The single place where errors become HTTP answers. Known 4xx errors expose their message;

@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 type Answer = { status: number; body: Record<string, unknown> };
 
-async function call(method: string, path: string, options: { token?: string | null; query?: string } = {}): Promise<Answer> {
+async function call(method: string, path: string, options: { token?: string | null; query?: string; body?: unknown } = {}): Promise<Answer> {
   const token = options.token === undefined ? adminToken : options.token;
   const result = (await handler(
     {
@@ -59,6 +59,7 @@ async function call(method: string, path: string, options: { token?: string | nu
         timeEpoch: Date.now(),
       },
       isBase64Encoded: false,
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     },
     lambdaContext('admin-api'),
   )) as APIGatewayProxyStructuredResultV2;
@@ -154,5 +155,52 @@ describe('events', () => {
     const audits = (await itemsOf('Audit')).filter((entry) => entry.eventId === event.uuid);
     expect(audits).toHaveLength(1);
     expect((await call('GET', '/admin/events', { query: 'status=applied' })).status).toBe(400);
+  });
+});
+
+describe('POST /admin/sso-providers', () => {
+  it("the seed's Okta request creates the provider, the app client, the connection and the SSO config, and a federated sign-in is then admitted", async () => {
+    const org = `dev-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await call('POST', '/admin/sso-providers', {
+      body: { provider: { client_id: '0oa1okta', client_secret: 'okta-client-secret-value', oidc_issuer: `https://${org}.okta.com` }, group: 'Engineering', allowed_domain: 'example.com', account_id: `acct-${org}` },
+    });
+    expect(created).toMatchObject({
+      status: 201,
+      body: { status: 'success', message: 'OIDC provider created successfully.', provider_names: [`Okta-${org}`], connection_id: `okta-${org}`, connection_created: true, client_id: expect.any(String) },
+    });
+    expect(JSON.stringify(created.body)).not.toContain('okta-client-secret-value');
+    const accounts = (await itemsOf('Account')).filter((item) => item.accountId === `acct-${org}`);
+    const audit = (await itemsOf('Audit')).filter((entry) => entry.accountId === `acct-${org}` && entry.action === 'sso_config.providers_added');
+    expect(audit).toMatchObject([{ admin: { username: 'admin' }, providerNames: [`Okta-${org}`] }]);
+    expect(accounts).toMatchObject([{ cognitoClientId: created.body.client_id, ssoConfig: { active: true, allowedDomains: ['example.com'], providers: [{ connectionId: `okta-${org}`, providerName: `Okta-${org}`, groups: [{ group: 'Engineering', role: 'Admin' }] }] } }]);
+
+    const { invokeTrigger, oktaTriggerUser, CONFIRM, rolesOf } = await import('../helpers/trigger.js');
+    const user = await oktaTriggerUser(admin.userPoolId, `sso-${org}`, undefined, `Okta-${org}`);
+    await invokeTrigger(user.event(CONFIRM, '["Engineering"]'));
+    expect(await rolesOf(user.email, `okta-${org}`)).toEqual({ [`acct-${org}`]: 'active:Admin' });
+  });
+
+  it("the seed's Entra request creates an Entra connection from the tenant in the issuer", async () => {
+    const tenant = crypto.randomUUID();
+    const created = await call('POST', '/admin/sso-providers', {
+      body: { provider: { client_id: crypto.randomUUID(), client_secret: 'entra-secret', oidc_issuer: `https://login.microsoftonline.com/${tenant}/v2.0` }, group: crypto.randomUUID(), allowed_domain: 'example.org', account_id: `entra-${tenant.slice(0, 8)}-account` },
+    });
+    expect(created).toMatchObject({ status: 201, body: { connection_id: `entra-${tenant.slice(0, 8)}`, connection_created: true } });
+    const connection = (await itemsOf('Connection')).find((item) => item.connectionId === `entra-${tenant.slice(0, 8)}`);
+    expect(connection).toMatchObject({ type: 'entra', tenantId: tenant, hookSecretHashes: [] });
+  });
+
+  it('refuses a provider name already in the pool with the seed error shape, and creates nothing new', async () => {
+    const org = `dup-${crypto.randomUUID().slice(0, 8)}`;
+    const body = { provider: { client_id: '0oa1okta', client_secret: 's', oidc_issuer: `https://${org}.okta.com` }, group: 'G', allowed_domain: 'example.com', account_id: `acct-${org}` };
+    expect((await call('POST', '/admin/sso-providers', { body })).status).toBe(201);
+    const again = await call('POST', '/admin/sso-providers', { body: { ...body, account_id: `other-${org}` } });
+    expect(again).toEqual({ status: 400, body: { status: 'failed', message: 'Failed to create OIDC provider.', error: expect.stringContaining(`Okta-${org} already exists`) } });
+    expect((await itemsOf('Account')).some((item) => item.accountId === `other-${org}`)).toBe(false);
+  });
+
+  it('names the bad field of an invalid request', async () => {
+    const refused = await call('POST', '/admin/sso-providers', { body: { provider: { client_id: 'x', client_secret: 'y', oidc_issuer: 'http://insecure.example' }, group: 'G', allowed_domain: 'example.com', account_id: 'a' } });
+    expect(refused).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('provider.oidc_issuer') } });
   });
 });

@@ -43,6 +43,13 @@ describe('readConfig', () => {
       GRAPH_BASE_URL: 'https://127.0.0.1:8443/v1.0/',
       SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:5000',
       HOOKS_BASE_URL: 'https://hooks.example.com/',
+      ADMIN_USER_POOL_ID: 'eu-west-1_AbC123',
+      ADMIN_CLIENT_IDS: 'client-a, client-b',
+      ADMIN_GROUP: 'platform-admins',
+      SSO_CALLBACK_URLS: 'https://app.example.com/callback',
+      SSO_LOGOUT_URLS: 'https://app.example.com/',
+      SECRETS_PREFIX: 'sso-sync/prod/',
+      AWS_REGION: 'eu-west-1',
     });
     expect(config).toEqual({
       tableName: 'sso-sync-prod',
@@ -59,6 +66,15 @@ describe('readConfig', () => {
       graphAuthorityHost: 'https://login.microsoftonline.com',
       secretsManagerEndpoint: 'http://127.0.0.1:5000',
       hooksBaseUrl: 'https://hooks.example.com',
+      admin: {
+        userPoolId: 'eu-west-1_AbC123',
+        clientIds: new Set(['client-a', 'client-b']),
+        group: 'platform-admins',
+        callbackUrls: ['https://app.example.com/callback'],
+        logoutUrls: ['https://app.example.com/'],
+        secretsPrefix: 'sso-sync/prod/',
+      },
+      region: 'eu-west-1',
     });
   });
 
