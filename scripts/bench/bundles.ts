@@ -99,6 +99,9 @@ function lambdaLikeEnv(): NodeJS.ProcessEnv {
     TABLE_NAME: 'sso-sync-bench',
     // serverless.yml sets this (the HTTP API's URL) for the Graph subscription functions.
     HOOKS_BASE_URL: 'https://bench.execute-api.us-east-1.amazonaws.com',
+    // serverless.yml sets these (the stack's pool and admin client) for admin-api.
+    ADMIN_USER_POOL_ID: 'us-east-1_Bench0001',
+    ADMIN_CLIENT_IDS: 'benchadminclient',
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -8,7 +8,8 @@ import type { Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { listConnectionIds } from './connections.js';
 import { getItemsByKey, membershipsByKey } from './directory.js';
-import { ENTITY, GSI1, keys } from './keys.js';
+import { GSI1, keys } from './keys.js';
+import { membershipAuditPut } from './audit.js';
 
 /** The users linked to this email through any connection. */
 export async function usersByEmail(email: string): Promise<{ userId: string; connectionId: string; email: string }[]> {
@@ -89,25 +90,7 @@ export async function applyAdminChange(input: { before: Membership; after: Membe
               },
             },
           },
-          {
-            Put: {
-              TableName: tableName,
-              Item: {
-                ...keys.auditEntry(after.accountId, after.changedAt, `admin-${admin.sub}`, after.userId),
-                entity: ENTITY.audit,
-                action: `membership.${input.action}`,
-                accountId: after.accountId,
-                userId: after.userId,
-                admin,
-                occurredAt: after.changedAt,
-                recordedAt: new Date().toISOString(),
-                before: { status: before.status, role: before.role, changedAt: before.changedAt },
-                after: { status: after.status, role: after.role },
-                reason: after.reason,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          membershipAuditPut(input, input.action, { admin }),
         ],
       }),
     );

@@ -2,7 +2,8 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EventOutcome, IdpChangePlan, MembershipUpdate } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
-import { ENTITY, keys } from './keys.js';
+import { keys } from './keys.js';
+import { membershipAuditPut } from './audit.js';
 import { outcomeUpdate, recordOutcome, type OktaInboxEvent } from './inbox.js';
 
 /** An inbox event (Okta or Graph) as committing needs it: which item gets the outcome. */
@@ -68,29 +69,7 @@ function membershipUpdateActions(event: InboxEventRef, update: MembershipUpdate)
     },
   };
   if (kind === 'removal_recorded' || kind === 'confirmed') return [updateAction];
-  return [
-    updateAction,
-    {
-      Put: {
-        TableName: tableName,
-        Item: {
-          ...keys.auditEntry(after.accountId, after.changedAt, event.eventId, after.userId),
-          entity: ENTITY.audit,
-          action: `membership.${kind}`,
-          accountId: after.accountId,
-          userId: after.userId,
-          connectionId: event.connectionId,
-          eventId: event.eventId,
-          occurredAt: after.changedAt,
-          recordedAt: new Date().toISOString(),
-          before: { status: before.status, role: before.role, changedAt: before.changedAt },
-          after: { status: after.status, role: after.role },
-          reason: after.reason,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-  ];
+  return [updateAction, membershipAuditPut(update, kind, { eventId: event.eventId, connectionId: event.connectionId })];
 }
 
 const updatesOf = (plan: IdpChangePlan | undefined): MembershipUpdate[] => [...(plan?.softDeletes ?? []), ...(plan?.removalsRecorded ?? []), ...(plan?.restores ?? [])];

@@ -5,6 +5,7 @@ import type { MembershipChange, SignInPlan } from '../domain/sign-in-plan.js';
 import { documentClient, tableName } from './client.js';
 import type { LinkedIdentity } from './identities.js';
 import { ENTITY, keys } from './keys.js';
+import { membershipAuditPut } from './audit.js';
 
 export class ConcurrentSignInError extends Error {
   override name = 'ConcurrentSignInError';
@@ -41,26 +42,10 @@ function membershipWrite(change: MembershipChange): TransactItem {
   };
 }
 
+const AUDIT_ACTION = { create: 'created', changeRole: 'role_changed', restore: 'restored', revoke: 'soft_deleted' } as const;
+
 function auditWrite(change: MembershipChange, connectionId: string): TransactItem {
-  const { after } = change;
-  return {
-    Put: {
-      TableName: tableName,
-      Item: {
-        ...keys.auditEntry(after.accountId, after.changedAt, `sign-in-${change.kind}`, after.userId),
-        entity: ENTITY.audit,
-        action: `membership.${change.kind === 'create' ? 'created' : change.kind === 'changeRole' ? 'role_changed' : change.kind === 'restore' ? 'restored' : 'soft_deleted'}`,
-        accountId: after.accountId,
-        userId: after.userId,
-        connectionId,
-        occurredAt: after.changedAt,
-        recordedAt: new Date().toISOString(),
-        before: change.kind === 'create' ? undefined : { status: change.before.status, role: change.before.role, changedAt: change.before.changedAt },
-        after: { status: after.status, role: after.role },
-        reason: after.reason,
-      },
-    },
-  };
+  return membershipAuditPut(change, AUDIT_ACTION[change.kind], { signIn: change.kind, connectionId });
 }
 
 /**
