@@ -38,9 +38,11 @@ async function adminApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyS
   const { route, params } = matchRoute(routes, method, event.requestContext.http.path);
   const bytes = rawBody(event, MAX_ADMIN_BODY_BYTES);
   const body = bytes.length > 0 ? parseJson(bytes) : undefined;
-  const answer = await route.handle({ params, query: event.queryStringParameters ?? {}, body, principal });
+  const header = (name: string) => headerValue(event, name);
+  const answer = await route.handle({ params, query: event.queryStringParameters ?? {}, header, body, principal });
   logger.info('admin request', { route: `${route.method} ${route.path}`, status: answer.status });
-  return jsonResponse(answer.status, answer.body);
+  const response = jsonResponse(answer.status, answer.body);
+  return { ...response, headers: { ...response.headers, ...answer.headers } };
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

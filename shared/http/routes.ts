@@ -4,11 +4,13 @@ import { MethodNotAllowedError, NotFoundError } from './errors.js';
 export type RouteRequest<P> = {
   params: Record<string, string>;
   query: Record<string, string | undefined>;
+  /** A request header, looked up without regard to case (If-Match, for instance). */
+  header: (name: string) => string | undefined;
   body: unknown;
   principal: P;
 };
 
-export type RouteAnswer = { status: number; body?: unknown };
+export type RouteAnswer = { status: number; body?: unknown; headers?: Record<string, string> };
 
 export type Route<P> = { method: string; path: string; handle: (request: RouteRequest<P>) => Promise<RouteAnswer> };
 
