@@ -27,6 +27,7 @@ const verifyAdmin = adminTokenVerifier({
 const routes = adminRoutes({
   disableOnDeprovision: settings.disableOnDeprovision,
   ssoProviders: { userPoolId, callbackUrls: settings.admin.callbackUrls, logoutUrls: settings.admin.logoutUrls, secretsPrefix: settings.admin.secretsPrefix },
+  connections: { hooksBaseUrl: settings.hooksBaseUrl, secretsPrefix: settings.admin.secretsPrefix },
 });
 const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 

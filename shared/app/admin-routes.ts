@@ -5,13 +5,15 @@ import type { Route } from '../http/routes.js';
 import { getEvent, listEvents, replayEvent } from './admin-events.js';
 import { changeMembership, findUsers, userProfile } from './admin-users.js';
 import { createSsoProviders, type SsoProviderSettings } from './admin-sso-providers.js';
+import { connectionRoutes, type ConnectionSettings } from './admin-connections.js';
 
 export type AdminRoute = Route<AdminPrincipal>;
 
 const ok = (body: unknown) => ({ status: 200, body });
 
-export function adminRoutes(settings: { disableOnDeprovision: boolean; ssoProviders: SsoProviderSettings }): AdminRoute[] {
+export function adminRoutes(settings: { disableOnDeprovision: boolean; ssoProviders: SsoProviderSettings; connections: ConnectionSettings }): AdminRoute[] {
   return [
+    ...connectionRoutes(settings.connections),
     {
       method: 'POST',
       path: '/admin/sso-providers',

@@ -204,3 +204,42 @@ describe('POST /admin/sso-providers', () => {
     expect(refused).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('provider.oidc_issuer') } });
   });
 });
+
+describe('connections', () => {
+  it('creates an Okta connection whose hook secret is shown once and works on the hook; rotate, retire, deactivate', async () => {
+    const id = `okta-admin-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await call('POST', '/admin/connections', { body: { type: 'okta', connection_id: id, org_url: 'https://dev-999.okta.com', api_token: 'okta-api-token-value' } });
+    expect(created).toMatchObject({ status: 201, body: { connection_id: id, hook_auth_header: 'authorization', hook_secret: expect.stringMatching(/^[\w-]{43}$/) } });
+    const first = created.body.hook_secret as string;
+    const shown = await call('GET', `/admin/connections/${id}`);
+    expect(shown.body).toMatchObject({ connectionId: id, type: 'okta', hookSecrets: 1, oktaApiToken: 'set' });
+    expect(JSON.stringify(shown.body)).not.toMatch(new RegExp(`${first}|okta-api-token-value|hookSecretHashes`));
+    expect(((await call('GET', '/admin/connections')).body.connections as { connectionId: string }[]).map((c) => c.connectionId)).toContain(id);
+    expect((await call('POST', '/admin/connections', { body: { type: 'okta', connection_id: id, org_url: 'https://dev-999.okta.com' } })).status).toBe(409);
+
+    const deliver = async (secret: string) => (await postToOktaHook(id, oktaDelivery([oktaLogEvent('okta-user-deactivate.json')]), { authorization: secret })).statusCode;
+    const rotated = await call('POST', `/admin/connections/${id}/rotate-secret`);
+    expect(rotated).toMatchObject({ status: 200, body: { active_secrets: 2 } });
+    const second = rotated.body.hook_secret as string;
+    expect((await call('POST', `/admin/connections/${id}/rotate-secret`)).status).toBe(409);
+    expect((await call('POST', `/admin/connections/${id}/retire-secret`)).body).toMatchObject({ active_secrets: 1 });
+    expect((await call('GET', `/admin/connections/${id}`)).body).toMatchObject({ hookSecrets: 1 });
+    // The hook accepts the secret that stayed (this is the hook's first look at the connection: it caches them).
+    expect(await deliver(second)).toBe(200);
+    expect((await call('DELETE', `/admin/connections/${id}`)).status).toBe(200);
+    expect((await call('GET', `/admin/connections/${id}`)).body).toMatchObject({ hookSecrets: 0, deactivatedAt: expect.any(String) });
+    expect(first).not.toBe(second);
+  });
+
+  it('creates an Entra connection with its Graph app secret in Secrets Manager, never returned; refuses a bad tenant id naming the field', async () => {
+    const id = `entra-admin-${crypto.randomUUID().slice(0, 8)}`;
+    const tenant = crypto.randomUUID();
+    const created = await call('POST', '/admin/connections', { body: { type: 'entra', connection_id: id, tenant_id: tenant, client_id: crypto.randomUUID(), client_secret: 'graph-client-secret-value' } });
+    expect(created).toMatchObject({ status: 201, body: { connection_id: id, type: 'entra' } });
+    const shown = await call('GET', `/admin/connections/${id}`);
+    expect(shown.body).toMatchObject({ type: 'entra', tenantId: tenant });
+    expect(JSON.stringify([created.body, shown.body])).not.toContain('graph-client-secret-value');
+    const refused = await call('POST', '/admin/connections', { body: { type: 'entra', connection_id: `${id}-2`, tenant_id: 'not-a-guid', client_id: crypto.randomUUID(), client_secret: 's' } });
+    expect(refused).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('tenant_id') } });
+  });
+});
