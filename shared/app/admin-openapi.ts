@@ -4,8 +4,8 @@
  * with (z.toJSONSchema, JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
  *
  * Strict both ways: a route without a description, or a description without a route, throws,
- * so the document cannot drift from the routes. A module adding routes adds its descriptions
- * beside them and passes both: adminOpenApi(routes, { ...adminRouteDocs, ...itsRouteDocs }).
+ * so the document cannot drift from the routes. A module adding routes exports its descriptions
+ * (a RouteDocs) beside them, and adminRouteDocs below spreads them in.
  */
 import * as z from 'zod/mini';
 import { ssoProviderRequestSchema } from '../domain/sso-provider-request.js';
@@ -154,7 +154,7 @@ export function adminOpenApi(routes: readonly DocumentedRoute[], docs: RouteDocs
 
 const CONNECTION_ID = 'The connection (one IdP org or tenant), e.g. okta-acme.';
 
-/** The descriptions of the routes of adminRoutes() and of POST /admin/events/replay. */
+/** The descriptions of every admin route; a module of routes adds its own with `...itsRouteDocs`. */
 export const adminRouteDocs: RouteDocs = {
   'POST /admin/sso-providers': {
     operationId: 'createSsoProviders',
