@@ -13,7 +13,7 @@ import { removeState, writeState } from './lib/local-stack-state.js';
 import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 import { MotoMissingError, startMotoServer, type MotoServer } from './lib/moto-server.js';
 import { startFakeGraph, type FakeGraph } from './lib/fake-graph.js';
-import { createLocalAdmin, type LocalAdmin } from './lib/local-admin.js';
+import { createLocalAdmin, createLocalQueue, type LocalAdmin } from './lib/local-admin.js';
 
 // The stream runs process-graph-events in this process, against the local fake Graph (HTTPS with
 // a test-only certificate): Node must trust it from start-up.
@@ -27,6 +27,7 @@ let dynamo: DynamoDbLocal | undefined;
 let moto: MotoServer | undefined;
 let fakeGraph: FakeGraph | undefined;
 let admin: LocalAdmin | undefined;
+let deadLetterQueueUrl: string | undefined;
 let offline: ChildProcess | undefined;
 let stopStream: (() => Promise<void>) | undefined;
 let stopping: Promise<never> | undefined;
@@ -94,6 +95,8 @@ async function startOffline(wantedPort: number): Promise<string> {
     // The admin user pool and client are moto's: serverless.yml's defaults are the stack's own
     // resources (CloudFormation Refs, which offline cannot resolve), so they are passed as params.
     const adminParams = admin ? ['--param', `adminUserPoolId=${admin.userPoolId}`, '--param', `adminClientIds=${admin.clientId}`] : [];
+    // The stream's dead-letter queue, for POST /admin/events/replay: moto's, in place of the stack's Ref.
+    if (deadLetterQueueUrl) adminParams.push('--param', `deadLetterQueueUrl=${deadLetterQueueUrl}`);
     const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...adminParams], {
       cwd: ROOT,
       env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
@@ -150,6 +153,8 @@ async function main(): Promise<void> {
     console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager and Cognito (moto_server) on ${moto.endpoint}`);
     admin = await createLocalAdmin(moto.endpoint, TABLE_NAME);
     Object.assign(process.env, { COGNITO_ENDPOINT: moto.endpoint, ADMIN_USER_POOL_ID: admin.userPoolId, ADMIN_CLIENT_IDS: admin.clientId });
+    deadLetterQueueUrl = await createLocalQueue(moto.endpoint, `${TABLE_NAME}-process-events-dlq`);
+    Object.assign(process.env, { SQS_ENDPOINT: moto.endpoint, DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl });
   } catch (error) {
     if (!(error instanceof MotoMissingError)) throw error;
     console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call (user updates, group changes) fail locally.`);

@@ -52,6 +52,10 @@ const environmentSchema = z.object({
   // Admin API: where app clients it creates send users back, and the stage's folder in Secrets Manager.
   SSO_CALLBACK_URLS: z._default(commaList, ['http://localhost:3000/callback']),
   SSO_LOGOUT_URLS: z.optional(commaList),
+  // Admin API's bulk replay: the stream processors' on-failure destination (ProcessEventsDeadLetterQueue).
+  DEAD_LETTER_QUEUE_URL: z.optional(z.url()),
+  // Only for moto_server in tests and `npm start`; unset on AWS.
+  SQS_ENDPOINT: z.optional(z.url()),
   SECRETS_PREFIX: z._default(z.string().check(z.regex(/^[\w/+=.@-]+\/$/, 'expected a name prefix ending in /')), 'sso-sync/dev/'),
   AWS_REGION: z._default(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1')), 'us-east-1'),
 });
@@ -71,6 +75,8 @@ export type Config = {
   graphAuthorityHost: string;
   secretsManagerEndpoint: string | undefined;
   hooksBaseUrl: string | undefined;
+  deadLetterQueueUrl: string | undefined;
+  sqsEndpoint: string | undefined;
   admin: { userPoolId: string | undefined; clientIds: ReadonlySet<string>; group: string; callbackUrls: string[]; logoutUrls: string[]; secretsPrefix: string };
   region: string;
 };
@@ -99,6 +105,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphAuthorityHost: vars.GRAPH_AUTHORITY_HOST.replace(/\/+$/, ''),
     secretsManagerEndpoint: vars.SECRETS_MANAGER_ENDPOINT,
     hooksBaseUrl: vars.HOOKS_BASE_URL?.replace(/\/+$/, ''),
+    deadLetterQueueUrl: vars.DEAD_LETTER_QUEUE_URL,
+    sqsEndpoint: vars.SQS_ENDPOINT,
     admin: {
       userPoolId: vars.ADMIN_USER_POOL_ID,
       clientIds: new Set(vars.ADMIN_CLIENT_IDS ?? []),

@@ -13,3 +13,4 @@ process.env.AWS_REGION = 'us-east-1';
 process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
 process.env.COGNITO_ENDPOINT = inject('motoEndpoint');
 process.env.SECRETS_MANAGER_ENDPOINT = inject('motoEndpoint');
+process.env.SQS_ENDPOINT = inject('motoEndpoint');

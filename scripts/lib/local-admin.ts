@@ -57,3 +57,12 @@ export async function localAdminToken(admin: LocalAdmin): Promise<string> {
   if (!token) throw new Error('moto_server issued no access token');
   return token;
 }
+
+/** An SQS queue of moto_server (the stream's dead-letter queue, locally): its URL. */
+export async function createLocalQueue(endpoint: string, queueName: string): Promise<string> {
+  const { CreateQueueCommand, SQSClient } = await import('@aws-sdk/client-sqs');
+  const sqs = new SQSClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  if (!QueueUrl) throw new Error('moto_server created no queue');
+  return QueueUrl;
+}

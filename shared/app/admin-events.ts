@@ -1,16 +1,20 @@
 /**
  * The admin API's events: the ones a person should look at (failed, invalid, stale, skipped), by
  * status and connection with cursor pagination; one event's outcome, attempts and revocation; and
- * a replay through the normal processor.
+ * a replay through the normal processor, of one event or in bulk.
  */
 import * as z from 'zod/mini';
+import { ConfigError, config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.js';
+import { logger } from '../logger.js';
 import { eventsByStatus, getEventItem, markForReplay } from '../store/admin-directory.js';
+import { deleteDeadLetters, receiveDeadLetters } from '../store/dead-letter-queue.js';
 
-const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
-const listQuerySchema = z.object({
+export const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
+const connectionIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/));
+export const listQuerySchema = z.object({
   status: z._default(z.enum(LISTED_STATUSES), 'failed'),
-  connectionId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/))),
+  connectionId: z.optional(connectionIdSchema),
   type: z.optional(z.string().check(z.maxLength(128))),
   cursor: z.optional(z.string().check(z.maxLength(2048))),
   limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 25),
@@ -56,4 +60,71 @@ export async function replayEvent(connectionId: string, eventId: string) {
   await getEvent(connectionId, eventId);
   if (!(await markForReplay(connectionId, eventId))) throw new ConflictError('the event is pending already');
   return { connectionId, eventId, status: 'pending' };
+}
+
+/** The body of POST /admin/events/replay: every failed event of one connection, or whatever the dead-letter queue holds. */
+export const replayRequestSchema = z.union([
+  z.strictObject({ connectionId: connectionIdSchema, status: z.literal('failed') }),
+  z.strictObject({ source: z.literal('dead-letter-queue') }),
+]);
+
+/** Per request, so one call stays well inside API Gateway's 30-second limit; `more` says to call again. */
+const MAX_EVENTS_PER_REPLAY = 500;
+const MAX_DEAD_LETTERS_PER_REPLAY = 100;
+const PARALLEL_REPLAYS = 10;
+
+type ReplayCounts = { replayed: number; alreadyPending: number; more: boolean };
+
+/**
+ * Puts the failed events (of one connection, or of all) back to pending, paging the status
+ * index. A replayed event leaves the index, so a second call goes on where this one stopped.
+ */
+async function replayFailedEvents(connectionId: string | undefined): Promise<ReplayCounts> {
+  const counts: ReplayCounts = { replayed: 0, alreadyPending: 0, more: false };
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const room = MAX_EVENTS_PER_REPLAY - counts.replayed - counts.alreadyPending;
+    if (room <= 0) return { ...counts, more: true };
+    const page = await eventsByStatus({ status: 'failed', connectionId, cursor, limit: Math.min(100, room) });
+    for (let start = 0; start < page.items.length; start += PARALLEL_REPLAYS) {
+      const outcomes = await Promise.all(
+        page.items.slice(start, start + PARALLEL_REPLAYS).map((item) => markForReplay(String(item.connectionId), String(item.eventId))),
+      );
+      for (const replayed of outcomes) counts[replayed ? 'replayed' : 'alreadyPending'] += 1;
+    }
+    cursor = page.next;
+  } while (cursor);
+  return counts;
+}
+
+/**
+ * Lambda's on-failure record names a stream batch (shard and sequence numbers), not the items
+ * in it, and the stream keeps records for 24 hours only. What the batch stands for is on the
+ * table: each failed attempt leaves its inbox event `failed` before the batch is dead-lettered.
+ * So: take the messages first, then put every failed event back to pending, and only then
+ * delete the messages — a message is never deleted before the events it stands for are pending
+ * again. When this call could not replay them all, the messages stay and come back later.
+ */
+async function replayDeadLetters(queueUrl: string) {
+  const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY);
+  const counts = await replayFailedEvents(undefined);
+  const batches = letters.filter((letter) => letter.batch !== undefined);
+  const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, batches.map((letter) => letter.receiptHandle));
+  if (batches.length < letters.length) logger.warn('dead-letter messages that are not stream batch records were left in the queue', { count: letters.length - batches.length });
+  return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, ...counts };
+}
+
+/** POST /admin/events/replay: replays in bulk and answers with counts. */
+export async function replayEvents(body: unknown) {
+  const parsed = replayRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new ValidationError('give {"connectionId": "...", "status": "failed"} or {"source": "dead-letter-queue"}');
+  }
+  const request = parsed.data;
+  if ('source' in request) {
+    const queueUrl = config().deadLetterQueueUrl;
+    if (!queueUrl) throw new ConfigError('DEAD_LETTER_QUEUE_URL is required to replay the dead-letter queue');
+    return replayDeadLetters(queueUrl);
+  }
+  return { connectionId: request.connectionId, status: 'failed', ...(await replayFailedEvents(request.connectionId)) };
 }

@@ -43,6 +43,7 @@ describe('readConfig', () => {
       GRAPH_BASE_URL: 'https://127.0.0.1:8443/v1.0/',
       SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:5000',
       HOOKS_BASE_URL: 'https://hooks.example.com/',
+      DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sso-sync-prod-process-events-dlq',
       ADMIN_USER_POOL_ID: 'eu-west-1_AbC123',
       ADMIN_CLIENT_IDS: 'client-a, client-b',
       ADMIN_GROUP: 'platform-admins',
@@ -66,6 +67,8 @@ describe('readConfig', () => {
       graphAuthorityHost: 'https://login.microsoftonline.com',
       secretsManagerEndpoint: 'http://127.0.0.1:5000',
       hooksBaseUrl: 'https://hooks.example.com',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/sso-sync-prod-process-events-dlq',
+      sqsEndpoint: undefined,
       admin: {
         userPoolId: 'eu-west-1_AbC123',
         clientIds: new Set(['client-a', 'client-b']),
