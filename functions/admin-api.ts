@@ -9,6 +9,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { config, ConfigError } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 import { adminRoutes } from '../shared/app/admin-routes.js';
+import { ADMIN_OPENAPI_PATH, adminOpenApi, adminRouteDocs } from '../shared/app/admin-openapi.js';
 import { adminTokenVerifier, jwksUrlOf } from '../shared/http/admin-auth.js';
 import { adminErrorBody, httpErrors, jsonResponse } from '../shared/http/http-errors.js';
 import { headerValue, parseJson, rawBody } from '../shared/http/request.js';
@@ -29,10 +30,14 @@ const routes = adminRoutes({
   ssoProviders: { userPoolId, callbackUrls: settings.admin.callbackUrls, logoutUrls: settings.admin.logoutUrls, secretsPrefix: settings.admin.secretsPrefix },
   connections: { hooksBaseUrl: settings.hooksBaseUrl, secretsPrefix: settings.admin.secretsPrefix },
 });
+// Built at cold start: a route without a description (or the reverse) stops the function, and a test catches it first.
+const openApiDocument = adminOpenApi(routes, adminRouteDocs);
 const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 
 async function adminApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext.http.method;
+  // The API's description is public (its own route in serverless.yml, without the authorizer).
+  if (method === 'GET' && event.requestContext.http.path === ADMIN_OPENAPI_PATH) return jsonResponse(200, openApiDocument);
   // Authenticated before anything else: an unknown route tells a stranger nothing.
   const principal = await verifyAdmin(headerValue(event, 'authorization'));
   logger.appendKeys({ admin: principal.sub });

@@ -5,20 +5,17 @@ import { fileURLToPath } from 'node:url';
 // The admin modules read the configuration at import; the document needs none of it.
 process.env.TABLE_NAME ??= 'sso-sync-openapi';
 const { adminRoutes } = await import('../shared/app/admin-routes.js');
-const { replayEventsRoute } = await import('../shared/app/admin-ops-routes.js');
 const { adminOpenApi, adminRouteDocs } = await import('../shared/app/admin-openapi.js');
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
 
 /** The admin API's routes, as admin-api.ts builds them (the settings change no method or path). */
 export function documentedRoutes() {
-  const routes = adminRoutes({
+  return adminRoutes({
     disableOnDeprovision: false,
     ssoProviders: { userPoolId: 'us-east-1_Document', callbackUrls: [], logoutUrls: [], secretsPrefix: 'sso-sync/openapi/' },
+    connections: { hooksBaseUrl: undefined, secretsPrefix: 'sso-sync/openapi/' },
   });
-  // Until adminRoutes() lists POST /admin/events/replay itself (wiring pending), it is added here.
-  const listed = routes.some((route) => route.method === replayEventsRoute.method && route.path === replayEventsRoute.path);
-  return listed ? routes : [...routes, replayEventsRoute];
 }
 
 export function openApiText(): string {

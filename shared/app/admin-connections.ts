@@ -19,7 +19,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const connectionId = z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64)'));
 const guid = z.string().check(z.regex(GUID, 'expected a GUID'));
 
-const newConnectionSchema = z.discriminatedUnion('type', [
+export const newConnectionSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('okta'),
     connection_id: connectionId,

@@ -9,6 +9,7 @@
  */
 import * as z from 'zod/mini';
 import { ssoProviderRequestSchema } from '../domain/sso-provider-request.js';
+import { newConnectionSchema } from './admin-connections.js';
 import { LISTED_STATUSES, listQuerySchema, replayRequestSchema } from './admin-events.js';
 
 /** Answered before the token check, so tools can fetch the document without a token. */
@@ -229,5 +230,51 @@ export const adminRouteDocs: RouteDocs = {
       'With `source: "dead-letter-queue"`, the messages taken from the queue are deleted only after every failed event is pending again; at most 500 events and 100 messages per call, `more: true` says to call again.',
     body: replayRequestSchema,
     responses: { 202: { description: '`{connectionId, status}` or `{source, messages, deleted, unrecognised}`, with `{replayed, alreadyPending, more}`.' } },
+  },
+  'GET /admin/connections': {
+    operationId: 'listConnections',
+    tag: 'connections',
+    summary: 'Every connection, without secrets, hashes or clientStates',
+    responses: { 200: { description: '`{connections: [...]}`.' } },
+  },
+  'POST /admin/connections': {
+    operationId: 'createConnection',
+    tag: 'connections',
+    summary: 'Creates an Okta connection (its hook secret is answered once) or an Entra one (its Graph app secret goes to Secrets Manager)',
+    body: newConnectionSchema,
+    responses: { 201: { description: 'Okta: `{connection_id, type, hook_url, hook_auth_header, hook_secret}`; Entra: `{connection_id, type, graph_notification_url}`.' } },
+    errors: [400, 409],
+  },
+  'GET /admin/connections/{connectionId}': {
+    operationId: 'getConnection',
+    tag: 'connections',
+    summary: 'One connection, without secrets, hashes or clientStates',
+    pathParams: { connectionId: CONNECTION_ID },
+    responses: { 200: { description: 'The connection.' } },
+    errors: [404],
+  },
+  'DELETE /admin/connections/{connectionId}': {
+    operationId: 'deactivateConnection',
+    tag: 'connections',
+    summary: 'Deactivates a connection: its hook secrets go, its memberships stay',
+    pathParams: { connectionId: CONNECTION_ID },
+    responses: { 200: { description: '`{connection_id, deactivatedAt}`.' } },
+    errors: [404, 409],
+  },
+  'POST /admin/connections/{connectionId}/rotate-secret': {
+    operationId: 'rotateHookSecret',
+    tag: 'connections',
+    summary: 'Adds a second Okta hook secret, answered once; both work until the old one is retired',
+    pathParams: { connectionId: CONNECTION_ID },
+    responses: { 200: { description: '`{connection_id, hook_secret, active_secrets}`.' } },
+    errors: [404, 409],
+  },
+  'POST /admin/connections/{connectionId}/retire-secret': {
+    operationId: 'retireHookSecret',
+    tag: 'connections',
+    summary: 'Keeps only the newest Okta hook secret',
+    pathParams: { connectionId: CONNECTION_ID },
+    responses: { 200: { description: '`{connection_id, active_secrets}`.' } },
+    errors: [404, 409],
   },
 };

@@ -6,6 +6,7 @@ import { getEvent, listEvents, replayEvent } from './admin-events.js';
 import { changeMembership, findUsers, userProfile } from './admin-users.js';
 import { createSsoProviders, type SsoProviderSettings } from './admin-sso-providers.js';
 import { connectionRoutes, type ConnectionSettings } from './admin-connections.js';
+import { replayEventsRoute } from './admin-ops-routes.js';
 
 export type AdminRoute = Route<AdminPrincipal>;
 
@@ -40,6 +41,7 @@ export function adminRoutes(settings: { disableOnDeprovision: boolean; ssoProvid
       handle: async ({ params, principal }) => ok(await changeMembership(params.userId ?? '', params.accountId ?? '', 'remove', principal, settings)),
     },
     { method: 'GET', path: '/admin/events', handle: async ({ query }) => ok(await listEvents(query)) },
+    replayEventsRoute,
     { method: 'GET', path: '/admin/events/{connectionId}/{eventId}', handle: async ({ params }) => ok(await getEvent(params.connectionId ?? '', params.eventId ?? '')) },
     {
       method: 'POST',

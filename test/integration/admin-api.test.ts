@@ -243,3 +243,12 @@ describe('connections', () => {
     expect(refused).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('tenant_id') } });
   });
 });
+
+describe('GET /admin/openapi.json', () => {
+  it('answers without a token, with the committed document', async () => {
+    const { readFileSync } = await import('node:fs');
+    const answer = await call('GET', '/admin/openapi.json', { token: null });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual(JSON.parse(readFileSync('docs/openapi.json', 'utf8')));
+  });
+});
