@@ -59,6 +59,8 @@ async function oktaClient(orgUrl: string, apiToken: string): Promise<Client> {
   const { default: okta } = await import('@okta/okta-sdk-nodejs');
   return new okta.Client({
     orgUrl,
+    // Explicit, so an OKTA_CLIENT_* variable or an okta.yaml (which the SDK also reads) cannot change how it authenticates.
+    authorizationMode: 'SSWS',
     token: apiToken,
     // No response cache: every answer here is about a write just made.
     cacheMiddleware: null,
