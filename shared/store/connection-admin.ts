@@ -48,11 +48,12 @@ export async function createConnection(item: RawConnection, admin: AdminPrincipa
   );
 }
 
-/** Changes a connection's attributes, conditional on it being as read; audited. */
-export async function updateConnection(seen: RawConnection, changes: Record<string, unknown>, action: string, admin: AdminPrincipal): Promise<void> {
+/** Changes a connection's attributes (and removes those named in `remove`), conditional on it being as read; audited. */
+export async function updateConnection(seen: RawConnection, changes: Record<string, unknown>, action: string, admin: AdminPrincipal, remove: readonly string[] = []): Promise<void> {
   const at = new Date().toISOString();
   const names = Object.keys(changes);
   const values = Object.fromEntries(names.map((name, index) => [`:v${index}`, changes[name]]));
+  const removal = remove.length > 0 ? ` REMOVE ${remove.map((_, index) => `#r${index}`).join(', ')}` : '';
   await transact(
     [
       {
@@ -60,8 +61,8 @@ export async function updateConnection(seen: RawConnection, changes: Record<stri
           TableName: tableName,
           Key: keys.connection(seen.connectionId),
           ConditionExpression: seen.updatedAt === undefined ? 'attribute_exists(pk) AND attribute_not_exists(updatedAt)' : 'updatedAt = :seen',
-          UpdateExpression: `SET ${names.map((_, index) => `#n${index} = :v${index}`).join(', ')}, updatedAt = :at`,
-          ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#n${index}`, name])),
+          UpdateExpression: `SET ${names.map((_, index) => `#n${index} = :v${index}`).join(', ')}, updatedAt = :at${removal}`,
+          ExpressionAttributeNames: { ...Object.fromEntries(names.map((name, index) => [`#n${index}`, name])), ...Object.fromEntries(remove.map((name, index) => [`#r${index}`, name])) },
           ExpressionAttributeValues: { ...values, ':at': at, ...(seen.updatedAt === undefined ? {} : { ':seen': seen.updatedAt }) },
         },
       },

@@ -231,6 +231,15 @@ describe('connections', () => {
     expect(first).not.toBe(second);
   });
 
+  it('refuses "register" without an API token, or when the stage has no hooks base URL, naming why (registration itself: okta-event-hook-registration.test.ts)', async () => {
+    const id = `okta-reg-${crypto.randomUUID().slice(0, 8)}`;
+    const withoutToken = await call('POST', '/admin/connections', { body: { type: 'okta', connection_id: id, org_url: 'https://dev-999.okta.com', register: true } });
+    expect(withoutToken).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('api_token') } });
+    const withoutBaseUrl = await call('POST', '/admin/connections', { body: { type: 'okta', connection_id: id, org_url: 'https://dev-999.okta.com', api_token: 't', register: true } });
+    expect(withoutBaseUrl).toMatchObject({ status: 400, body: { status: 'failed', error: expect.stringContaining('HOOKS_BASE_URL') } });
+    expect((await call('GET', `/admin/connections/${id}`)).status).toBe(404);
+  });
+
   it('creates an Entra connection with its Graph app secret in Secrets Manager, never returned; refuses a bad tenant id naming the field', async () => {
     const id = `entra-admin-${crypto.randomUUID().slice(0, 8)}`;
     const tenant = crypto.randomUUID();

@@ -1,0 +1,362 @@
+/**
+ * A fake Okta org for tests: the Event Hooks management API (/api/v1/eventHooks) over HTTPS on
+ * 127.0.0.1 with the test certificate of the fake Graph (./fake-graph/), with Okta's documented
+ * payloads and error body. `verify` does what Okta does: the one-time GET to the hook's URI with
+ * `x-okta-verification-challenge` and the configured auth header, 3 s timeout, one retry, and a
+ * 400 when no good answer came. Every answer carries X-Rate-Limit-* headers; 429s and 5xx can be
+ * injected per path.
+ *
+ * Sources: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/EventHook/
+ * (and its older page, docs/reference/api/event-hooks in okta/okta-developer-docs),
+ * https://developer.okta.com/docs/concepts/event-hooks/#one-time-verification-request,
+ * https://developer.okta.com/docs/reference/error-codes/ and
+ * https://developer.okta.com/docs/reference/rl-best-practices/ (the rate limit headers).
+ *
+ * The calling process must trust the certificate from start-up (NODE_EXTRA_CA_CERTS, see
+ * scripts/lib/extra-ca.ts; vitest.config.ts sets it for the tests).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { FAKE_GRAPH_CERT_PATH } from './fake-graph.js';
+
+const KEY_PATH = fileURLToPath(new URL('./fake-graph/key.pem', import.meta.url));
+
+/** Okta's EventHook object as the API returns it (authScheme.value is never returned). */
+export type FakeEventHook = {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  verificationStatus: 'UNVERIFIED' | 'VERIFIED';
+  events: { type: 'EVENT_TYPE'; items: string[] };
+  channel: {
+    type: 'HTTP';
+    version: string;
+    config: { uri: string; method: 'POST'; headers: Array<{ key: string; value: string }>; authScheme?: { type: 'HEADER'; key: string } };
+  };
+  created: string;
+  createdBy: string;
+  lastUpdated: string;
+  _links: Record<string, { href: string; hints?: { allow: string[] } }>;
+};
+
+export type OktaFault = {
+  method?: string;
+  /** Compared with the start of the request's path, e.g. `/api/v1/eventHooks/` or `/api/v1/eventHooks/who…/lifecycle/verify`. */
+  pathPrefix: string;
+  status: number;
+  times: number;
+  /** For a 429: seconds until X-Rate-Limit-Reset (default 1). */
+  resetInSeconds?: number;
+};
+
+export type OktaRequest = { method: string; path: string; authorized: boolean };
+/** One verification GET the fake sent to a hook URI, and what came back. */
+export type VerificationAttempt = { hookId: string; uri: string; status: number; ok: boolean; reason?: string };
+
+export type FakeOkta = {
+  /** https://127.0.0.1:<port>, the org URL. */
+  readonly orgUrl: string;
+  readonly hooks: Map<string, FakeEventHook>;
+  readonly requests: OktaRequest[];
+  readonly verifications: VerificationAttempt[];
+  /** An API token this org accepts (`Authorization: SSWS <token>`). */
+  addApiToken(token: string): void;
+  failNext(fault: OktaFault): void;
+  /** The method and path of each authorized management call, in order: `POST /api/v1/eventHooks/who…/lifecycle/verify`. */
+  calls(): string[];
+  /** Forgets hooks, tokens, faults and logs. */
+  reset(): void;
+  stop(): Promise<void>;
+};
+
+export async function startFakeOkta(): Promise<FakeOkta> {
+  const fake = new FakeOktaServer();
+  await fake.listen();
+  return fake;
+}
+
+type Reply = { status: number; headers?: Record<string, string>; body?: unknown };
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Okta waits 3 s for the verification answer and retries once. */
+const VERIFICATION_TIMEOUT_MS = 3_000;
+const VERIFICATION_ATTEMPTS = 2;
+/** The documented limit on active event hooks per org. */
+const MAX_ACTIVE_HOOKS = 25;
+const RATE_LIMIT = 100;
+/** The header names Okta refuses as custom headers or authScheme key (reserved). */
+const RESERVED_HEADERS = new Set(['accept', 'content-type', 'content-length', 'host', 'user-agent', 'x-okta-verification-challenge']);
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) request.destroy(new Error('body too large'));
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+/** Okta ids: 20 characters; event hooks start with "who". */
+const oktaId = (prefix: string) => `${prefix}${randomBytes(16).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20 - prefix.length)}`;
+
+/** Okta's error object (https://developer.okta.com/docs/reference/error-codes/). */
+function oktaError(status: number, errorCode: string, errorSummary: string, causes: string[] = []): Reply {
+  return {
+    status,
+    body: { errorCode, errorSummary, errorLink: errorCode, errorId: oktaId('oae'), errorCauses: causes.map((cause) => ({ errorSummary: cause })) },
+  };
+}
+
+const notFound = (id: string) => oktaError(404, 'E0000007', `Not found: Resource not found: ${id} (EventHook)`);
+const validationFailed = (causes: string[]) => oktaError(400, 'E0000001', 'Api validation failed: eventHook', causes);
+
+const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+
+class FakeOktaServer implements FakeOkta {
+  orgUrl = '';
+  readonly hooks = new Map<string, FakeEventHook>();
+  readonly requests: OktaRequest[] = [];
+  readonly verifications: VerificationAttempt[] = [];
+  private readonly apiTokens = new Set<string>();
+  /** authScheme.value per hook: Okta keeps it and never returns it. */
+  private readonly hookSecrets = new Map<string, string>();
+  private faults: OktaFault[] = [];
+  private readonly server = createServer({ cert: readFileSync(FAKE_GRAPH_CERT_PATH), key: readFileSync(KEY_PATH) }, (request, response) => {
+    void this.handle(request, response);
+  });
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.orgUrl = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  addApiToken(token: string): void {
+    this.apiTokens.add(token);
+  }
+
+  failNext(fault: OktaFault): void {
+    this.faults.push({ ...fault });
+  }
+
+  calls(): string[] {
+    return this.requests.filter((request) => request.authorized).map((request) => `${request.method} ${request.path}`);
+  }
+
+  reset(): void {
+    this.hooks.clear();
+    this.hookSecrets.clear();
+    this.apiTokens.clear();
+    this.faults = [];
+    this.requests.length = 0;
+    this.verifications.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.orgUrl);
+    const method = request.method ?? 'GET';
+    const body = await readBody(request).catch(() => '');
+    const authorization = request.headers.authorization ?? '';
+    const authorized = authorization.startsWith('SSWS ') && this.apiTokens.has(authorization.slice(5));
+    this.requests.push({ method, path: url.pathname, authorized });
+    let reply: Reply;
+    try {
+      reply = this.injectedFault(method, url.pathname) ?? (authorized ? await this.route(method, url.pathname, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
+    } catch {
+      reply = oktaError(500, 'E0000009', 'Internal Server Error');
+    }
+    const resetAt = Math.ceil(Date.now() / 1000) + 60;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-okta-request-id': randomUUID().replaceAll('-', ''),
+      'x-rate-limit-limit': String(RATE_LIMIT),
+      'x-rate-limit-remaining': String(RATE_LIMIT - 1),
+      'x-rate-limit-reset': String(resetAt),
+      ...reply.headers,
+    };
+    if (reply.body === undefined) delete headers['content-type'];
+    response.writeHead(reply.status, headers);
+    response.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+  }
+
+  private injectedFault(method: string, path: string): Reply | undefined {
+    const fault = this.faults.find((candidate) => (candidate.method ?? method) === method && path.startsWith(candidate.pathPrefix) && candidate.times > 0);
+    if (!fault) return undefined;
+    fault.times -= 1;
+    if (fault.status === 429) {
+      // Okta's rate limit answer: the headers say when the window resets (epoch seconds).
+      const reply = oktaError(429, 'E0000047', 'API call exceeded rate limit due to too many requests.');
+      const reset = Math.ceil(Date.now() / 1000) + (fault.resetInSeconds ?? 1);
+      return { ...reply, headers: { 'x-rate-limit-limit': String(RATE_LIMIT), 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset) } };
+    }
+    return oktaError(fault.status, 'E0000009', 'Internal Server Error');
+  }
+
+  private async route(method: string, path: string, body: string): Promise<Reply> {
+    if (path === '/api/v1/eventHooks') {
+      if (method === 'GET') return { status: 200, body: [...this.hooks.values()] };
+      if (method === 'POST') return this.create(body);
+      return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+    }
+    const match = /^\/api\/v1\/eventHooks\/([^/]+)(?:\/lifecycle\/(verify|activate|deactivate))?$/.exec(path);
+    if (!match) return oktaError(404, 'E0000007', `Not found: Resource not found: ${path} (Resource)`);
+    const id = match[1] ?? '';
+    const lifecycle = match[2];
+    const hook = this.hooks.get(id);
+    if (!hook) return notFound(id);
+    if (lifecycle) {
+      if (method !== 'POST') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+      if (lifecycle === 'verify') return this.verify(hook);
+      if (lifecycle === 'activate' && hook.status !== 'ACTIVE' && this.activeHooks() >= MAX_ACTIVE_HOOKS) {
+        return validationFailed([`You can have at most ${MAX_ACTIVE_HOOKS} active event hooks.`]);
+      }
+      return { status: 200, body: this.change(hook, { status: lifecycle === 'activate' ? 'ACTIVE' : 'INACTIVE' }) };
+    }
+    if (method === 'GET') return { status: 200, body: hook };
+    if (method === 'DELETE') {
+      // "As a safety precaution, only event hooks with a status of INACTIVE are eligible for deletion."
+      if (hook.status !== 'INACTIVE') return validationFailed(['Only INACTIVE event hooks can be deleted.']);
+      this.hooks.delete(id);
+      this.hookSecrets.delete(id);
+      return { status: 204 };
+    }
+    return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+  }
+
+  private activeHooks(): number {
+    return [...this.hooks.values()].filter((hook) => hook.status === 'ACTIVE').length;
+  }
+
+  private change(hook: FakeEventHook, changes: Partial<FakeEventHook>): FakeEventHook {
+    Object.assign(hook, changes, { lastUpdated: new Date().toISOString() });
+    return hook;
+  }
+
+  private create(body: string): Reply {
+    let input: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      input = parsed as Record<string, unknown>;
+    } catch {
+      return oktaError(400, 'E0000003', 'The request body was not well-formed.');
+    }
+    const causes: string[] = [];
+    const name = typeof input.name === 'string' ? input.name : '';
+    if (name.length < 1 || name.length > 255) causes.push('name: The field must be between 1 and 255 characters.');
+    if ([...this.hooks.values()].some((hook) => hook.name === name)) causes.push('name: An event hook with this name already exists.');
+    const events = (input.events ?? {}) as { type?: unknown; items?: unknown };
+    const items = Array.isArray(events.items) ? events.items.filter((item): item is string => typeof item === 'string') : [];
+    if (events.type !== 'EVENT_TYPE') causes.push('events.type: The only supported type is EVENT_TYPE.');
+    if (items.length === 0 || items.length > 300) causes.push('events.items: Subscribe to between 1 and 300 event types.');
+    const channel = (input.channel ?? {}) as { type?: unknown; version?: unknown; config?: { uri?: unknown; headers?: unknown; authScheme?: { type?: unknown; key?: unknown; value?: unknown } } };
+    if (channel.type !== 'HTTP') causes.push('channel.type: The only supported type is HTTP.');
+    if (channel.version !== '1.0.0') causes.push('channel.version: The only supported version is 1.0.0.');
+    const uri = typeof channel.config?.uri === 'string' ? channel.config.uri : '';
+    if (!this.acceptableUri(uri)) causes.push('channel.config.uri: Must begin with https:// and be at most 1024 characters.');
+    const headers = Array.isArray(channel.config?.headers) ? (channel.config.headers as Array<{ key?: unknown; value?: unknown }>) : [];
+    const customHeaders = headers.flatMap((header) => (typeof header.key === 'string' && typeof header.value === 'string' ? [{ key: header.key, value: header.value }] : []));
+    if (customHeaders.some((header) => RESERVED_HEADERS.has(header.key.toLowerCase()))) causes.push('channel.config.headers: A reserved header cannot be set.');
+    const authScheme = channel.config?.authScheme;
+    if (authScheme !== undefined) {
+      if (authScheme.type !== 'HEADER') causes.push('channel.config.authScheme.type: The only supported type is HEADER.');
+      if (typeof authScheme.key !== 'string' || authScheme.key === '' || RESERVED_HEADERS.has(authScheme.key.toLowerCase())) causes.push('channel.config.authScheme.key: A header name is required.');
+      if (typeof authScheme.value !== 'string' || authScheme.value === '') causes.push('channel.config.authScheme.value: A value is required.');
+    }
+    if (causes.length > 0) return validationFailed(causes);
+    const id = oktaId('who');
+    const now = new Date().toISOString();
+    const hook: FakeEventHook = {
+      id,
+      name,
+      status: 'ACTIVE',
+      verificationStatus: 'UNVERIFIED',
+      events: { type: 'EVENT_TYPE', items },
+      channel: {
+        type: 'HTTP',
+        version: '1.0.0',
+        config: { uri, method: 'POST', headers: customHeaders, ...(authScheme ? { authScheme: { type: 'HEADER' as const, key: authScheme.key as string } } : {}) },
+      },
+      created: now,
+      createdBy: oktaId('00u'),
+      lastUpdated: now,
+      _links: this.links(id),
+    };
+    this.hooks.set(id, hook);
+    if (authScheme) this.hookSecrets.set(id, authScheme.value as string);
+    return { status: 200, body: hook };
+  }
+
+  private links(id: string): FakeEventHook['_links'] {
+    const self = `${this.orgUrl}/api/v1/eventHooks/${id}`;
+    return {
+      self: { href: self, hints: { allow: ['GET', 'PUT', 'DELETE'] } },
+      verify: { href: `${self}/lifecycle/verify`, hints: { allow: ['POST'] } },
+      deactivate: { href: `${self}/lifecycle/deactivate`, hints: { allow: ['POST'] } },
+    };
+  }
+
+  /** Okta requires https; this fake also lets tests use plain http on loopback. */
+  private acceptableUri(uri: string): boolean {
+    if (uri.length === 0 || uri.length > 1024) return false;
+    try {
+      const url = new URL(uri);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The one-time verification: GET the hook's URI with a fresh challenge, the auth header and the
+   * custom headers; the endpoint must answer 200 with JSON {"verification": <challenge>}.
+   */
+  private async verify(hook: FakeEventHook): Promise<Reply> {
+    const challenge = randomBytes(24).toString('base64url');
+    const headers: Record<string, string> = { accept: 'application/json', 'x-okta-verification-challenge': challenge };
+    for (const header of hook.channel.config.headers) headers[header.key] = header.value;
+    const secret = this.hookSecrets.get(hook.id);
+    if (hook.channel.config.authScheme && secret !== undefined) headers[hook.channel.config.authScheme.key] = secret;
+    let lastReason = '';
+    for (let attempt = 0; attempt < VERIFICATION_ATTEMPTS; attempt += 1) {
+      const outcome = await this.verificationAttempt(hook, headers, challenge);
+      this.verifications.push(outcome);
+      if (outcome.ok) return { status: 200, body: this.change(hook, { verificationStatus: 'VERIFIED' }) };
+      lastReason = outcome.reason ?? '';
+    }
+    return validationFailed([`Event hook verification failed: ${lastReason}`]);
+  }
+
+  private async verificationAttempt(hook: FakeEventHook, headers: Record<string, string>, challenge: string): Promise<VerificationAttempt> {
+    const uri = hook.channel.config.uri;
+    try {
+      const answer = await fetch(uri, { method: 'GET', headers, signal: AbortSignal.timeout(VERIFICATION_TIMEOUT_MS) });
+      const text = await answer.text();
+      if (answer.status !== 200) return { hookId: hook.id, uri, status: answer.status, ok: false, reason: `the endpoint answered ${answer.status}` };
+      let verification: unknown;
+      try {
+        verification = (JSON.parse(text) as { verification?: unknown }).verification;
+      } catch {
+        return { hookId: hook.id, uri, status: 200, ok: false, reason: 'the answer is not JSON' };
+      }
+      if (verification !== challenge) return { hookId: hook.id, uri, status: 200, ok: false, reason: 'the answer does not carry the verification value' };
+      return { hookId: hook.id, uri, status: 200, ok: true };
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      return { hookId: hook.id, uri, status: 0, ok: false, reason: timedOut ? 'the endpoint did not answer within 3 seconds' : 'the endpoint could not be reached' };
+    }
+  }
+}
