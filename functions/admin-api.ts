@@ -28,7 +28,7 @@ const verifyAdmin = adminTokenVerifier({
 const routes = adminRoutes({
   disableOnDeprovision: settings.disableOnDeprovision,
   ssoProviders: { userPoolId, callbackUrls: settings.admin.callbackUrls, logoutUrls: settings.admin.logoutUrls, secretsPrefix: settings.admin.secretsPrefix },
-  connections: { hooksBaseUrl: settings.hooksBaseUrl, secretsPrefix: settings.admin.secretsPrefix },
+  connections: { hooksBaseUrl: settings.hooksBaseUrl, secretsPrefix: settings.admin.secretsPrefix, oktaEventTypes: settings.oktaEventTypes },
 });
 // Built at cold start: a route without a description (or the reverse) stops the function, and a test catches it first.
 const openApiDocument = adminOpenApi(routes, adminRouteDocs);

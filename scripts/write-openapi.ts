@@ -14,7 +14,7 @@ export function documentedRoutes() {
   return adminRoutes({
     disableOnDeprovision: false,
     ssoProviders: { userPoolId: 'us-east-1_Document', callbackUrls: [], logoutUrls: [], secretsPrefix: 'sso-sync/openapi/' },
-    connections: { hooksBaseUrl: undefined, secretsPrefix: 'sso-sync/openapi/' },
+    connections: { hooksBaseUrl: undefined, secretsPrefix: 'sso-sync/openapi/', oktaEventTypes: new Set<string>() },
   });
 }
 

@@ -240,9 +240,12 @@ export const adminRouteDocs: RouteDocs = {
   'POST /admin/connections': {
     operationId: 'createConnection',
     tag: 'connections',
-    summary: 'Creates an Okta connection (its hook secret is answered once) or an Entra one (its Graph app secret goes to Secrets Manager)',
+    summary: 'Creates an Okta connection (its hook secret is answered once; with `register`, the event hook is created, verified and activated in Okta) or an Entra one (its Graph app secret goes to Secrets Manager)',
     body: newConnectionSchema,
-    responses: { 201: { description: 'Okta: `{connection_id, type, hook_url, hook_auth_header, hook_secret}`; Entra: `{connection_id, type, graph_notification_url}`.' } },
+    responses: {
+      201: { description: 'Okta: `{connection_id, type, hook_url, hook_auth_header, hook_secret, okta_event_hook?}`; Entra: `{connection_id, type, graph_notification_url}`.' },
+      502: { description: 'Okta refused a registration step: the connection exists without a hook; the answer has `okta_step` and the hook secret (shown once).' },
+    },
     errors: [400, 409],
   },
   'GET /admin/connections/{connectionId}': {

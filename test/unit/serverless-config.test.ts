@@ -291,7 +291,7 @@ describe('least privilege: every grant names its resources', () => {
     const secrets = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
     expect(secrets.map(({ owner }) => owner).sort()).toEqual(['admin-api', 'cognito-trigger', 'process-graph-events', 'renew-subscriptions']);
     for (const { owner, statement } of secrets) {
-      expect(actionsOf(statement), owner).toEqual(owner === 'admin-api' ? ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret'] : ['secretsmanager:GetSecretValue']);
+      expect(actionsOf(statement), owner).toEqual(owner === 'admin-api' ? ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue'] : ['secretsmanager:GetSecretValue']);
       expect(arnTexts(statement.Resource), owner).toEqual([expect.stringMatching(GRAPH_SECRETS_ARN)]);
     }
   });
