@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
-import { cachedConnectionLookup } from '../shared/store/connections.js';
+import { cachedConnectionLookup, getConnection } from '../shared/store/connections.js';
 import { answerVerification, authenticateOktaRequest, receiveOktaDelivery } from '../shared/app/receive-okta-hook.js';
 import { MethodNotAllowedError } from '../shared/http/errors.js';
 import { httpErrors, jsonResponse } from '../shared/http/http-errors.js';
@@ -12,13 +12,16 @@ import { headerValue, parseJson, rawBody } from '../shared/http/request.js';
 
 const settings = config();
 const lookupConnection = cachedConnectionLookup(settings.configCacheMs);
+// Okta's one-time verification GET comes right after a connection is created (the admin API
+// registers the hook at once): read it fresh, never from a cached miss. It is rare, so it costs nothing.
+const freshConnection = (connectionId: string) => getConnection(connectionId, { consistent: true });
 
 async function oktaHook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext.http.method;
   if (method !== 'GET' && method !== 'POST') throw new MethodNotAllowedError(method);
   const bytes = rawBody(event, settings.maxWebhookBodyBytes);
   const header = (name: string) => headerValue(event, name);
-  const connection = await authenticateOktaRequest(event.pathParameters?.connectionId, header, lookupConnection);
+  const connection = await authenticateOktaRequest(event.pathParameters?.connectionId, header, method === 'GET' ? freshConnection : lookupConnection);
   logger.appendKeys({ connectionId: connection.connectionId });
 
   if (method === 'GET') {

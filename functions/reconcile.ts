@@ -16,7 +16,7 @@ const settings = config();
 
 async function queueReconciliations(event: ScheduledEvent): Promise<{ queued: string[] }> {
   const receivedAt = event.time ? new Date(event.time) : new Date();
-  const connections = await Promise.all((await listConnectionIds()).map(getConnection));
+  const connections = await Promise.all((await listConnectionIds()).map((connectionId) => getConnection(connectionId)));
   const entra = connections.flatMap((connection) => (connection && hasGraphApp(connection) ? [connection.connectionId] : []));
   for (const connectionId of entra) {
     await storeReconcileRequest({ connectionId, trigger: 'schedule', receivedAt, retentionDays: settings.inboxRetentionDays });

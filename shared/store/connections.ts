@@ -25,9 +25,9 @@ const connectionSchema = z.object({
 
 export type Connection = z.infer<typeof connectionSchema>;
 
-export async function getConnection(connectionId: string): Promise<Connection | undefined> {
+export async function getConnection(connectionId: string, { consistent = false }: { consistent?: boolean } = {}): Promise<Connection | undefined> {
   const { Item } = await documentClient.send(
-    new GetCommand({ TableName: tableName, Key: keys.connection(connectionId) }),
+    new GetCommand({ TableName: tableName, Key: keys.connection(connectionId), ConsistentRead: consistent }),
   );
   return Item ? connectionSchema.parse(Item) : undefined;
 }
