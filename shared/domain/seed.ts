@@ -7,14 +7,11 @@ import { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
 import { ROLES } from './memberships.js';
 import { normaliseEmail } from './privacy.js';
+import { providerNameSchema, ssoConfigProblems, ssoConfigSchema, withEntraGroupsLowercased, type ConnectionType } from './sso-config.js';
 import { issueLines } from '../validation.js';
 
 const id = z.string().regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")');
-const providerName = z.string().min(1).max(32).regex(/^[^_\s]+$/, 'Cognito provider names have no "_" or spaces');
-const domain = z
-  .string()
-  .regex(/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'an email domain such as example.com')
-  .transform((value) => value.toLowerCase());
+const providerName = providerNameSchema;
 const isoTime = z.iso.datetime({ offset: true });
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase SHA-256 hex digest');
@@ -73,23 +70,10 @@ const connectionSchema = z.object({
     .describe('SHA-256 hex digests of the secrets, for files that must not hold them in clear'),
 });
 
-const ssoProviderSchema = z.object({
-  connectionId: id,
-  providerName,
-  groups: z
-    .array(z.object({ group: z.string().min(1).max(256), role: z.enum(ROLES) }))
-    .describe('IdP groups that grant access (Okta: group name; Entra: group object id) and the role each maps to'),
-});
-
 const accountSchema = z.object({
   id,
   name: z.string().max(200).optional(),
-  ssoConfig: z.object({
-    active: z.boolean(),
-    restoreOnSignIn: z.boolean().default(true),
-    allowedDomains: z.array(domain).min(1),
-    providers: z.array(ssoProviderSchema).min(1),
-  }),
+  ssoConfig: ssoConfigSchema,
 });
 
 const userSchema = z.object({
@@ -162,6 +146,8 @@ function referenceProblems(seed: Seed): string[] {
       }
     });
   });
+  const connectionTypes = new Map<string, ConnectionType>(seed.connections.map((connection) => [connection.id, connection.type]));
+  seed.accounts.forEach((account, i) => problems.push(...ssoConfigProblems(account.ssoConfig, connectionTypes, `accounts[${i}].ssoConfig`)));
   seed.accounts.forEach((account, i) =>
     account.ssoConfig.providers.forEach((provider, j) => {
       const path = `accounts[${i}].ssoConfig.providers[${j}]`;
@@ -204,11 +190,7 @@ export function parseSeed(input: unknown): Seed {
  */
 function withEntraIdsLowercased(seed: Seed): Seed {
   const entra = new Set(seed.connections.filter((connection) => connection.type === 'entra').map((connection) => connection.id));
-  for (const account of seed.accounts) {
-    for (const provider of account.ssoConfig.providers) {
-      if (entra.has(provider.connectionId)) provider.groups = provider.groups.map((grant) => ({ ...grant, group: grant.group.toLowerCase() }));
-    }
-  }
+  for (const account of seed.accounts) account.ssoConfig = withEntraGroupsLowercased(account.ssoConfig, (connectionId) => entra.has(connectionId));
   for (const user of seed.users) {
     user.identities = user.identities.map((identity) =>
       entra.has(identity.connectionId) && identity.subject ? { ...identity, subject: identity.subject.toLowerCase() } : identity,
