@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
-import { ROLES } from './memberships.js';
+import { membershipStatusSchema, roleSchema } from './memberships.js';
 import { normaliseEmail } from './privacy.js';
 import { providerNameSchema, ssoConfigProblems, ssoConfigSchema, withEntraGroupsLowercased, type ConnectionType } from './sso-config.js';
 import { issueLines } from '../validation.js';
@@ -84,8 +84,8 @@ const userSchema = z.object({
     .array(
       z.object({
         accountId: id,
-        role: z.enum(ROLES),
-        status: z.enum(['active', 'deleted']).default('active'),
+        role: roleSchema,
+        status: z._default(membershipStatusSchema, 'active'),
         changedAt: isoTime.optional().describe('IdP time of the last change; defaults to the load time'),
       }),
     )

@@ -5,9 +5,9 @@
  */
 import * as z from 'zod/mini';
 import { ID_PATTERN } from './ids.js';
-import { ROLES } from './memberships.js';
+import { roleSchema } from './memberships.js';
 
-export const roleSchema = z.enum(ROLES);
+export { roleSchema };
 
 export const accountIdSchema = z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")'));
 
