@@ -4,13 +4,13 @@
  * schema (`npm run schema`) and a test keeps the two equal.
  */
 import { z } from 'zod';
-import { ID_PATTERN } from './ids.js';
+import { connectionTypeSchema, graphAppSchema, idSchema } from './connection.js';
 import { membershipStatusSchema, roleSchema } from './memberships.js';
 import { normaliseEmail } from './privacy.js';
 import { providerNameSchema, ssoConfigProblems, ssoConfigSchema, withEntraGroupsLowercased, type ConnectionType } from './sso-config.js';
 import { issueLines } from '../validation.js';
 
-const id = z.string().regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")');
+const id = idSchema;
 const providerName = providerNameSchema;
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -32,20 +32,12 @@ const graphSubscriptionSchema = z.object({
   clientStateSha256: z.array(sha256Hex).max(2).default([]).describe('SHA-256 hex digests of the clientState values'),
 });
 
-const graphAppSchema = z.object({
-  clientId: z.uuid().describe('the application (client) id of the Entra app registration'),
-  clientSecretRef: z
-    .string()
-    .min(1)
-    .max(2048)
-    .describe('name or ARN of the AWS Secrets Manager secret that holds the client secret (never the secret itself)'),
-});
 
 const connectionSchema = z.object({
   id,
-  type: z.enum(['okta', 'entra']).describe('okta: an Okta org (event hook); entra: a Microsoft Entra tenant (Graph change notifications)'),
+  type: connectionTypeSchema,
   tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
-  graph: graphAppSchema.optional().describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
+  graph: z.optional(graphAppSchema).describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
   deprovisionOnDisable: z.boolean().default(true).describe('entra: a disabled user (accountEnabled false) loses their memberships'),
   subscriptions: z
     .array(graphSubscriptionSchema)
@@ -77,7 +69,7 @@ const accountSchema = z.object({
 });
 
 const userSchema = z.object({
-  id: id.optional().describe('defaults to an id derived from the email'),
+  id: z.optional(id).describe('defaults to an id derived from the email'),
   email: z.email().transform(normaliseEmail),
   identities: z.array(z.object({ connectionId: id, subject: z.string().min(1).max(256).optional() })).min(1),
   memberships: z

@@ -4,12 +4,12 @@
  * seed's classic schema embeds it as it is (both are zod core schemas).
  */
 import * as z from 'zod/mini';
-import { ID_PATTERN } from './ids.js';
+import { idSchema } from './connection.js';
 import { roleSchema } from './memberships.js';
 
 export { roleSchema };
 
-export const accountIdSchema = z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")'));
+export const accountIdSchema = idSchema;
 
 export const providerNameSchema = z
   .string()
