@@ -3,12 +3,14 @@
  * (the test seed) and moto_server's Cognito (a pool of the test's own holding the providers).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteSsoConfig, getAccount, getSsoConfig, patchSsoConfig, putAccount, putSsoConfig } from '../../shared/app/admin-accounts.js';
+import { accountRoutes, deleteSsoConfig, getAccount, getSsoConfig, patchSsoConfig, putAccount, putSsoConfig } from '../../shared/app/admin-accounts.js';
 import { decideAdmission } from '../../shared/domain/admission.js';
+import { matchRoute } from '../../shared/http/routes.js';
 import { queryPartition } from '../../shared/store/query.js';
 import { keys } from '../../shared/store/keys.js';
 import { accountIdsGrantedByGroup, accountIdsServedBy } from '../../shared/store/directory.js';
 import { ssoConfigsServedBy } from '../../shared/store/sso-configs.js';
+import { recordSsoSetup } from '../../shared/store/sso-setup-writer.js';
 import { createOidcProvider, createUserPool } from '../helpers/cognito.js';
 import { createSeededTable, membership } from '../helpers/stack.js';
 
@@ -168,5 +170,47 @@ describe('DELETE of an SSO config', () => {
     await expect(deleteSsoConfig('globex', etagOf(deleted), admin)).rejects.toMatchObject({ statusCode: 404 });
     const back = await putSsoConfig('globex', oktaConfig([{ group: 'Payroll-Admins', role: 'Viewer' }]), undefined, admin, settings);
     expect(back).toMatchObject({ status: 201, body: { active: true } });
+  });
+});
+
+describe('the routes', () => {
+  it('dispatch each method and path, take If-Match from the request and answer the ETag', async () => {
+    const routes = accountRoutes(settings);
+    const send = (method: string, path: string, options: { body?: unknown; ifMatch?: string } = {}) => {
+      const { route, params } = matchRoute(routes, method, path);
+      const header = (name: string) => (name.toLowerCase() === 'if-match' ? options.ifMatch : undefined);
+      return route.handle({ params, query: {}, header, body: options.body, principal: admin });
+    };
+    const created = await send('PUT', '/admin/accounts/routed/sso-config', { body: oktaConfig() });
+    expect(created.status).toBe(201);
+    const read = await send('GET', '/admin/accounts/routed/sso-config');
+    expect(read.headers?.ETag).toBe(created.headers?.ETag);
+    const patched = await send('PATCH', '/admin/accounts/routed/sso-config', { body: { active: false }, ifMatch: read.headers?.ETag ?? '' });
+    expect(patched).toMatchObject({ status: 200, body: { active: false } });
+    expect((await send('DELETE', '/admin/accounts/routed/sso-config', { ifMatch: patched.headers?.ETag ?? '' })).status).toBe(204);
+    expect((await send('GET', '/admin/accounts/routed')).body).toMatchObject({ accountId: 'routed', ssoConfig: 'none' });
+    await expect(send('GET', '/admin/accounts/bad%23id')).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
+
+describe('POST /admin/sso-providers after the admin API', () => {
+  it('starts a new, active config over a deleted one, and the old groups no longer grant; the ETag changes', async () => {
+    const created = await putSsoConfig('resetup', oktaConfig([{ group: 'Old-Group', role: 'Admin' }]), undefined, admin, settings);
+    await deleteSsoConfig('resetup', etagOf(created), admin);
+    const before = etagOf(await getAccount('resetup'));
+    await recordSsoSetup({
+      accountId: 'resetup',
+      connectionId: 'okta-a',
+      providers: [{ providerName: 'OktaA', groups: [{ group: 'New-Group', role: 'Viewer' }] }],
+      allowedDomains: ['example.com'],
+      clientId: 'client456',
+      clientSecretRef: 'sso-sync/test/client456',
+      admin,
+    });
+    const config = await getSsoConfig('resetup');
+    expect(config.body).toMatchObject({ active: true, cognitoClientId: 'client456', providers: [{ providerName: 'OktaA', groups: [{ group: 'New-Group' }] }] });
+    expect(etagOf(config)).not.toBe(before);
+    expect(await accountIdsGrantedByGroup('okta-a', 'Old-Group')).toEqual([]);
+    expect(await accountIdsGrantedByGroup('okta-a', 'New-Group')).toEqual(['resetup']);
   });
 });
