@@ -83,7 +83,7 @@ function checkIfMatch(ifMatch: string | undefined, item: AccountItem | undefined
   }
   if (!item) throw new PreconditionFailedError('The account does not exist.', { detail: 'If-Match: there is no account to match' });
   const etag = etagOf(item);
-  const matches = ifMatch.split(',').map((tag) => tag.trim()).some((tag) => tag === '*' || tag === etag || tag === `W/${etag}`);
+  const matches = ifMatch.split(',').map((tag) => tag.trim()).some((tag) => tag === '*' || tag === etag); // strong comparison (RFC 9110 13.1.1): a weak tag never matches
   if (!matches) throw new PreconditionFailedError('The account changed since you read it.', { detail: 'If-Match: the account is no longer this version; GET it again' });
 }
 
@@ -204,7 +204,8 @@ export async function putSsoConfig(accountId: string, body: unknown, ifMatch: st
   return writeConfig(accountId, seen, request, admin, settings, hasLiveConfig(seen) ? 'sso_config.replaced' : 'sso_config.created');
 }
 
-const patchSchema = z.partial(ssoConfigRequestSchema);
+// Not z.partial of the request: its restoreOnSignIn default would overwrite a stored false.
+const patchSchema = z.partial(z.extend(ssoConfigRequestSchema, { restoreOnSignIn: z.boolean() }));
 
 /** Changes the fields given (a JSON merge patch of the top level: `providers` and `allowedDomains` are replaced whole). */
 export async function patchSsoConfig(accountId: string, body: unknown, ifMatch: string | undefined, admin: AdminPrincipal, settings: AccountSettings): Promise<RouteAnswer> {

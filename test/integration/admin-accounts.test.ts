@@ -131,10 +131,10 @@ describe('group grants follow the config', () => {
 
 describe('PATCH of an SSO config', () => {
   it('changes the fields given and nothing else, with If-Match', async () => {
-    const created = await putSsoConfig('patched', { ...oktaConfig(), cognitoClientId: 'client123' }, undefined, admin, settings);
+    const created = await putSsoConfig('patched', { ...oktaConfig(), cognitoClientId: 'client123', restoreOnSignIn: false }, undefined, admin, settings);
     await expect(patchSsoConfig('patched', { active: false }, undefined, admin, settings)).rejects.toMatchObject({ statusCode: 428 });
     const patched = await patchSsoConfig('patched', { active: false }, etagOf(created), admin, settings);
-    expect(patched).toMatchObject({ status: 200, body: { active: false, cognitoClientId: 'client123', allowedDomains: ['example.com', 'corp.example.com'], providers: [{ providerName: 'OktaA' }] } });
+    expect(patched).toMatchObject({ status: 200, body: { active: false, cognitoClientId: 'client123', restoreOnSignIn: false, allowedDomains: ['example.com', 'corp.example.com'], providers: [{ providerName: 'OktaA' }] } });
     await expect(patchSsoConfig('patched', { active: true }, etagOf(created), admin, settings)).rejects.toMatchObject({ statusCode: 412 });
     await expect(patchSsoConfig('patched', { allowedDomains: ['-bad-.com'] }, etagOf(patched), admin, settings)).rejects.toMatchObject({
       statusCode: 400,
