@@ -7,14 +7,9 @@
 import { ROLES, type Role } from './memberships.js';
 import { ID_PATTERN } from './ids.js';
 
-export type SsoConfig = {
-  active: boolean;
-  restoreOnSignIn?: boolean;
-  allowedDomains: string[];
-  providers: { connectionId: string; providerName: string; groups: { group: string; role: Role }[] }[];
-};
+import type { AccountSsoConfig } from './sso-config.js';
 
-export type AccountSsoConfig = { accountId: string; ssoConfig: SsoConfig };
+export type { AccountSsoConfig, SsoConfig } from './sso-config.js';
 
 export type RefusalReason = 'sso_inactive' | 'domain_not_allowed' | 'no_granting_group';
 

@@ -1,37 +1,44 @@
+import * as z from 'zod/mini';
+
 export const ROLES = ['Admin', 'Author', 'Reviewer', 'Viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type MembershipStatus = 'active' | 'deleted';
+export const roleSchema = z.enum(ROLES);
+export const membershipStatusSchema = z.enum(['active', 'deleted']);
+export type MembershipStatus = z.infer<typeof membershipStatusSchema>;
+export const removalScopeSchema = z.enum(['group', 'user']);
+export type RemovalScope = z.infer<typeof removalScopeSchema>;
+export const changeSourceSchema = z.enum(['idp', 'sign-in', 'admin']);
+export type ChangeSource = z.infer<typeof changeSourceSchema>;
 
-export type Membership = {
-  userId: string;
-  accountId: string;
-  role: Role;
-  status: MembershipStatus;
+/** A membership as the table holds it: the one schema the readers parse items with. */
+export const membershipSchema = z.object({
+  userId: z.string(),
+  accountId: z.string(),
+  role: roleSchema,
+  status: membershipStatusSchema,
   /** IdP time of the change that set this state (ISO 8601). Older events never override it. */
-  changedAt: string;
-  reason: string;
+  changedAt: z.string(),
+  reason: z.string(),
   /** The event that set this state, when an event did. */
-  eventId?: string;
+  eventId: z.optional(z.string()),
   /** Who made the last change: the IdP (an event, a reconciliation), a sign-in, or an admin. */
-  changedBy?: ChangeSource;
+  changedBy: z.optional(changeSourceSchema),
   /**
    * What the IdP's removals were about: the person's groups, or the person (deactivated,
    * suspended, disabled, deleted). Only ever strengthened; a re-add undoes only the first kind.
    */
-  removal?: RemovalScope;
+  removal: z.optional(removalScopeSchema),
   /** The latest IdP removal seen for it, also one that found it deleted already: an older re-add is stale. */
-  idpRemovedAt?: string;
+  idpRemovedAt: z.optional(z.string()),
   /**
    * The latest re-add to a group granting at least its role, seen while it was active: an older
    * group removal delivered later is stale (Okta delivers unordered). Never against a removal of the person.
    */
-  groupAddedAt?: string;
-};
+  groupAddedAt: z.optional(z.string()),
+});
 
-export type RemovalScope = 'group' | 'user';
-
-export type ChangeSource = 'idp' | 'sign-in' | 'admin';
+export type Membership = z.infer<typeof membershipSchema>;
 
 /** Items written before `changedBy` existed: IdP changes always carried their event id, sign-ins never did. */
 export function lastChangedBy(membership: Membership): ChangeSource {

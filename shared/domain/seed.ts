@@ -4,17 +4,14 @@
  * schema (`npm run schema`) and a test keeps the two equal.
  */
 import { z } from 'zod';
-import { ID_PATTERN } from './ids.js';
-import { ROLES } from './memberships.js';
+import { connectionTypeSchema, graphAppSchema, idSchema } from './connection.js';
+import { membershipStatusSchema, roleSchema } from './memberships.js';
 import { normaliseEmail } from './privacy.js';
+import { providerNameSchema, ssoConfigProblems, ssoConfigSchema, withEntraGroupsLowercased, type ConnectionType } from './sso-config.js';
 import { issueLines } from '../validation.js';
 
-const id = z.string().regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64, no "#")');
-const providerName = z.string().min(1).max(32).regex(/^[^_\s]+$/, 'Cognito provider names have no "_" or spaces');
-const domain = z
-  .string()
-  .regex(/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'an email domain such as example.com')
-  .transform((value) => value.toLowerCase());
+const id = idSchema;
+const providerName = providerNameSchema;
 const isoTime = z.iso.datetime({ offset: true });
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase SHA-256 hex digest');
@@ -35,20 +32,12 @@ const graphSubscriptionSchema = z.object({
   clientStateSha256: z.array(sha256Hex).max(2).default([]).describe('SHA-256 hex digests of the clientState values'),
 });
 
-const graphAppSchema = z.object({
-  clientId: z.uuid().describe('the application (client) id of the Entra app registration'),
-  clientSecretRef: z
-    .string()
-    .min(1)
-    .max(2048)
-    .describe('name or ARN of the AWS Secrets Manager secret that holds the client secret (never the secret itself)'),
-});
 
 const connectionSchema = z.object({
   id,
-  type: z.enum(['okta', 'entra']).describe('okta: an Okta org (event hook); entra: a Microsoft Entra tenant (Graph change notifications)'),
+  type: connectionTypeSchema,
   tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
-  graph: graphAppSchema.optional().describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
+  graph: z.optional(graphAppSchema).describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
   deprovisionOnDisable: z.boolean().default(true).describe('entra: a disabled user (accountEnabled false) loses their memberships'),
   subscriptions: z
     .array(graphSubscriptionSchema)
@@ -73,35 +62,22 @@ const connectionSchema = z.object({
     .describe('SHA-256 hex digests of the secrets, for files that must not hold them in clear'),
 });
 
-const ssoProviderSchema = z.object({
-  connectionId: id,
-  providerName,
-  groups: z
-    .array(z.object({ group: z.string().min(1).max(256), role: z.enum(ROLES) }))
-    .describe('IdP groups that grant access (Okta: group name; Entra: group object id) and the role each maps to'),
-});
-
 const accountSchema = z.object({
   id,
   name: z.string().max(200).optional(),
-  ssoConfig: z.object({
-    active: z.boolean(),
-    restoreOnSignIn: z.boolean().default(true),
-    allowedDomains: z.array(domain).min(1),
-    providers: z.array(ssoProviderSchema).min(1),
-  }),
+  ssoConfig: ssoConfigSchema,
 });
 
 const userSchema = z.object({
-  id: id.optional().describe('defaults to an id derived from the email'),
+  id: z.optional(id).describe('defaults to an id derived from the email'),
   email: z.email().transform(normaliseEmail),
   identities: z.array(z.object({ connectionId: id, subject: z.string().min(1).max(256).optional() })).min(1),
   memberships: z
     .array(
       z.object({
         accountId: id,
-        role: z.enum(ROLES),
-        status: z.enum(['active', 'deleted']).default('active'),
+        role: roleSchema,
+        status: z._default(membershipStatusSchema, 'active'),
         changedAt: isoTime.optional().describe('IdP time of the last change; defaults to the load time'),
       }),
     )
@@ -162,6 +138,8 @@ function referenceProblems(seed: Seed): string[] {
       }
     });
   });
+  const connectionTypes = new Map<string, ConnectionType>(seed.connections.map((connection) => [connection.id, connection.type]));
+  seed.accounts.forEach((account, i) => problems.push(...ssoConfigProblems(account.ssoConfig, connectionTypes, `accounts[${i}].ssoConfig`)));
   seed.accounts.forEach((account, i) =>
     account.ssoConfig.providers.forEach((provider, j) => {
       const path = `accounts[${i}].ssoConfig.providers[${j}]`;
@@ -204,11 +182,7 @@ export function parseSeed(input: unknown): Seed {
  */
 function withEntraIdsLowercased(seed: Seed): Seed {
   const entra = new Set(seed.connections.filter((connection) => connection.type === 'entra').map((connection) => connection.id));
-  for (const account of seed.accounts) {
-    for (const provider of account.ssoConfig.providers) {
-      if (entra.has(provider.connectionId)) provider.groups = provider.groups.map((grant) => ({ ...grant, group: grant.group.toLowerCase() }));
-    }
-  }
+  for (const account of seed.accounts) account.ssoConfig = withEntraGroupsLowercased(account.ssoConfig, (connectionId) => entra.has(connectionId));
   for (const user of seed.users) {
     user.identities = user.identities.map((identity) =>
       entra.has(identity.connectionId) && identity.subject ? { ...identity, subject: identity.subject.toLowerCase() } : identity,

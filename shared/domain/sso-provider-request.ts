@@ -17,6 +17,7 @@
 import * as z from 'zod/mini';
 import { ID_PATTERN } from './ids.js';
 import { ROLES, type Role } from './memberships.js';
+import { allowedDomainSchema } from './sso-config.js';
 import { describeIssues } from '../validation.js';
 
 export class SsoProviderRequestError extends Error {
@@ -41,7 +42,8 @@ const redirectUrl = z.url({ protocol: /^https?$/ }).check(
   z.refine((url) => url.startsWith('https://') || /^http:\/\/localhost(:\d+)?(\/|$)/.test(url), 'an https URL (http only for localhost)'),
 );
 
-const domainSchema = z.string().check(z.regex(/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'an email domain such as example.com'));
+/** The SSO config's own allowed-domain schema: what this request stores, sign-in reads with it. */
+const domainSchema = allowedDomainSchema;
 
 const groupEntrySchema = z.union([
   text(256),

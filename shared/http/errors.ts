@@ -65,3 +65,19 @@ export class PayloadTooLargeError extends HttpError {
     super(413, `body is larger than ${limitBytes} bytes`);
   }
 }
+
+/** If-Match named a version that is no longer the current one (a lost update), or there is nothing to match. */
+export class PreconditionFailedError extends HttpError {
+  override name = 'PreconditionFailedError';
+  constructor(message: string, options?: ErrorOptions & { detail?: string }) {
+    super(412, message, options);
+  }
+}
+
+/** A write to something that exists came without If-Match (RFC 6585): it could overwrite a change it never saw. */
+export class PreconditionRequiredError extends HttpError {
+  override name = 'PreconditionRequiredError';
+  constructor(message: string, options?: ErrorOptions & { detail?: string }) {
+    super(428, message, options);
+  }
+}

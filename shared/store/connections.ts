@@ -1,29 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod/mini';
+import { connectionSchema, type Connection } from '../domain/connection.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
 import { cached } from './cache.js';
 import { queryIndex, queryPartition } from './query.js';
 import { storedSubscriptionSchema, type StoredSubscription } from './subscriptions.js';
 
-const connectionSchema = z.object({
-  connectionId: z.string(),
-  type: z.enum(['okta', 'entra']),
-  name: z.optional(z.string()),
-  providerNames: z.array(z.string()),
-  /** Lowercased header name Okta sends the secret in (its "Authentication field"). */
-  hookAuthHeader: z._default(z.string(), 'authorization'),
-  /** SHA-256 hex of the active webhook secrets: one, or two while rotating. */
-  hookSecretHashes: z._default(z.array(z.string()).check(z.maxLength(2)), []),
-  /** Entra: the tenant (directory) id, lowercased. */
-  tenantId: z.optional(z.string()),
-  /** Entra: the Graph app; the client secret stays in Secrets Manager. */
-  graph: z.optional(z.object({ clientId: z.string(), clientSecretRef: z.string() })),
-  /** Entra: a disabled user loses their memberships. */
-  deprovisionOnDisable: z._default(z.boolean(), true),
-});
-
-export type Connection = z.infer<typeof connectionSchema>;
+export type { Connection } from '../domain/connection.js';
 
 export async function getConnection(connectionId: string, { consistent = false }: { consistent?: boolean } = {}): Promise<Connection | undefined> {
   const { Item } = await documentClient.send(

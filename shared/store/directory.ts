@@ -1,7 +1,7 @@
 /** Read side of users, identities, accounts and memberships: key lookups and Queries only (rule 5). */
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { ROLES, type Membership, type Role } from '../domain/memberships.js';
+import { membershipSchema, ROLES, type Membership, type Role } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { keys, type Key } from './keys.js';
 import { queryIndex, queryPartition } from './query.js';
@@ -33,19 +33,6 @@ export async function accountIdsServedBy(connectionId: string): Promise<string[]
   return items.map((item) => accountLinkSchema.parse(item).accountId);
 }
 
-const membershipSchema = z.object({
-  userId: z.string(),
-  accountId: z.string(),
-  role: z.enum(ROLES),
-  status: z.enum(['active', 'deleted']),
-  changedAt: z.string(),
-  reason: z.string(),
-  eventId: z.optional(z.string()),
-  changedBy: z.optional(z.enum(['idp', 'sign-in', 'admin'])),
-  removal: z.optional(z.enum(['group', 'user'])),
-  idpRemovedAt: z.optional(z.string()),
-  groupAddedAt: z.optional(z.string()),
-});
 
 /** A user's memberships, read strongly consistent: the plan's conditions are built on them. */
 export async function membershipsOfUser(userId: string): Promise<Membership[]> {

@@ -1,7 +1,6 @@
 /** Sign-in configuration: which connection a Cognito provider belongs to, and the SSO configs of the accounts a connection serves. */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod/mini';
-import type { AccountSsoConfig } from '../domain/admission.js';
+import { storedAccountSchema, type AccountSsoConfig } from '../domain/sso-config.js';
 import { documentClient, tableName } from './client.js';
 import { cached } from './cache.js';
 import { getConnection, type Connection } from './connections.js';
@@ -14,27 +13,12 @@ export async function connectionOfProvider(providerName: string): Promise<Connec
   return typeof Item?.connectionId === 'string' ? getConnection(Item.connectionId) : undefined;
 }
 
-const accountSchema = z.object({
-  accountId: z.string(),
-  ssoConfig: z.object({
-    active: z.boolean(),
-    restoreOnSignIn: z.optional(z.boolean()),
-    allowedDomains: z.array(z.string()),
-    providers: z.array(
-      z.object({
-        connectionId: z.string(),
-        providerName: z.string(),
-        groups: z.array(z.object({ group: z.string(), role: z.enum(['Admin', 'Author', 'Reviewer', 'Viewer']) })),
-      }),
-    ),
-  }),
-});
 
 /** The SSO configs of every account this connection serves. */
 export async function ssoConfigsServedBy(connectionId: string): Promise<AccountSsoConfig[]> {
   const accountIds = await accountIdsServedBy(connectionId);
   const items = await getItemsByKey(accountIds.map(keys.account), false);
-  return items.map((item) => accountSchema.parse(item));
+  return items.map((item) => storedAccountSchema.parse(item));
 }
 
 /** Sign-in configuration, cached for CONFIG_CACHE_SECONDS like the webhooks' (so an unchanged sign-in reads only the user). */

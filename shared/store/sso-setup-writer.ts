@@ -12,6 +12,7 @@ import type { ImpliedConnection } from '../domain/sso-provider-request.js';
 import type { AdminPrincipal } from '../http/admin-auth.js';
 import { ConflictError } from '../http/errors.js';
 import { documentClient, tableName } from './client.js';
+import { grantChanges, nextUpdatedAt, type AccountItem } from './account-writer.js';
 import { ENTITY, keys, type Key } from './keys.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -78,7 +79,9 @@ export async function recordSsoSetup(record: SsoSetupRecord): Promise<{ connecti
     putOver({ ...connection, providerNames: [...new Set([...((connection.providerNames as string[] | undefined) ?? []), ...providerNames])], updatedAt: now }, connectionSeen),
   ];
 
-  const ssoConfig = (accountSeen?.ssoConfig as SsoConfig | undefined) ?? { active: true, allowedDomains: [], providers: [] };
+  // A config the admin deleted (kept inactive for the IdPs' removals) is not merged into: the setup starts a new one.
+  const configSeen = accountSeen?.ssoConfig as SsoConfig | undefined;
+  const ssoConfig = configSeen && accountSeen?.ssoConfigDeletedAt === undefined ? configSeen : { active: true, allowedDomains: [], providers: [] };
   const added = record.providers.map(({ providerName, groups }) => ({ connectionId: record.connectionId, providerName, groups }));
   const nextConfig: SsoConfig = {
     ...ssoConfig,
@@ -87,10 +90,10 @@ export async function recordSsoSetup(record: SsoSetupRecord): Promise<{ connecti
   };
   actions.push(
     putOver(
-      { ...keys.account(record.accountId), entity: ENTITY.account, accountId: record.accountId, ...(accountSeen?.name ? { name: accountSeen.name } : {}), ssoConfig: nextConfig, cognitoClientId: record.clientId, cognitoClientSecretRef: record.clientSecretRef, updatedAt: now },
+      // nextUpdatedAt: a new version, so a new ETag for the admin API's If-Match (shared/store/account-writer.ts).
+      { ...keys.account(record.accountId), entity: ENTITY.account, accountId: record.accountId, ...(accountSeen?.name ? { name: accountSeen.name } : {}), ssoConfig: nextConfig, cognitoClientId: record.clientId, cognitoClientSecretRef: record.clientSecretRef, updatedAt: nextUpdatedAt(accountSeen as AccountItem | undefined) },
       accountSeen,
     ),
-    { Put: { TableName: tableName, Item: { ...keys.accountLink(record.connectionId, record.accountId), entity: ENTITY.accountLink, accountId: record.accountId, connectionId: record.connectionId } } },
   );
   for (const providerName of providerNames) {
     // A provider name belongs to one connection: sign-in finds the connection by it.
@@ -122,16 +125,14 @@ export async function recordSsoSetup(record: SsoSetupRecord): Promise<{ connecti
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   });
-  const grants = new Map(added.flatMap(({ groups }) => groups.map(({ group, role }) => [group, role] as const)));
-  for (const [group, role] of grants) {
-    actions.push({ Put: { TableName: tableName, Item: { ...keys.groupGrant(record.connectionId, group, record.accountId), entity: ENTITY.groupGrant, accountId: record.accountId, connectionId: record.connectionId, group, role } } });
-  }
+  // The account link and group grants follow the config: a replaced provider's groups no longer grant.
+  actions.push(...grantChanges(record.accountId, configSeen, nextConfig));
   try {
     await documentClient.send(new TransactWriteCommand({ TransactItems: actions }));
   } catch (error) {
     if (error instanceof TransactionCanceledException) {
       const reasons = error.CancellationReasons ?? [];
-      const linkTaken = reasons.some((reason, index) => reason.Code === 'ConditionalCheckFailed' && index >= 3 && index < 3 + providerNames.length);
+      const linkTaken = reasons.some((reason, index) => reason.Code === 'ConditionalCheckFailed' && index >= 2 && index < 2 + providerNames.length);
       throw new ConflictError(linkTaken ? 'a provider name of this request belongs to another connection' : 'the account or connection changed meanwhile; retry');
     }
     throw error;
