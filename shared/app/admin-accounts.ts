@@ -37,7 +37,7 @@ import { issueLines } from '../validation.js';
 
 export type AccountSettings = { userPoolId: string };
 
-const accountRequestSchema = z.strictObject({ name: z.optional(z.string().check(z.maxLength(200))) });
+export const accountRequestSchema = z.strictObject({ name: z.optional(z.string().check(z.maxLength(200))) });
 
 /** A provider in a request: its connection is the one its ProviderLink names (given, it must be that one). */
 const providerRequestSchema = z.strictObject({
@@ -47,7 +47,7 @@ const providerRequestSchema = z.strictObject({
 });
 
 /** The SSO config as the admin API takes it: the stored config's fields, plus the account's Cognito app client. */
-const ssoConfigRequestSchema = z.strictObject({
+export const ssoConfigRequestSchema = z.strictObject({
   active: z.boolean(),
   cognitoClientId: z.optional(z.string().check(z.regex(/^[\w+]{1,128}$/, 'a Cognito app client id'))),
   restoreOnSignIn: z._default(z.boolean(), true),

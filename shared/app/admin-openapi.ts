@@ -9,6 +9,7 @@
  */
 import * as z from 'zod/mini';
 import { ssoProviderRequestSchema } from '../domain/sso-provider-request.js';
+import { accountRequestSchema, ssoConfigRequestSchema } from './admin-accounts.js';
 import { newConnectionSchema } from './admin-connections.js';
 import { LISTED_STATUSES, listQuerySchema, replayRequestSchema } from './admin-events.js';
 
@@ -154,6 +155,7 @@ export function adminOpenApi(routes: readonly DocumentedRoute[], docs: RouteDocs
 }
 
 const CONNECTION_ID = 'The connection (one IdP org or tenant), e.g. okta-acme.';
+const ACCOUNT_ID = 'The account id.';
 
 /** The descriptions of every admin route; a module of routes adds its own with `...itsRouteDocs`. */
 export const adminRouteDocs: RouteDocs = {
@@ -230,6 +232,57 @@ export const adminRouteDocs: RouteDocs = {
       'With `source: "dead-letter-queue"`, the messages taken from the queue are deleted only after every failed event is pending again; at most 500 events and 100 messages per call, `more: true` says to call again.',
     body: replayRequestSchema,
     responses: { 202: { description: '`{connectionId, status}` or `{source, messages, deleted, unrecognised}`, with `{replayed, alreadyPending, more}`.' } },
+  },
+  'GET /admin/accounts/{accountId}': {
+    operationId: 'getAccount',
+    tag: 'accounts',
+    summary: 'An account (whether it has an SSO config), with its ETag',
+    pathParams: { accountId: ACCOUNT_ID },
+    responses: { 200: { description: '`{accountId, name?, ssoConfig: "present"|"none", updatedAt}`, header `ETag`.' } },
+    errors: [404],
+  },
+  'PUT /admin/accounts/{accountId}': {
+    operationId: 'putAccount',
+    tag: 'accounts',
+    summary: 'Creates or replaces an account (its SSO config is untouched); replacing needs If-Match',
+    pathParams: { accountId: ACCOUNT_ID },
+    body: accountRequestSchema,
+    responses: { 200: { description: 'Replaced, with the new `ETag`.' }, 201: { description: 'Created, with its `ETag`.' } },
+    errors: [400, 412, 428],
+  },
+  'GET /admin/accounts/{accountId}/sso-config': {
+    operationId: 'getSsoConfig',
+    tag: 'accounts',
+    summary: "An account's SSO config, with its ETag",
+    pathParams: { accountId: ACCOUNT_ID },
+    responses: { 200: { description: '`{accountId, active, cognitoClientId?, restoreOnSignIn, allowedDomains, providers, updatedAt}`, header `ETag`.' } },
+    errors: [404],
+  },
+  'PUT /admin/accounts/{accountId}/sso-config': {
+    operationId: 'putSsoConfig',
+    tag: 'accounts',
+    summary: "Creates or replaces an account's SSO config; replacing needs If-Match",
+    description: 'Each provider must be an identity provider of the user pool linked to a connection; Entra groups are object ids (GUIDs). Group grants and account links follow the config in the same transaction.',
+    pathParams: { accountId: ACCOUNT_ID },
+    body: ssoConfigRequestSchema,
+    responses: { 200: { description: 'Replaced, with the new `ETag`.' }, 201: { description: 'Created, with its `ETag`.' } },
+    errors: [400, 412, 428],
+  },
+  'PATCH /admin/accounts/{accountId}/sso-config': {
+    operationId: 'patchSsoConfig',
+    tag: 'accounts',
+    summary: 'Changes the top-level fields given (providers and allowedDomains replaced whole); needs If-Match',
+    pathParams: { accountId: ACCOUNT_ID },
+    responses: { 200: { description: 'The config, with the new `ETag`.' } },
+    errors: [400, 404, 412, 428],
+  },
+  'DELETE /admin/accounts/{accountId}/sso-config': {
+    operationId: 'deleteSsoConfig',
+    tag: 'accounts',
+    summary: 'Deactivates sign-in for the account (sso_inactive); memberships stay; needs If-Match',
+    pathParams: { accountId: ACCOUNT_ID },
+    responses: { 204: { description: 'Deactivated, with the new `ETag`.' } },
+    errors: [404, 412, 428],
   },
   'GET /admin/connections': {
     operationId: 'listConnections',

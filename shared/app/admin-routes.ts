@@ -7,6 +7,7 @@ import { changeMembership, findUsers, userProfile } from './admin-users.js';
 import { createSsoProviders, type SsoProviderSettings } from './admin-sso-providers.js';
 import { connectionRoutes, type ConnectionSettings } from './admin-connections.js';
 import { replayEventsRoute } from './admin-ops-routes.js';
+import { accountRoutes } from './admin-accounts.js';
 
 export type AdminRoute = Route<AdminPrincipal>;
 
@@ -15,6 +16,7 @@ const ok = (body: unknown) => ({ status: 200, body });
 export function adminRoutes(settings: { disableOnDeprovision: boolean; ssoProviders: SsoProviderSettings; connections: ConnectionSettings }): AdminRoute[] {
   return [
     ...connectionRoutes(settings.connections),
+    ...accountRoutes({ userPoolId: settings.ssoProviders.userPoolId }),
     {
       method: 'POST',
       path: '/admin/sso-providers',
