@@ -123,14 +123,21 @@ async function main() {
   const [dynamo, moto] = await Promise.all([startDynamoDbLocal(), startMotoServer()]);
   try {
     configureEnvironment(dynamo.endpoint, moto.endpoint);
+    // The admin pool must exist before the first module reads the configuration.
+    const { createLocalAdmin } = await import('./lib/local-admin.js');
+    const admin = await createLocalAdmin(moto.endpoint, 'sso-sync-bench');
+    Object.assign(process.env, { ADMIN_USER_POOL_ID: admin.userPoolId, ADMIN_CLIENT_IDS: admin.clientId });
     const { runDynamoBenchmarks } = await import('./bench/dynamo.js');
     const measured = await runDynamoBenchmarks({ ...PLAN, endpoint: dynamo.endpoint }, log);
     const { runSignInBenchmark } = await import('./bench/sign-in.js');
     // Users past the end-to-end run still have both memberships: their sign-ins change nothing.
     const signIn = await runSignInBenchmark({ firstUser: PLAN.endToEndEvents, users: 20, samples: 300 }, log);
+    const { runAdminBenchmark } = await import('./bench/admin.js');
+    const adminApi = await runAdminBenchmark(admin, { samples: 100 }, log);
     return {
       ...measured,
       signIn,
+      adminApi,
       functions,
       targets: evaluateTargets({ ...measured, signIn }, functions),
       environment: environment(),
