@@ -3,43 +3,17 @@
  * GET /admin/connections and of an SSO config PUT (a conditional replace with If-Match, the
  * group grants kept in step). Import after the environment (and the admin pool) is set.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handler } from '../../functions/admin-api.js';
+import { callAdminApi, type AdminAnswer, type AdminRequest } from '../../test/helpers/admin.js';
 import { createOidcProvider } from '../../shared/idp/cognito-providers.js';
-import { lambdaContext } from '../lib/local-stream.js';
 import { localAdminToken, type LocalAdmin } from '../lib/local-admin.js';
 import { summarize } from './stats.js';
 
 const ACCOUNT = 'bench-a';
 const PROVIDER_NAME = 'BenchOkta';
 
-function request(method: string, path: string, token: string, options: { body?: unknown; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'ANY /admin/{proxy+}',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...options.headers },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.10', userAgent: 'sso-sync bench' },
-      requestId: crypto.randomUUID(),
-      routeKey: 'ANY /admin/{proxy+}',
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  };
-}
-
-async function call(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const answer = (await handler(event, lambdaContext('admin-api'))) as APIGatewayProxyStructuredResultV2;
-  if ((answer.statusCode ?? 500) >= 300) throw new Error(`admin bench: ${event.requestContext.http.method} ${event.rawPath} answered ${answer.statusCode}: ${answer.body}`);
+async function call(method: string, path: string, options: AdminRequest): Promise<AdminAnswer> {
+  const answer = await callAdminApi(method, path, options);
+  if (answer.status >= 300) throw new Error(`admin bench: ${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer;
 }
 
@@ -53,20 +27,20 @@ export async function runAdminBenchmark(admin: LocalAdmin, options: { samples: n
     attributeMapping: { email: 'email', 'custom:groups': 'groups' },
   });
   const token = await localAdminToken(admin);
-  for (let warm = 0; warm < 5; warm++) await call(request('GET', '/admin/connections', token));
+  for (let warm = 0; warm < 5; warm++) await call('GET', '/admin/connections', { token });
   const gets: number[] = [];
   for (let sample = 0; sample < options.samples; sample++) {
     const started = performance.now();
-    await call(request('GET', '/admin/connections', token));
+    await call('GET', '/admin/connections', { token });
     gets.push(performance.now() - started);
   }
   const puts: number[] = [];
   const config = (role: string) => ({ active: true, allowedDomains: ['example.com'], providers: [{ providerName: PROVIDER_NAME, groups: [{ group: 'Bench-Engineering', role }] }] });
   for (let sample = 0; sample < options.samples + 5; sample++) {
-    const current = await call(request('GET', `/admin/accounts/${ACCOUNT}/sso-config`, token));
+    const current = await call('GET', `/admin/accounts/${ACCOUNT}/sso-config`, { token });
     const etag = current.headers?.etag ?? current.headers?.ETag;
     const started = performance.now();
-    await call(request('PUT', `/admin/accounts/${ACCOUNT}/sso-config`, token, { body: config(sample % 2 === 0 ? 'Viewer' : 'Reviewer'), headers: { 'if-match': String(etag) } }));
+    await call('PUT', `/admin/accounts/${ACCOUNT}/sso-config`, { token, body: config(sample % 2 === 0 ? 'Viewer' : 'Reviewer'), headers: { 'if-match': String(etag) } });
     if (sample >= 5) puts.push(performance.now() - started);
   }
   return { getConnections: summarize(gets), putSsoConfig: summarize(puts) };

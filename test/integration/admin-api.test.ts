@@ -3,7 +3,6 @@
  * moto_server signs (and serves the keys of), DynamoDB Local and the table's stream.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
 
 // Configuration is read at the handler's import: the admin pool and client must exist before it.
@@ -15,9 +14,8 @@ const admin = await vi.hoisted(async () => {
   return created;
 });
 
-const { handler } = await import('../../functions/admin-api.js');
+const { callAdminApi } = await import('../helpers/admin.js');
 const { createLocalAdmin, localAdminToken } = await import('../../scripts/lib/local-admin.js');
-const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
 const { addSeedUser, createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } = await import('../helpers/stack.js');
 const { oktaDelivery, oktaLogEvent, withUser } = await import('../helpers/fixtures.js');
 const { postToOktaHook } = await import('../helpers/okta.js');
@@ -36,34 +34,8 @@ beforeAll(async () => {
 type Answer = { status: number; body: Record<string, unknown> };
 
 async function call(method: string, path: string, options: { token?: string | null; query?: string; body?: unknown } = {}): Promise<Answer> {
-  const token = options.token === undefined ? adminToken : options.token;
-  const result = (await handler(
-    {
-      version: '2.0',
-      routeKey: 'ANY /admin/{proxy+}',
-      rawPath: path,
-      rawQueryString: options.query ?? '',
-      ...(options.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(options.query)) } : {}),
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      pathParameters: { proxy: path.replace(/^\/admin\//, '') },
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'local',
-        domainName: 'localhost',
-        domainPrefix: 'localhost',
-        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.10', userAgent: 'sso-sync tests' },
-        requestId: crypto.randomUUID(),
-        routeKey: 'ANY /admin/{proxy+}',
-        stage: '$default',
-        time: new Date().toUTCString(),
-        timeEpoch: Date.now(),
-      },
-      isBase64Encoded: false,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    },
-    lambdaContext('admin-api'),
-  )) as APIGatewayProxyStructuredResultV2;
-  return { status: result.statusCode ?? 0, body: JSON.parse(result.body ?? '{}') as Record<string, unknown> };
+  const { status, body } = await callAdminApi(method, path, { ...options, token: options.token === undefined ? adminToken : options.token });
+  return { status, body };
 }
 
 /** A password user of that pool and client, signed in: its access and ID tokens. */
