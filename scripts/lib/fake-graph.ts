@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { readBody } from './read-body.js';
 
 export const FAKE_GRAPH_CERT_PATH = fileURLToPath(new URL('./fake-graph/cert.pem', import.meta.url));
 const KEY_PATH = fileURLToPath(new URL('./fake-graph/key.pem', import.meta.url));
@@ -127,7 +128,6 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
 type Reply = { status: number; headers?: Record<string, string>; body?: unknown };
 
 const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
-const MAX_BODY_BYTES = 1024 * 1024;
 /** Graph waits 10 s for the validation answer. */
 const VALIDATION_TIMEOUT_MS = 10_000;
 /** user, group and other directory resources (the subscription resource page); Outlook resources 4230. */
@@ -161,19 +161,6 @@ function defaultErrorCode(status: number): string {
 /** Graph's innerError.date: seconds precision, no zone letter. */
 const graphDate = () => new Date().toISOString().slice(0, 19);
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) request.destroy(new Error('body too large'));
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 function parseJson(text: string): Record<string, unknown> | undefined {
   try {

@@ -22,6 +22,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { FAKE_GRAPH_CERT_PATH } from './fake-graph.js';
+import { readBody } from './read-body.js';
 
 const KEY_PATH = fileURLToPath(new URL('./fake-graph/key.pem', import.meta.url));
 
@@ -81,7 +82,6 @@ export async function startFakeOkta(): Promise<FakeOkta> {
 
 type Reply = { status: number; headers?: Record<string, string>; body?: unknown };
 
-const MAX_BODY_BYTES = 1024 * 1024;
 /** Okta waits 3 s for the verification answer and retries once. */
 const VERIFICATION_TIMEOUT_MS = 3_000;
 const VERIFICATION_ATTEMPTS = 2;
@@ -91,19 +91,6 @@ const RATE_LIMIT = 100;
 /** The header names Okta refuses as custom headers or authScheme key (reserved). */
 const RESERVED_HEADERS = new Set(['accept', 'content-type', 'content-length', 'host', 'user-agent', 'x-okta-verification-challenge']);
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) request.destroy(new Error('body too large'));
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 /** Okta ids: 20 characters; event hooks start with "who". */
 const oktaId = (prefix: string) => `${prefix}${randomBytes(16).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20 - prefix.length)}`;

@@ -1,5 +1,5 @@
 /** The admin API's logs say who did what, and never carry a token, a secret it was given or one it made. */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 // Powertools reads the level at import: configure it, and the admin pool, before the handler loads.
 const admin = await vi.hoisted(async () => {
@@ -15,23 +15,12 @@ const { callAdminApi } = await import('../helpers/admin.js');
 const { localAdminToken } = await import('../../scripts/lib/local-admin.js');
 const { createSeededTable } = await import('../helpers/stack.js');
 
-const lines: string[] = [];
+const { captureLogLines } = await import('../helpers/logs.js');
+
+const lines = captureLogLines();
 
 beforeAll(async () => {
   await createSeededTable();
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      const text = chunk.toString();
-      if (!text.startsWith('{')) return write(chunk);
-      lines.push(...text.split('\n').filter(Boolean));
-      return true;
-    }) as typeof stream.write);
-  }
-});
-
-afterAll(() => {
-  vi.restoreAllMocks();
 });
 
 describe('admin API logs', () => {

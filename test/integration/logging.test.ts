@@ -1,5 +1,6 @@
 /** The logs say what happened, with the event id as correlation id, and never carry secrets, emails or payloads. */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { captureLogLines } from '../helpers/logs.js';
 import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
 import { addSeedUser, addUser, createSeededTable, GRAPH_CLIENT_STATE, itemsOf, processUntilSettled, SECRET_A1, SECRET_B } from '../helpers/stack.js';
 import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
@@ -12,24 +13,10 @@ vi.hoisted(() => {
 });
 
 let stream: LocalStream;
-const lines: string[] = [];
+const lines = captureLogLines();
 
 beforeAll(async () => {
   stream = await createSeededTable();
-  // Powertools writes INFO to stdout and WARN/ERROR to stderr: capture both.
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      const text = chunk.toString();
-      if (!text.startsWith('{')) return write(chunk);
-      lines.push(...text.split('\n').filter(Boolean));
-      return true;
-    }) as typeof stream.write);
-  }
-});
-
-afterAll(() => {
-  vi.restoreAllMocks();
 });
 
 describe('logs', () => {
