@@ -40,12 +40,12 @@ export async function oktaTriggerUser(userPoolId: string, name: string, email = 
  * A user of the EntraA provider in the pool, and the fixture's PostAuthentication event for them with
  * these attributes changed (undefined removes one).
  */
-export async function entraTriggerUser(userPoolId: string, email: string, attributes: Record<string, string | undefined> = {}) {
+export async function entraTriggerUser(userPoolId: string, email: string, attributes: Record<string, string | undefined> = {}, provider = 'EntraA') {
   const entra = fixture<TriggerEvent>('cognito-post-authentication-entra.json');
-  const userName = `EntraA_${crypto.randomUUID()}`;
+  const userName = `${provider}_${crypto.randomUUID()}`;
   await createFederatedUser(userPoolId, userName, email);
   const event = { ...structuredClone(entra), userPoolId, userName };
-  const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, '"providerName":"EntraA"');
+  const identities = entra.request.userAttributes.identities!.replace(/"providerName":"[^"]+"/, `"providerName":"${provider}"`);
   event.request.userAttributes = { ...event.request.userAttributes, identities, email, ...attributes };
   for (const [name, value] of Object.entries(attributes)) if (value === undefined) delete event.request.userAttributes[name];
   return { userName, event };

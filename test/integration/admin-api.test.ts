@@ -154,12 +154,20 @@ describe('POST /admin/sso-providers', () => {
 
   it("the seed's Entra request creates an Entra connection from the tenant in the issuer", async () => {
     const tenant = crypto.randomUUID();
+    const group = crypto.randomUUID();
     const created = await call('POST', '/admin/sso-providers', {
-      body: { provider: { client_id: crypto.randomUUID(), client_secret: 'entra-secret', oidc_issuer: `https://login.microsoftonline.com/${tenant}/v2.0` }, group: crypto.randomUUID(), allowed_domain: 'example.org', account_id: `entra-${tenant.slice(0, 8)}-account` },
+      body: { provider: { client_id: crypto.randomUUID(), client_secret: 'entra-secret', oidc_issuer: `https://login.microsoftonline.com/${tenant}/v2.0` }, group, allowed_domain: 'example.org', account_id: `entra-${tenant.slice(0, 8)}-account` },
     });
     expect(created).toMatchObject({ status: 201, body: { connection_id: `entra-${tenant.slice(0, 8)}`, connection_created: true } });
     const connection = (await itemsOf('Connection')).find((item) => item.connectionId === `entra-${tenant.slice(0, 8)}`);
     expect(connection).toMatchObject({ type: 'entra', tenantId: tenant, hookSecretHashes: [] });
+    // A federated Entra sign-in through the trigger is then admitted (the group is the one configured).
+    const { entraTriggerUser, invokeTrigger, rolesOf } = await import('../helpers/trigger.js');
+    const providerName = (created.body.provider_names as string[])[0] ?? '';
+    const objectId = crypto.randomUUID();
+    const { event } = await entraTriggerUser(admin.userPoolId, `entra.${tenant.slice(0, 8)}@example.org`, { 'custom:oid': objectId, 'custom:groups': `[${group}]` }, providerName);
+    await invokeTrigger({ ...event, triggerSource: 'PostConfirmation_ConfirmSignUp' });
+    expect(await rolesOf(`entra.${tenant.slice(0, 8)}@example.org`, `entra-${tenant.slice(0, 8)}`)).toEqual({ [`entra-${tenant.slice(0, 8)}-account`]: 'active:Admin' });
   });
 
   it('refuses a provider name already in the pool with the seed error shape, and creates nothing new', async () => {
