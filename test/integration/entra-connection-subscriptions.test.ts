@@ -26,17 +26,21 @@ const { getRawConnection } = await import('../../shared/store/connection-admin.j
 const { ENTITY } = await import('../../shared/store/keys.js');
 const { seedItems } = await import('../../shared/store/seed-writer.js');
 const { listSubscriptions } = await import('../../shared/store/subscriptions.js');
-const { createSeededTable } = await import('../helpers/stack.js');
-const { startGraphHookServer, useFakeGraphForEntraA } = await import('../helpers/graph.js');
+const { storeReconcileRequest } = await import('../../shared/store/graph-inbox.js');
+const { createSeededTable, itemsOf } = await import('../helpers/stack.js');
+const { lifecycleNotification, postToGraphHook, startGraphHookServer, useFakeGraphForEntraA } = await import('../helpers/graph.js');
+const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
+const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
 
 const admin = { sub: 'admin-sub-entra-connections', username: 'admin@example.com' };
 const CLIENT_SECRET = `graph-app-secret-${crypto.randomUUID()}`;
 
 let hooks: Awaited<ReturnType<typeof startGraphHookServer>>;
 let settings: ConnectionSettings;
+let stream: Awaited<ReturnType<typeof createSeededTable>>;
 
 beforeAll(async () => {
-  await createSeededTable();
+  stream = await createSeededTable();
   hooks = await startGraphHookServer();
   settings = { hooksBaseUrl: hooks.baseUrl, secretsPrefix: `sso-sync/test-${crypto.randomUUID().slice(0, 8)}/` };
 });
@@ -178,5 +182,29 @@ describe('deactivating an Entra connection', () => {
     expect(answer.graph_subscriptions).toEqual({ deleted: [], failed: [{ resource: 'users', subscriptionId: users?.subscriptionId, expiresAt: users?.expiresAt, error: expect.stringContaining('status 403') }] });
     expect(await listSubscriptions(id)).toEqual([]);
     expect(await getRawConnection(id)).toMatchObject({ deactivatedAt: expect.any(String), hookSecretHashes: [] });
+  });
+
+  it('is not reconciled: the schedule queues it no more, a reconciliation queued before is skipped, and its old subscription’s lifecycle notifications are refused', async () => {
+    const { id, request } = freshEntra();
+    expect((await createNewConnection(request, admin, settings)).status).toBe(201);
+    const [users] = heldInGraph(id);
+    await deactivateConnection(id, admin);
+
+    const scheduled = (await reconcileSchedule({ time: new Date().toISOString() } as never, lambdaContext('reconcile'))) as { queued: string[] };
+    expect(scheduled.queued).toContain('entra-a');
+    expect(scheduled.queued).not.toContain(id);
+
+    const { eventId } = await storeReconcileRequest({ connectionId: id, trigger: 'schedule', receivedAt: new Date(), retentionDays: 1 });
+    const deadline = Date.now() + 15_000;
+    let queued: Record<string, unknown> | undefined;
+    do {
+      await stream.drain();
+      queued = (await itemsOf('InboxEvent')).find((item) => item.eventId === eventId);
+    } while (queued?.status === 'pending' && Date.now() < deadline);
+    expect(queued).toMatchObject({ status: 'skipped', detail: expect.stringContaining('deactivated') });
+
+    const removed = lifecycleNotification('graph-lifecycle-subscription-removed.json', { subscriptionId: users?.id ?? '', clientState: users?.clientState ?? '', tenantId: request.tenant_id });
+    expect((await postToGraphHook(id, { value: [removed] }, { lifecycle: true })).statusCode).not.toBe(202);
+    expect(heldInGraph(id)).toEqual([]);
   });
 });
