@@ -90,6 +90,7 @@ function hookUrl(settings: ConnectionSettings, id: string): string | undefined {
 }
 
 type OktaRequest = Extract<z.infer<typeof newConnectionSchema>, { type: 'okta' }>;
+type EntraRequest = Extract<z.infer<typeof newConnectionSchema>, { type: 'entra' }>;
 
 /** What POST /admin/connections answers: 201, or 502 when the connection was stored but Okta refused its hook (or Graph its subscriptions). */
 export type NewConnectionAnswer = { status: 201 | 502; body: Record<string, unknown> };
@@ -105,6 +106,11 @@ export async function createNewConnection(body: unknown, admin: AdminPrincipal, 
   }
   if (await getRawConnection(id)) throw new ConflictError(`connection ${id} exists already`);
   if (request.type === 'okta') return createOktaConnection(request, admin, settings);
+  return createEntraConnection(request, admin, settings);
+}
+
+async function createEntraConnection(request: EntraRequest, admin: AdminPrincipal, settings: ConnectionSettings): Promise<NewConnectionAnswer> {
+  const id = request.connection_id;
   const clientSecretRef = await storeNewSecret(`${settings.secretsPrefix}${id}/graph-client-secret`, request.client_secret, `Graph app client secret of connection ${id}`);
   await createConnection(
     { connectionId: id, type: 'entra', name: request.name, tenantId: request.tenant_id.toLowerCase(), graph: { clientId: request.client_id.toLowerCase(), clientSecretRef }, deprovisionOnDisable: request.deprovision_on_disable ?? true, providerNames: [], hookAuthHeader: 'authorization', hookSecretHashes: [] },
@@ -124,7 +130,7 @@ export async function createNewConnection(body: unknown, admin: AdminPrincipal, 
     status: 502,
     body: {
       status: 'failed',
-      message: `The connection was created, but its Graph subscriptions were not. ${SUBSCRIBE_LATER(id)}`,
+      message: `The connection was created, but its Graph subscriptions were not. Once the cause is fixed (the app's client secret, its Microsoft Graph permissions, Graph itself): ${SUBSCRIBE_LATER(id)}`,
       error,
       graph_step,
       ...(resource ? { resource } : {}),
@@ -134,7 +140,7 @@ export async function createNewConnection(body: unknown, admin: AdminPrincipal, 
   };
 }
 
-const SUBSCRIBE_LATER = (id: string) => `The renew-subscriptions schedule (every 6 hours) creates them, or \`npm run subscriptions -- ${id}\` now, once the Graph app can (its secret, its Microsoft Graph permissions).`;
+const SUBSCRIBE_LATER = (id: string) => `The renew-subscriptions schedule (every 6 hours) creates them, or \`npm run subscriptions -- ${id}\` at once.`;
 
 async function createOktaConnection(request: OktaRequest, admin: AdminPrincipal, settings: ConnectionSettings): Promise<NewConnectionAnswer> {
   const id = request.connection_id;
