@@ -199,7 +199,7 @@ describe('deactivating an Entra connection', () => {
     let queued: Record<string, unknown> | undefined;
     do {
       await stream.drain();
-      queued = (await itemsOf('InboxEvent')).find((item) => item.eventId === eventId);
+      queued = (await itemsOf('InboxEvent')).find((item) => item.connectionId === id && item.eventId === eventId);
     } while (queued?.status === 'pending' && Date.now() < deadline);
     expect(queued).toMatchObject({ status: 'skipped', detail: expect.stringContaining('deactivated') });
 
