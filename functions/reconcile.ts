@@ -1,6 +1,6 @@
 /**
  * Scheduled (daily unless `reconcileSchedule` says otherwise): queues one reconciliation per
- * Entra connection as an inbox event. process-graph-events runs it, so it gets the stream's
+ * active Entra connection as an inbox event. process-graph-events runs it, so it gets the stream's
  * retries, the dead-letter queue, and an outcome on the event for a person to read.
  */
 import middy from '@middy/core';
@@ -17,7 +17,8 @@ const settings = config();
 async function queueReconciliations(event: ScheduledEvent): Promise<{ queued: string[] }> {
   const receivedAt = event.time ? new Date(event.time) : new Date();
   const connections = await Promise.all((await listConnectionIds()).map((connectionId) => getConnection(connectionId)));
-  const entra = connections.flatMap((connection) => (connection && hasGraphApp(connection) ? [connection.connectionId] : []));
+  // A deactivated connection keeps its memberships: nothing checks them against Graph any more.
+  const entra = connections.flatMap((connection) => (connection && hasGraphApp(connection) && !connection.deactivatedAt ? [connection.connectionId] : []));
   for (const connectionId of entra) {
     await storeReconcileRequest({ connectionId, trigger: 'schedule', receivedAt, retentionDays: settings.inboxRetentionDays });
   }

@@ -60,6 +60,7 @@ try {
 }
 if (!found) fail(`no such connection in ${target}`);
 if (!hasGraphApp(found.connection)) fail('not an Entra connection with a tenantId and a Graph app (graph.clientId, graph.clientSecretRef)');
+if (found.connection.deactivatedAt) fail(`deactivated at ${found.connection.deactivatedAt}: a deactivated connection holds no subscriptions`);
 
 let report;
 try {

@@ -6,6 +6,8 @@
  *
  * An Okta connection created with `"register": true` also gets its event hook in the Okta org
  * (create → verify → activate, through the API token); deactivating removes that hook again.
+ * An Entra connection gets its Graph subscriptions at once (connection-subscriptions.ts);
+ * deactivating deletes them.
  */
 import * as z from 'zod/mini';
 import { ID_PATTERN } from '../domain/ids.js';
@@ -18,6 +20,8 @@ import { config } from '../config.js';
 import { OktaEventHookError, registerEventHook, removeEventHook, type RegisteredEventHook } from '../idp/okta-event-hooks.js';
 import { secretValue, storeNewSecret } from '../idp/secrets.js';
 import { listConnectionIds } from '../store/connections.js';
+import { subscribeNewConnection, unsubscribeConnection } from './connection-subscriptions.js';
+import { subscriptionUrls } from './graph-subscriptions.js';
 import { createConnection, getRawConnection, updateConnection, type RawConnection } from '../store/connection-admin.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -86,8 +90,9 @@ function hookUrl(settings: ConnectionSettings, id: string): string | undefined {
 }
 
 type OktaRequest = Extract<z.infer<typeof newConnectionSchema>, { type: 'okta' }>;
+type EntraRequest = Extract<z.infer<typeof newConnectionSchema>, { type: 'entra' }>;
 
-/** What POST /admin/connections answers: 201, or 502 when the connection was stored but Okta refused its hook. */
+/** What POST /admin/connections answers: 201, or 502 when the connection was stored but Okta refused its hook (or Graph its subscriptions). */
 export type NewConnectionAnswer = { status: 201 | 502; body: Record<string, unknown> };
 
 export async function createNewConnection(body: unknown, admin: AdminPrincipal, settings: ConnectionSettings): Promise<NewConnectionAnswer> {
@@ -101,13 +106,41 @@ export async function createNewConnection(body: unknown, admin: AdminPrincipal, 
   }
   if (await getRawConnection(id)) throw new ConflictError(`connection ${id} exists already`);
   if (request.type === 'okta') return createOktaConnection(request, admin, settings);
+  return createEntraConnection(request, admin, settings);
+}
+
+async function createEntraConnection(request: EntraRequest, admin: AdminPrincipal, settings: ConnectionSettings): Promise<NewConnectionAnswer> {
+  const id = request.connection_id;
   const clientSecretRef = await storeNewSecret(`${settings.secretsPrefix}${id}/graph-client-secret`, request.client_secret, `Graph app client secret of connection ${id}`);
   await createConnection(
     { connectionId: id, type: 'entra', name: request.name, tenantId: request.tenant_id.toLowerCase(), graph: { clientId: request.client_id.toLowerCase(), clientSecretRef }, deprovisionOnDisable: request.deprovision_on_disable ?? true, providerNames: [], hookAuthHeader: 'authorization', hookSecretHashes: [] },
     admin,
   );
-  return { status: 201, body: { connection_id: id, type: 'entra', graph_notification_url: settings.hooksBaseUrl ? `${settings.hooksBaseUrl}/hooks/graph/${id}` : undefined } };
+  const created = { connection_id: id, type: 'entra', graph_notification_url: settings.hooksBaseUrl ? subscriptionUrls(settings.hooksBaseUrl, id).notificationUrl : undefined };
+  if (!settings.hooksBaseUrl) {
+    return { status: 201, body: { ...created, subscriptions: [], message: `No Graph subscriptions were made: this stage has no hooks base URL (HOOKS_BASE_URL). ${SUBSCRIBE_LATER(id)}` } };
+  }
+  // The connection is stored first: Graph validates the notification URL while creating a
+  // subscription, and the subscriptions are items of the connection's partition. On a failure
+  // the connection (and its secret) stays, without subscriptions.
+  const subscribed = await subscribeNewConnection(id, settings.hooksBaseUrl);
+  if (subscribed.ok) return { status: 201, body: { ...created, subscriptions: subscribed.subscriptions } };
+  const { graph_step, resource, error, left_in_graph } = subscribed;
+  return {
+    status: 502,
+    body: {
+      status: 'failed',
+      message: `The connection was created, but its Graph subscriptions were not. Once the cause is fixed (the app's client secret, its Microsoft Graph permissions, Graph itself): ${SUBSCRIBE_LATER(id)}`,
+      error,
+      graph_step,
+      ...(resource ? { resource } : {}),
+      ...(left_in_graph.length > 0 ? { left_in_graph } : {}),
+      ...created,
+    },
+  };
 }
+
+const SUBSCRIBE_LATER = (id: string) => `The renew-subscriptions schedule (every 6 hours) creates them, or \`npm run subscriptions -- ${id}\` at once.`;
 
 async function createOktaConnection(request: OktaRequest, admin: AdminPrincipal, settings: ConnectionSettings): Promise<NewConnectionAnswer> {
   const id = request.connection_id;
@@ -180,6 +213,8 @@ export async function retireHookSecret(id: string, admin: AdminPrincipal) {
  * Deactivates: no hook secret is accepted any more. Memberships stay. A registered Okta event hook
  * is deactivated and deleted in Okta first; if that fails, the answer says so and the connection
  * is deactivated all the same (it keeps the hook's id, so the hook can be found and deleted in Okta).
+ * An Entra connection's Graph subscriptions are deleted in Graph and in the table; one Graph would
+ * not delete is named in the answer (it expires by itself, its notifications refused meanwhile).
  */
 export async function deactivateConnection(id: string, admin: AdminPrincipal) {
   const seen = await existing(id);
@@ -188,10 +223,13 @@ export async function deactivateConnection(id: string, admin: AdminPrincipal) {
   const hookRemoval = hookId ? await removeRegisteredHook(seen, hookId) : undefined;
   const at = new Date().toISOString();
   await updateConnection(seen, { hookSecretHashes: [], deactivatedAt: at }, 'deactivated', admin, hookRemoval?.removed ? ['oktaEventHookId'] : []);
+  // After the deactivation, which renew-subscriptions then honours: it cannot recreate what is deleted here.
+  const graphSubscriptions = seen.type === 'entra' ? await unsubscribeConnection(id) : undefined;
   return {
     connection_id: id,
     deactivatedAt: at,
     ...(hookRemoval ? { okta_event_hook: hookRemoval.removed ? { id: hookId, removed: true } : { id: hookId, removed: false, error: hookRemoval.error } } : {}),
+    ...(graphSubscriptions ? { graph_subscriptions: graphSubscriptions } : {}),
   };
 }
 

@@ -223,14 +223,17 @@ export async function processGraphEvent(event: GraphInboxEvent, settings: GraphP
   if (!found || found.connection.type !== 'entra') {
     return finish(event, { status: 'invalid', detail: 'the connection is gone or is not an Entra connection' });
   }
+  // A deactivated connection keeps its memberships: no reconciliation, and no lifecycle event may recreate a subscription.
+  const deactivated = found.connection.deactivatedAt ? skipped(`the connection was deactivated at ${found.connection.deactivatedAt}`) : undefined;
   switch (event.record.kind) {
     case 'change':
       return processIntent(event, found.connection, decideGraphChange(event.record), settings);
     case 'lifecycle':
-      return processLifecycle(event, found, settings);
+      return deactivated ? finish(event, deactivated) : processLifecycle(event, found, settings);
     case 'reconcile':
       // `npm run reconcile` runs its own request and records the outcome; leave it alone.
       if (event.record.trigger === 'cli') return { status: 'skipped', detail: 'run by the command line' };
+      if (deactivated) return finish(event, deactivated);
       return reconcileConnection(found.connection, event, { disableOnDeprovision: settings.disableOnDeprovision });
   }
 }

@@ -28,7 +28,7 @@ function summary({ ensured, renewal }: MaintenanceReport) {
 }
 
 /**
- * For every Entra connection with a Graph app: create the subscriptions it lacks, renew those
+ * For every active Entra connection with a Graph app (a deactivated one is skipped): create the subscriptions it lacks, renew those
  * about to expire, recreate lost ones (and queue a reconciliation). Throws at the end if any
  * connection failed; one failing connection does not stop the others.
  */
@@ -39,6 +39,11 @@ export async function maintainAllSubscriptions(settings: { hooksBaseUrl: string;
     try {
       const found = await getConnectionWithSubscriptions(connectionId);
       if (found?.connection.type !== 'entra') continue;
+      if (found.connection.deactivatedAt) {
+        // Its subscriptions were deleted with it (DELETE /admin/connections/{id}): not to be recreated.
+        logger.info('graph subscriptions skipped: the connection is deactivated', { connectionId, deactivatedAt: found.connection.deactivatedAt });
+        continue;
+      }
       if (!hasGraphApp(found.connection)) {
         logger.warn('graph subscriptions skipped: the connection has no tenantId or Graph app', { connectionId });
         continue;

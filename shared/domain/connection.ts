@@ -39,6 +39,8 @@ export const connectionSchema = z.object({
   graph: z.optional(graphAppSchema),
   /** Entra: a disabled user loses their memberships. */
   deprovisionOnDisable: z._default(z.boolean(), true),
+  /** Set by the admin API's DELETE: the connection is kept (its memberships stay) but no longer served or maintained. */
+  deactivatedAt: z.optional(z.string()),
 });
 
 export type Connection = z.infer<typeof connectionSchema>;

@@ -17,9 +17,12 @@ export async function getConnection(connectionId: string, { consistent = false }
 
 export type ConnectionWithSubscriptions = { connection: Connection; subscriptions: StoredSubscription[] };
 
-/** A connection and its Graph subscriptions, in one Query of its partition. */
-export async function getConnectionWithSubscriptions(connectionId: string): Promise<ConnectionWithSubscriptions | undefined> {
-  const items = await queryPartition(keys.connectionPartition(connectionId));
+/** A connection and its Graph subscriptions, in one Query of its partition (consistent: right after a write of them). */
+export async function getConnectionWithSubscriptions(
+  connectionId: string,
+  { consistent = false }: { consistent?: boolean } = {},
+): Promise<ConnectionWithSubscriptions | undefined> {
+  const items = await queryPartition(keys.connectionPartition(connectionId), undefined, { consistent });
   const connectionItem = items.find((item) => item.entity === ENTITY.connection);
   if (!connectionItem) return undefined;
   return {

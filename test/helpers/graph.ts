@@ -84,3 +84,28 @@ export function useFakeGraphForEntraA(fake: FakeGraph, eachTest: () => void = ()
   beforeEach(fresh);
   afterAll(() => fake.stop());
 }
+
+/** The real graph-hook served over loopback HTTP, as API Gateway passes requests on: Graph's validation handshake reaches it. */
+export type GraphHookServer = { baseUrl: string; calls: { path: string; validation: boolean; status: number }[]; close(): Promise<void> };
+
+export async function startGraphHookServer(): Promise<GraphHookServer> {
+  const { createServer } = await import('node:http');
+  const calls: GraphHookServer['calls'] = [];
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      const match = /^\/hooks\/graph\/([^/]+)(\/lifecycle)?$/.exec(url.pathname);
+      if (!match?.[1]) return response.writeHead(404).end();
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(request.headers).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : [])));
+      const result = await postToGraphHook(decodeURIComponent(match[1]), Buffer.concat(chunks).toString('utf8'), { lifecycle: match[2] !== undefined, rawQueryString: url.search.slice(1), headers });
+      const status = result.statusCode ?? 200;
+      calls.push({ path: url.pathname, validation: url.searchParams.has('validationToken'), status });
+      response.writeHead(status, (result.headers ?? {}) as Record<string, string>).end(result.body ?? '');
+    })().catch((error: unknown) => response.writeHead(500).end(String(error)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { baseUrl: `http://127.0.0.1:${port}`, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

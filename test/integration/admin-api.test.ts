@@ -224,7 +224,8 @@ describe('connections', () => {
     const id = `entra-admin-${crypto.randomUUID().slice(0, 8)}`;
     const tenant = crypto.randomUUID();
     const created = await call('POST', '/admin/connections', { body: { type: 'entra', connection_id: id, tenant_id: tenant, client_id: crypto.randomUUID(), client_secret: 'graph-client-secret-value' } });
-    expect(created).toMatchObject({ status: 201, body: { connection_id: id, type: 'entra' } });
+    // This stage has no hooks base URL: no notification URL, so no subscriptions (entra-connection-subscriptions.test.ts makes them).
+    expect(created).toMatchObject({ status: 201, body: { connection_id: id, type: 'entra', subscriptions: [], message: expect.stringContaining('HOOKS_BASE_URL') } });
     const shown = await call('GET', `/admin/connections/${id}`);
     expect(shown.body).toMatchObject({ type: 'entra', tenantId: tenant });
     expect(JSON.stringify([created.body, shown.body])).not.toContain('graph-client-secret-value');
