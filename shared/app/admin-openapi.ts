@@ -296,8 +296,14 @@ export const adminRouteDocs: RouteDocs = {
     summary: 'Creates an Okta connection (its hook secret is answered once; with `register`, the event hook is created, verified and activated in Okta) or an Entra one (its Graph app secret goes to Secrets Manager)',
     body: newConnectionSchema,
     responses: {
-      201: { description: 'Okta: `{connection_id, type, hook_url, hook_auth_header, hook_secret, okta_event_hook?}`; Entra: `{connection_id, type, graph_notification_url}`.' },
-      502: { description: 'Okta refused a registration step: the connection exists without a hook; the answer has `okta_step` and the hook secret (shown once).' },
+      201: {
+        description:
+          'Okta: `{connection_id, type, hook_url, hook_auth_header, hook_secret, okta_event_hook?}`; Entra: `{connection_id, type, graph_notification_url, subscriptions: [{resource, subscriptionId, expiresAt}]}` (no clientState), or `subscriptions: []` and a `message` when the stage has no hooks base URL.',
+      },
+      502: {
+        description:
+          'Okta refused a registration step: the connection exists without a hook; `okta_step` and the hook secret (shown once). Entra: Graph refused a subscription or the app secret could not be read: the connection and its secret exist without subscriptions; `graph_step`, `resource`, `error`, `left_in_graph` if any could not be removed.',
+      },
     },
     errors: [400, 409],
   },
@@ -312,9 +318,9 @@ export const adminRouteDocs: RouteDocs = {
   'DELETE /admin/connections/{connectionId}': {
     operationId: 'deactivateConnection',
     tag: 'connections',
-    summary: 'Deactivates a connection: its hook secrets go, its memberships stay',
+    summary: "Deactivates a connection: its hook secrets go, a registered Okta hook and an Entra connection's Graph subscriptions are deleted, its memberships stay",
     pathParams: { connectionId: CONNECTION_ID },
-    responses: { 200: { description: '`{connection_id, deactivatedAt}`.' } },
+    responses: { 200: { description: '`{connection_id, deactivatedAt, okta_event_hook?, graph_subscriptions?: {deleted, failed}}`.' } },
     errors: [404, 409],
   },
   'POST /admin/connections/{connectionId}/rotate-secret': {
