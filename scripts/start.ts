@@ -97,7 +97,9 @@ async function startOffline(wantedPort: number): Promise<string> {
     const adminParams = admin ? ['--param', `adminUserPoolId=${admin.userPoolId}`, '--param', `adminClientIds=${admin.clientId}`] : [];
     // The stream's dead-letter queue, for POST /admin/events/replay: moto's, in place of the stack's Ref.
     if (deadLetterQueueUrl) adminParams.push('--param', `deadLetterQueueUrl=${deadLetterQueueUrl}`);
-    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...adminParams], {
+    // The hook URLs the admin API hands out: this server's, in place of the HTTP API's (a Ref too).
+    const localParams = [...adminParams, '--param', `hooksBaseUrl=http://localhost:${httpPort}`];
+    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...localParams], {
       cwd: ROOT,
       env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -65,6 +65,14 @@ describe('npm start and npm run demo', async () => {
     // A disabled user: process-graph-events asks the stack's fake Graph, which says accountEnabled false.
     expect(demo.stdout).toMatch(/after\s+lee\.wong@example\.com in demo-entra-account: deleted\s+role=Author .*reason="user disabled in Entra ID \(accountEnabled false\)"/);
 
+    // The admin API with a token of the stack's admin user (moto signs it, the handler checks it).
+    const token = (await run('node_modules/.bin/tsx', ['scripts/token.ts'], { env })).stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const users = await fetch(`${httpUrl}/admin/users?email=riley.chen%40example.com`, { headers: { authorization: `Bearer ${token}` } });
+    expect(users.status).toBe(200);
+    expect(await users.json()).toEqual({ users: [{ userId: 'riley', connections: ['demo-okta'] }] });
+    expect((await fetch(`${httpUrl}/admin/users?email=riley.chen%40example.com`)).status).toBe(401);
+
     // Reconciliation from the command line, against the stack's table and fake Graph.
     const reconcile = await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', 'demo-entra', '--dry-run'], { env });
     expect(reconcile.stdout).toMatch(/demo-entra: 1 account\(s\), 2 granting group\(s\)/);
