@@ -15,12 +15,13 @@ import { logger } from '../shared/logger.js';
 import { oktaInboxEventSchema, type OktaInboxEvent } from '../shared/store/inbox.js';
 import { failAttempt } from '../shared/app/fail-attempt.js';
 import { cachedAccountLookups } from '../shared/store/sso-configs.js';
+import { cachedConnectionLookup } from '../shared/store/connections.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 import { revokeLeavers } from '../shared/app/revoke-access.js';
 
 const { oktaEventTypes, configCacheMs, disableOnDeprovision } = config();
-const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs) };
+const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs), connection: cachedConnectionLookup(configCacheMs) };
 
 function inboxEventOf(record: DynamoDBRecord): OktaInboxEvent {
   return oktaInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));

@@ -13,6 +13,9 @@ export const DEFAULT_OKTA_EVENT_TYPES = [
   'group.user_membership.add',
   'user.lifecycle.delete.initiated',
   'user.lifecycle.deactivate',
+  // Acted on only where the connection's deprovisionOnSuspend is on (the default). Its undo,
+  // user.lifecycle.unsuspend, is left out: lifting a suspension restores nothing by itself.
+  'user.lifecycle.suspend',
 ] as const;
 
 const commaList = z.pipe(

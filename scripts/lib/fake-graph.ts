@@ -85,7 +85,8 @@ export type FakeGraph = {
   setUser(user: FakeUser): void;
   /** The user then answers 404, as a soft-deleted user does. */
   deleteUser(id: string): void;
-  setGroupMembers(groupId: string, userIds: string[]): void;
+  /** Direct members: user ids, or the ids of nested groups (whose members checkMemberGroups counts too). */
+  setGroupMembers(groupId: string, memberIds: string[]): void;
   failNext(fault: FakeFault): void;
   /** A subscription Graph already holds (made before the test), with Graph's defaults for what is not given. */
   holdSubscription(given: Pick<FakeSubscription, 'id' | 'resource' | 'notificationUrl'> & Partial<FakeSubscription>): FakeSubscription;
@@ -489,7 +490,8 @@ class FakeGraphServer implements FakeGraph {
   /**
    * POST /users/{id}/checkMemberGroups: which of up to 20 group ids the user is a member of
    * (https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups). Graph answers
-   * transitively; the fake's groups hold users directly, so direct membership is the answer.
+   * transitively: a group's members may be groups (setGroupMembers with a group's id), whose
+   * members count too, at any depth.
    */
   private checkMemberGroups(userId: string, body: string, context: RequestContext): Reply {
     if (!this.users.has(userId.toLowerCase())) {
@@ -504,9 +506,20 @@ class FakeGraphServer implements FakeGraph {
     if (!Array.isArray(groupIds) || groupIds.length === 0 || groupIds.length > 20 || !groupIds.every((id) => typeof id === 'string')) {
       return this.graphError(context, 400, 'Request_BadRequest', 'groupIds must list 1 to 20 group ids.');
     }
-    const member = (groupId: string) => (this.groups.get(groupId.toLowerCase()) ?? []).some((id) => id.toLowerCase() === userId.toLowerCase());
-    const value = (groupIds as string[]).filter(member);
+    const value = (groupIds as string[]).filter((groupId) => this.transitiveMemberIds(groupId).has(userId.toLowerCase()));
     return { status: 200, headers: { 'content-type': ODATA_JSON }, body: { '@odata.context': `${this.baseUrl}/$metadata#Collection(Edm.String)`, value } };
+  }
+
+  /** Every member of a group, nested groups expanded (each group once, so a cycle ends). */
+  private transitiveMemberIds(groupId: string, seen = new Set<string>()): Set<string> {
+    const members = new Set<string>();
+    if (seen.has(groupId.toLowerCase())) return members;
+    seen.add(groupId.toLowerCase());
+    for (const id of this.groups.get(groupId.toLowerCase()) ?? []) {
+      members.add(id.toLowerCase());
+      if (this.groups.has(id.toLowerCase())) for (const nested of this.transitiveMemberIds(id, seen)) members.add(nested);
+    }
+    return members;
   }
 
   /**
@@ -540,7 +553,10 @@ class FakeGraphServer implements FakeGraph {
       // A group without members comes without members@delta (same documentation page).
       if (!withMembers || members.length === 0) session.pages.push([{ id: groupId }]);
       for (let start = 0; withMembers && start < members.length; start += this.memberPageSize) {
-        const page = members.slice(start, start + this.memberPageSize).map((id) => ({ '@odata.type': '#microsoft.graph.user', id }));
+        // Direct members only, each with its type: a nested group is listed as a group, not expanded.
+        const page = members
+          .slice(start, start + this.memberPageSize)
+          .map((id) => ({ '@odata.type': this.groups.has(id.toLowerCase()) ? '#microsoft.graph.group' : '#microsoft.graph.user', id }));
         session.pages.push([{ id: groupId, 'members@delta': page }]);
       }
     }

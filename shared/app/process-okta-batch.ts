@@ -46,6 +46,7 @@ async function prefetch(events: OktaInboxEvent[], settings: ProcessingSettings):
     identities,
     lookups: {
       accounts: settings.accounts,
+      connection: settings.connection,
       userIdByEmail: async (connectionId, email) => userIds.get(identityLookupKey(connectionId, email)),
       memberships: async (userId: string): Promise<Membership[]> => memberships.filter((m) => m.userId === userId),
     },

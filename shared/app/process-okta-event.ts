@@ -11,21 +11,37 @@ import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
 import type { AccountLookups } from '../store/sso-configs.js';
 import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
 import type { OktaInboxEvent } from '../store/inbox.js';
+import type { Connection } from '../domain/connection.js';
 
 export type ProcessingSettings = {
   actedOnTypes: ReadonlySet<string>;
   accounts: AccountLookups;
+  /** The connection's settings (deprovisionOnSuspend): cached like the accounts (cachedConnectionLookup). */
+  connection: (connectionId: string) => Promise<Connection | undefined>;
 };
 
 /** What planning needs to read; answered one call at a time, or from a batch's prefetch. */
 export type EventLookups = {
   accounts: AccountLookups;
+  connection: (connectionId: string) => Promise<Connection | undefined>;
   userIdByEmail: (connectionId: string, email: string) => Promise<string | undefined>;
   memberships: (userId: string, accountIds: readonly string[]) => Promise<Membership[]>;
 };
 
-export function directLookups(accounts: AccountLookups): EventLookups {
-  return { accounts, userIdByEmail: findUserIdByEmail, memberships: (userId) => membershipsOfUser(userId) };
+export function directLookups(settings: ProcessingSettings): EventLookups {
+  return { accounts: settings.accounts, connection: settings.connection, userIdByEmail: findUserIdByEmail, memberships: (userId) => membershipsOfUser(userId) };
+}
+
+/**
+ * A suspension acts only where the connection's deprovisionOnSuspend is on (the default, also for
+ * a connection written before the setting existed); the reason to skip otherwise.
+ */
+async function suspensionKeptBy(connectionId: string, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<string | undefined> {
+  if (intent.kind !== 'userDeprovisioned' || intent.cause !== 'suspended') return undefined;
+  const connection = await lookups.connection(connectionId);
+  return connection?.deprovisionOnSuspend === false
+    ? 'user suspended in Okta, but this connection keeps suspended users (deprovisionOnSuspend off)'
+    : undefined;
 }
 
 /** The accounts an intent covers: those granted by the group, or every account of the connection (rule 4). */
@@ -48,6 +64,8 @@ async function grantsWhereSignInAdmits(grants: ReadonlyMap<string, Role>, connec
 }
 
 async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
+  const kept = await suspensionKeptBy(event.connectionId, intent, lookups);
+  if (kept) return { event, outcome: { status: 'skipped', detail: kept } };
   const [grants, accountIds, userId] = await Promise.all([
     intent.kind === 'groupAdded' ? lookups.accounts.accountGrantsOfGroup(event.connectionId, intent.group) : undefined,
     accountsCoveredBy(lookups.accounts, event.connectionId, intent),
@@ -85,7 +103,7 @@ export async function planOktaEvent(event: OktaInboxEvent, actedOnTypes: Readonl
 
 /** One event on its own: plan with fresh reads, then commit. Errors propagate so the stream retries. */
 export async function processOktaEvent(event: OktaInboxEvent, settings: ProcessingSettings): Promise<EventOutcome> {
-  const planned = await planOktaEvent(event, settings.actedOnTypes, directLookups(settings.accounts));
+  const planned = await planOktaEvent(event, settings.actedOnTypes, directLookups(settings));
   await applyPlannedEvent(planned);
   return planned.outcome;
 }

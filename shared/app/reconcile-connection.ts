@@ -4,8 +4,9 @@
  * membership of a linked user in none of them is removed. Reconciliation (the daily schedule, a
  * `missed` lifecycle event, a recreated subscription) checks every account and linked user of a
  * connection; a group change checks only the accounts that group grants, and only the users it
- * may concern. Every list is fetched before anything is written: if one fetch fails, nothing is
- * deleted.
+ * may concern. The member lists hold direct members only, so a user they leave out is confirmed
+ * with Graph's transitive checkMemberGroups before losing anything (nested groups count). Every
+ * list and check is fetched before anything is written: if one fails, nothing is deleted.
  */
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
 import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type RemovalScope } from '../domain/memberships.js';
@@ -36,6 +37,8 @@ export type ReconcileDiff = {
   linkedUsers: number;
   activeMemberships: number;
   removals: ReconcileRemoval[];
+  /** Memberships of users in no granting group directly, kept because Graph has them in one through a nested group. */
+  keptThroughNestedGroups: number;
 };
 
 export class ReconcileFetchError extends Error {
@@ -50,6 +53,36 @@ async function membersOf(graph: GraphDirectory, group: string): Promise<Readonly
     if (error instanceof GraphRequestError && error.code === 'GroupNotFound') return 'missing';
     throw new ReconcileFetchError(`could not list the members of group ${group}, nothing was deleted: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * The member lists are direct members only (the members delta query does not expand nested
+ * groups), while sign-in admits through a groups claim Entra fills transitively. So each user the
+ * lists leave out of every granting group of an account is asked about with
+ * `POST /users/{id}/checkMemberGroups`, which answers transitively: one call per user with
+ * removals (the granting groups of those accounts, 20 ids a call), never one per linked user. A
+ * user Graph no longer knows (404) is in no group. Groups known to be gone are not asked about.
+ */
+async function withoutNestedMembers(
+  candidates: readonly ReconcileRemoval[],
+  grants: ReadonlyMap<string, readonly string[]>,
+  gone: ReadonlySet<string>,
+  graphOf: () => Promise<GraphDirectory>,
+): Promise<{ removals: ReconcileRemoval[]; kept: number }> {
+  const byUser = new Map<string, ReconcileRemoval[]>();
+  for (const removal of candidates) byUser.set(removal.objectId, [...(byUser.get(removal.objectId) ?? []), removal]);
+  const removals: ReconcileRemoval[] = [];
+  for (const [objectId, ofUser] of byUser) {
+    const groups = [...new Set(ofUser.flatMap(({ accountId }) => grants.get(accountId) ?? []))].filter((group) => !gone.has(group)).sort();
+    let memberOf: ReadonlySet<string> | undefined;
+    try {
+      memberOf = groups.length > 0 ? await (await graphOf()).memberGroupsOf(objectId, groups) : undefined;
+    } catch (error) {
+      throw new ReconcileFetchError(`could not check the group memberships (nested groups) of user ${objectId}, nothing was deleted: ${(error as Error).message}`, { cause: error });
+    }
+    removals.push(...ofUser.filter(({ accountId }) => !(grants.get(accountId) ?? []).some((group) => memberOf?.has(group))));
+  }
+  return { removals, kept: candidates.length - removals.length };
 }
 
 /** Reads everything and computes the diff; writes nothing. Throws a ReconcileFetchError if any Graph fetch fails. */
@@ -79,17 +112,29 @@ export async function reconcileDiff(
   const deleted = new Set((scope.deletedGroups ?? []).map((group) => group.toLowerCase()));
   for (const group of deleted) members.set(group, new Set());
   const toFetch = activeMemberships.length > 0 ? groups.filter((group) => !deleted.has(group)) : [];
-  const graph = toFetch.length > 0 ? await directoryFor(connection) : undefined;
+  let graph: GraphDirectory | undefined;
+  const graphOf = async () => (graph ??= await directoryFor(connection));
   for (const [index, group] of toFetch.entries()) {
-    const found = await membersOf(graph as GraphDirectory, group);
+    const found = await membersOf(await graphOf(), group);
     if (found === 'missing') missingGroups.push(group);
     members.set(group, found === 'missing' ? new Set() : found);
     progress(`${connectionId}: group ${index + 1}/${toFetch.length} ${group}: ${found === 'missing' ? 'not found in Entra ID' : `${found.size} member(s)`}`);
   }
 
-  const removals = reconcileRemovals({ grants, members, linked, activeMemberships });
-  progress(`${connectionId}: ${removals.length} membership(s) to remove`);
-  return { connectionId, observedAt, groups: groups.length, missingGroups, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removals };
+  const candidates = reconcileRemovals({ grants, members, linked, activeMemberships });
+  const { removals, kept } = await withoutNestedMembers(candidates, grants, new Set([...deleted, ...missingGroups]), graphOf);
+  const nested = kept > 0 ? ` (${kept} kept: in a granting group through a nested group)` : '';
+  progress(`${connectionId}: ${removals.length} membership(s) to remove${nested}`);
+  return {
+    connectionId,
+    observedAt,
+    groups: groups.length,
+    missingGroups,
+    linkedUsers: linked.length,
+    activeMemberships: activeMemberships.length,
+    removals,
+    keptThroughNestedGroups: kept,
+  };
 }
 
 /**
@@ -151,7 +196,8 @@ export async function removeAndRevoke(event: InboxEventRef, removals: readonly R
 
 function summaryOf(diff: ReconcileDiff, note?: string): string {
   const missing = diff.missingGroups.length ? ` (${diff.missingGroups.length} not found in Entra ID: ${diff.missingGroups.join(', ')})` : '';
-  return `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s)${missing}, ${diff.linkedUsers} linked user(s)`;
+  const nested = diff.keptThroughNestedGroups > 0 ? `, ${diff.keptThroughNestedGroups} membership(s) kept through nested groups` : '';
+  return `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s)${missing}, ${diff.linkedUsers} linked user(s)${nested}`;
 }
 
 /** Applies a reconciliation's diff (also for `npm run reconcile`), then signs out who has no access left. */

@@ -39,6 +39,8 @@ export const connectionSchema = z.object({
   graph: z.optional(graphAppSchema),
   /** Entra: a disabled user loses their memberships. */
   deprovisionOnDisable: z._default(z.boolean(), true),
+  /** Okta: a suspended user (user.lifecycle.suspend) loses their memberships, as a disabled Entra user does. */
+  deprovisionOnSuspend: z._default(z.boolean(), true),
   /** Set by the admin API's DELETE: the connection is kept (its memberships stay) but no longer served or maintained. */
   deactivatedAt: z.optional(z.string()),
 });

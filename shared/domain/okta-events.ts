@@ -147,11 +147,26 @@ export const OKTA_GROUP_REMOVED = 'group.user_membership.remove';
 export const OKTA_GROUP_ADDED = 'group.user_membership.add';
 export const OKTA_USER_DEACTIVATED = 'user.lifecycle.deactivate';
 export const OKTA_USER_DELETE_INITIATED = 'user.lifecycle.delete.initiated';
+export const OKTA_USER_SUSPENDED = 'user.lifecycle.suspend';
+/** Not subscribed to by default: an unsuspension restores nothing by itself (see decideOktaEvent). */
+export const OKTA_USER_UNSUSPENDED = 'user.lifecycle.unsuspend';
 
 /** What an event asks us to do, in the domain's words. */
 export type DeprovisionIntent =
   | { kind: 'groupRemoval'; email: string; group: string; occurredAt: string; reason: string }
-  | { kind: 'userDeprovisioned'; email: string; occurredAt: string; reason: string };
+  | { kind: 'userDeprovisioned'; cause: UserRemovalCause; email: string; occurredAt: string; reason: string };
+
+/**
+ * Why the person was removed. A suspension acts only where the connection's
+ * `deprovisionOnSuspend` is on (like Entra's `accountEnabled: false` and `deprovisionOnDisable`).
+ */
+export type UserRemovalCause = 'deactivated' | 'deleted' | 'suspended';
+
+const USER_REMOVALS: Readonly<Record<string, { cause: UserRemovalCause; reason: string }>> = {
+  [OKTA_USER_DEACTIVATED]: { cause: 'deactivated', reason: 'IdP user deactivated' },
+  [OKTA_USER_DELETE_INITIATED]: { cause: 'deleted', reason: 'IdP user deleted' },
+  [OKTA_USER_SUSPENDED]: { cause: 'suspended', reason: 'IdP user suspended' },
+};
 
 /** A user (re-)added to a group: memberships the IdP removed come back (rule 8: evidence from the IdP). */
 export type ReAddIntent = { kind: 'groupAdded'; email: string; group: string; occurredAt: string; reason: string };
@@ -207,15 +222,14 @@ export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlyS
     }
     case OKTA_USER_DEACTIVATED:
     case OKTA_USER_DELETE_INITIATED:
-      return {
-        action: 'deprovision',
-        intent: {
-          kind: 'userDeprovisioned',
-          email: user.email,
-          occurredAt: record.published,
-          reason: record.eventType === OKTA_USER_DEACTIVATED ? 'IdP user deactivated' : 'IdP user deleted',
-        },
-      };
+    case OKTA_USER_SUSPENDED: {
+      const { cause, reason } = USER_REMOVALS[record.eventType]!;
+      return { action: 'deprovision', intent: { kind: 'userDeprovisioned', cause, email: user.email, occurredAt: record.published, reason } };
+    }
+    case OKTA_USER_UNSUSPENDED:
+      // A suspension is a removal of the person, which only a fresh groups value at sign-in or an
+      // admin's restore undoes (a re-add does not): lifting it in Okta gives nothing back by itself.
+      return { action: 'skip', reason: 'an unsuspension restores nothing by itself (only a fresh groups value at sign-in or an admin undoes a removal of the person)' };
     default:
       return { action: 'skip', reason: `no deprovisioning rule for event type ${record.eventType}` };
   }

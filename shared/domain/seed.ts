@@ -39,6 +39,7 @@ const connectionSchema = z.object({
   tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
   graph: z.optional(graphAppSchema).describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
   deprovisionOnDisable: z.boolean().default(true).describe('entra: a disabled user (accountEnabled false) loses their memberships'),
+  deprovisionOnSuspend: z.boolean().default(true).describe('okta: a suspended user (user.lifecycle.suspend) loses their memberships'),
   subscriptions: z
     .array(graphSubscriptionSchema)
     .default([])

@@ -28,6 +28,7 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
       tenantId: connection.tenantId?.toLowerCase(),
       graph: connection.graph,
       deprovisionOnDisable: connection.type === 'entra' ? connection.deprovisionOnDisable : undefined,
+      deprovisionOnSuspend: connection.type === 'okta' ? connection.deprovisionOnSuspend : undefined,
       name: connection.name,
       providerNames: connection.providerNames,
       hookAuthHeader: connection.hookAuthHeader.toLowerCase(),

@@ -25,6 +25,7 @@ const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = awa
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
 const GROUP_CONTOSO_READERS = '00000000-0000-4000-8000-0000000d2003'; // contoso: Viewer (entra-a), beside GROUP_CONTOSO
+const GROUP_NESTED = '00000000-0000-4000-8000-0000000d2901'; // no account lists it; nested in a granting group by the tests that use it
 
 let stream: LocalStream;
 
@@ -286,6 +287,54 @@ describe('groups', () => {
     const askedAbout = (group: string) => fake.requests.filter((request) => (request.query.$filter ?? '').includes(group));
     expect(askedAbout(GROUP_CONTOSO)).not.toHaveLength(0);
     expect(askedAbout(GROUP_CONTOSO_READERS)).toHaveLength(0);
+  });
+
+  /** The user exists in Entra (checkMemberGroups answers for them) and is a member of GROUP_NESTED only. */
+  function nestedOnly(objectId: string, email: string) {
+    fake.setUser({ id: objectId, mail: email, userPrincipalName: email, accountEnabled: true });
+    fake.setGroupMembers(GROUP_NESTED, [objectId]);
+  }
+  const checkMemberGroupsOf = (objectId: string) => graphCalls(`/users/${objectId}/checkMemberGroups`);
+
+  it('a member removed from a group keeps the account while a nested group of a granting group still has them', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    nestedOnly(user.objectId, user.email);
+    fake.setGroupMembers(GROUP_NORTHWIND, [GROUP_NESTED]); // removed directly, still in through the nested group
+    const [event] = await deliver(removal(GROUP_NORTHWIND, user.objectId), GROUP_NORTHWIND);
+    expect(event).toMatchObject({ status: 'skipped', detail: 'every user concerned is still in a group that grants the account' });
+    expect(await statuses(user.userId)).toEqual({ northwind: 'active' });
+    expect(checkMemberGroupsOf(user.objectId)).toHaveLength(1);
+  });
+
+  it('a group check without members@delta keeps a user granted only through a nested group and removes one in no group, even through nesting', async () => {
+    const nested = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    const leaver = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    const direct = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    nestedOnly(nested.objectId, nested.email);
+    fake.setUser({ id: leaver.objectId, mail: leaver.email, userPrincipalName: leaver.email, accountEnabled: true });
+    fake.setGroupMembers(GROUP_NORTHWIND, [direct.objectId, GROUP_NESTED]);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
+    delete notification.resourceData['members@delta'];
+    const events = await deliver({ value: [notification] }, GROUP_NORTHWIND);
+    expect(events.some((event) => event.status === 'applied')).toBe(true);
+    expect(await statuses(nested.userId)).toEqual({ northwind: 'active' });
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
+    expect(await statuses(direct.userId)).toEqual({ northwind: 'active' });
+    // Only the users the direct member lists leave out are asked about.
+    expect(checkMemberGroupsOf(nested.objectId)).toHaveLength(1);
+    expect(checkMemberGroupsOf(leaver.objectId)).toHaveLength(1);
+    expect(checkMemberGroupsOf(direct.objectId)).toHaveLength(0);
+  });
+
+  it('a failing checkMemberGroups fails the event and deletes nothing', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    nestedOnly(user.objectId, user.email);
+    fake.setGroupMembers(GROUP_NORTHWIND, []);
+    fake.failNext({ method: 'POST', pathPrefix: `/v1.0/users/${user.objectId}/checkMemberGroups`, status: 500, times: 100 });
+    const [event] = await deliver(removal(GROUP_NORTHWIND, user.objectId), GROUP_NORTHWIND);
+    expect(event).toMatchObject({ status: 'failed' });
+    expect(event?.detail).toMatch(/nothing was deleted/);
+    expect(await statuses(user.userId)).toEqual({ northwind: 'active' });
   });
 
   it('a removed member who never signed in is skipped, nothing created', async () => {

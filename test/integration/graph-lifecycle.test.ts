@@ -30,6 +30,7 @@ const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
 const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001';
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002';
+const GROUP_NESTED = '00000000-0000-4000-8000-0000000d2901'; // no account lists it; nested in GROUP_NORTHWIND by the tests that use it
 
 let stream: LocalStream;
 
@@ -136,6 +137,38 @@ describe('reconcile', () => {
     expect(entraA).toMatchObject({ status: 'failed' });
     expect(entraA?.detail).toMatch(/nothing was deleted/);
     expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
+  });
+
+  /** The user as Entra has them: checkMemberGroups answers for a user Graph knows. */
+  const inEntra = (objectId: string) => fake.setUser({ id: objectId, mail: `${objectId}@example.com`, userPrincipalName: `${objectId}@example.com`, accountEnabled: true });
+  const checkMemberGroupsOf = (objectId: string) => fake.requests.filter((request) => request.path.includes(`/users/${objectId}/checkMemberGroups`));
+
+  it('keeps a user granted only through a nested group, removes one in no group even through nesting, and asks Graph only about users it would remove', async () => {
+    const nested = await entraUser(['northwind']);
+    const leaver = await entraUser(['northwind']);
+    const direct = await entraUser(['northwind']);
+    for (const user of [nested, leaver, direct]) inEntra(user.objectId);
+    fake.setGroupMembers(GROUP_NESTED, [nested.objectId]);
+    fake.setGroupMembers(GROUP_NORTHWIND, [direct.objectId, GROUP_NESTED]);
+    await postLifecycle('graph-lifecycle-missed.json', USERS_SUBSCRIPTION);
+    const [event] = await settledEvents('lifecycle.missed');
+    expect(event?.status).toBe('applied');
+    expect(event?.detail).toMatch(/kept through nested groups/);
+    expect(await statuses(nested.userId)).toEqual({ northwind: 'active' });
+    expect(await statuses(leaver.userId)).toEqual({ northwind: 'deleted' });
+    expect(await statuses(direct.userId)).toEqual({ northwind: 'active' });
+    expect(checkMemberGroupsOf(nested.objectId)).toHaveLength(1);
+    expect(checkMemberGroupsOf(leaver.objectId)).toHaveLength(1);
+    expect(checkMemberGroupsOf(direct.objectId)).toHaveLength(0);
+  });
+
+  it('with a failing checkMemberGroups deletes nothing', async () => {
+    const user = await entraUser(['northwind']);
+    inEntra(user.objectId);
+    fake.failNext({ method: 'POST', pathPrefix: `/v1.0/users/${user.objectId}/checkMemberGroups`, status: 500, times: 100 });
+    const connection = await getConnection('entra-a');
+    await expect(reconcileDiff(connection!)).rejects.toThrow(/nothing was deleted/);
+    expect(await statuses(user.userId)).toEqual({ northwind: 'active' });
   });
 
   it('a dry run lists who would lose which account and writes nothing', async () => {

@@ -5,7 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser, type OktaLogEvent } from '../helpers/fixtures.js';
-import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { addUser, createSeededTable, itemsOf, membership, processUntilSettled, SECRET_A1, SECRET_B } from '../helpers/stack.js';
+import { documentClient, tableName } from '../../shared/store/client.js';
+import { keys } from '../../shared/store/keys.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { enforceKeyLimitOnQueries } from '../helpers/faults.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
@@ -138,6 +141,43 @@ describe('user deactivated or deleted', () => {
   });
 });
 
+describe('user suspended', () => {
+  const suspension = (email: string) => withUser(oktaLogEvent('okta-user-deactivate.json', { eventType: 'user.lifecycle.suspend' }), email);
+
+  it('soft-deletes the memberships of every account of this connection, recorded as a removal of the person', async () => {
+    const email = await addUser('suspended@example.com');
+    const event = suspension(email);
+    const [outcome] = await deliver(event);
+    expect(outcome).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme, globex' });
+    expect(await statuses(email)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect(await membership(email, 'acme')).toMatchObject({ changedBy: 'idp', removal: 'user', eventId: event.uuid, reason: 'IdP user suspended' });
+    expect(await auditsFor(event.uuid)).toHaveLength(2);
+  });
+
+  it('is skipped with the reason, changing nothing, when the connection keeps suspended users (deprovisionOnSuspend off)', async () => {
+    // okta-b, which no other test suspends on: the processor caches a connection for CONFIG_CACHE_SECONDS.
+    await documentClient.send(
+      new UpdateCommand({ TableName: tableName, Key: keys.connection('okta-b'), UpdateExpression: 'SET deprovisionOnSuspend = :off', ExpressionAttributeValues: { ':off': false } }),
+    );
+    const email = await addUser('suspended.but.kept@example.com');
+    const event = suspension(email);
+    expect((await postToOktaHook('okta-b', oktaDelivery([event]), { authorization: SECRET_B })).statusCode).toBe(200);
+    await processUntilSettled(stream, 'okta-b', [event.uuid]);
+    expect(await getInboxEvent('okta-b', event.uuid)).toMatchObject({
+      status: 'skipped',
+      detail: 'user suspended in Okta, but this connection keeps suspended users (deprovisionOnSuspend off)',
+    });
+    expect(await statuses(email)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+    expect(await auditsFor(event.uuid)).toHaveLength(0);
+  });
+
+  it('does not store an unsuspension: it is not subscribed to by default, and would restore nothing', async () => {
+    const email = await addUser('unsuspended@example.com');
+    const [outcome] = await deliver(withUser(oktaLogEvent('okta-user-deactivate.json', { eventType: 'user.lifecycle.unsuspend' }), email));
+    expect(outcome).toBeUndefined();
+  });
+});
+
 describe('at-least-once delivery, exactly-once effects', () => {
   it('applies an event delivered three times once, with one audit entry', async () => {
     const email = await addUser('delivered.thrice@example.com');
@@ -175,6 +215,7 @@ describe('at-least-once delivery, exactly-once effects', () => {
     const { results } = await processOktaBatch(batch, {
       actedOnTypes: new Set(DEFAULT_OKTA_EVENT_TYPES),
       accounts: cachedAccountLookups(0),
+      connection: async () => undefined,
     });
     expect(results.get(earlier.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme' } });
     expect(results.get(later.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in globex' } });

@@ -191,6 +191,16 @@ describe('re-adds from Okta', () => {
     expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
   });
 
+  it('does not give a suspended person access back when they are added to a group', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'suspended-readded');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    const [suspended] = await fromOkta(withUser(oktaLogEvent('okta-user-deactivate.json', { eventType: 'user.lifecycle.suspend' }), user.email));
+    expect(suspended?.status).toBe('applied');
+    const [outcome] = await fromOkta(addedTo(user.email, 'Finance-Approvers'));
+    expect(outcome?.status).toBe('skipped');
+    expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+  });
+
   it('a removal that finds the membership deleted is recorded: a deactivation after a group removal is not undone by a re-add', async () => {
     const user = await oktaTriggerUser(userPoolId, 'removed-then-deactivated');
     await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));

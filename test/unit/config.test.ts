@@ -24,6 +24,7 @@ describe('readConfig', () => {
       'group.user_membership.remove',
       'user.lifecycle.deactivate',
       'user.lifecycle.delete.initiated',
+      'user.lifecycle.suspend',
     ]);
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
@@ -124,7 +125,7 @@ describe('readConfig', () => {
       MAX_WEBHOOK_BODY_BYTES: '',
     });
     expect(config.dynamoEndpoint).toBeUndefined();
-    expect(config.oktaEventTypes.size).toBe(4);
+    expect(config.oktaEventTypes.size).toBe(5);
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
   });

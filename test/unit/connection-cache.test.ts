@@ -15,6 +15,7 @@ function connection(connectionId: string): Connection {
     hookAuthHeader: 'authorization',
     hookSecretHashes: ['0'.repeat(64)],
     deprovisionOnDisable: true,
+    deprovisionOnSuspend: true,
   };
 }
 

@@ -9,17 +9,20 @@ import {
   OKTA_USER_DEACTIVATED,
   OKTA_BOUNDS,
   OKTA_USER_DELETE_INITIATED,
+  OKTA_USER_SUSPENDED,
+  OKTA_USER_UNSUSPENDED,
   oktaDeliverySchema,
   toOktaEventRecord,
   type OktaEventRecord,
   type OktaTarget,
 } from '../../shared/domain/okta-events.js';
 import { fixture } from '../helpers/fixtures.js';
+import { DEFAULT_OKTA_EVENT_TYPES } from '../../shared/config.js';
 
 type DeliveryFixture = { method: string; headers: Record<string, string>; body: Record<string, unknown> };
 const deliveryFixture = (name: string): DeliveryFixture => fixture<DeliveryFixture>(name);
 
-const ACTED_ON: ReadonlySet<string> = new Set([OKTA_GROUP_REMOVED, OKTA_USER_DEACTIVATED, OKTA_USER_DELETE_INITIATED]);
+const ACTED_ON: ReadonlySet<string> = new Set([OKTA_GROUP_REMOVED, OKTA_USER_DEACTIVATED, OKTA_USER_DELETE_INITIATED, OKTA_USER_SUSPENDED]);
 
 const userTarget = (alternateId: string | null = 'Alex.Doe@Example.COM'): OktaTarget => ({
   type: 'User',
@@ -169,14 +172,28 @@ describe('decideOktaEvent: invalid events', () => {
 
 describe('decideOktaEvent: user lifecycle', () => {
   it.each([
-    [OKTA_USER_DEACTIVATED, 'IdP user deactivated'],
-    [OKTA_USER_DELETE_INITIATED, 'IdP user deleted'],
-  ])('turns %s into a userDeprovisioned intent with its reason', (eventType, reason) => {
+    [OKTA_USER_DEACTIVATED, 'deactivated', 'IdP user deactivated'],
+    [OKTA_USER_DELETE_INITIATED, 'deleted', 'IdP user deleted'],
+    [OKTA_USER_SUSPENDED, 'suspended', 'IdP user suspended'],
+  ])('turns %s into a userDeprovisioned intent with its cause and reason', (eventType, cause, reason) => {
     const decision = decideOktaEvent(eventRecord({ eventType, targets: [userTarget()] }), ACTED_ON);
     expect(decision).toEqual({
       action: 'deprovision',
-      intent: { kind: 'userDeprovisioned', email: 'alex.doe@example.com', occurredAt: '2025-03-11T14:02:07.417Z', reason },
+      intent: { kind: 'userDeprovisioned', cause, email: 'alex.doe@example.com', occurredAt: '2025-03-11T14:02:07.417Z', reason },
     });
+  });
+
+  it('acts on a suspension by default (DEFAULT_OKTA_EVENT_TYPES lists it), and not on an unsuspension', () => {
+    expect(DEFAULT_OKTA_EVENT_TYPES).toContain(OKTA_USER_SUSPENDED);
+    expect(DEFAULT_OKTA_EVENT_TYPES).not.toContain(OKTA_USER_UNSUSPENDED);
+  });
+
+  it('skips an unsuspension with its reason even where it is configured: it restores nothing by itself', () => {
+    const decision = decideOktaEvent(
+      eventRecord({ eventType: OKTA_USER_UNSUSPENDED, targets: [userTarget()] }),
+      new Set([...ACTED_ON, OKTA_USER_UNSUSPENDED]),
+    );
+    expect(decision).toEqual({ action: 'skip', reason: expect.stringContaining('an unsuspension restores nothing by itself') });
   });
 
   it('does not require a UserGroup target for a deactivation', () => {

@@ -90,6 +90,16 @@ describe('seed items', () => {
     ]);
   });
 
+  it('keeps an Okta connection\'s deprovisionOnSuspend (on unless the file turns it off), and no Entra setting', () => {
+    const connection = items.find((item) => item.pk === 'CONNECTION#demo-okta' && item.sk === 'CONNECTION');
+    expect(connection).toMatchObject({ type: 'okta', deprovisionOnSuspend: true });
+    expect(connection?.deprovisionOnDisable).toBeUndefined();
+    const file = structuredClone(demo);
+    file.connections = file.connections.map((c: { id: string }) => (c.id === 'demo-okta' ? { ...c, deprovisionOnSuspend: false } : c));
+    const off = parseSeed(file);
+    expect(seedItems(off, new Date()).find((item) => item.pk === 'CONNECTION#demo-okta' && item.sk === 'CONNECTION')).toMatchObject({ deprovisionOnSuspend: false });
+  });
+
   it('keeps an Entra connection\'s Graph app and subscriptions, clientStates only as hashes', () => {
     const connection = items.find((item) => item.pk === 'CONNECTION#demo-entra' && item.sk === 'CONNECTION');
     expect(connection).toMatchObject({ type: 'entra', tenantId: '00000000-0000-4000-8000-0000000d0001', deprovisionOnDisable: true });
