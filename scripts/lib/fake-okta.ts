@@ -80,8 +80,8 @@ export type FakeOkta = {
   failNext(fault: OktaFault): void;
   /** The method and path of each authorized management call, in order: `POST /api/v1/eventHooks/who…/lifecycle/verify`. */
   calls(): string[];
-  /** Appends a LogEvent to the System Log (stored now: a polling request's `since` compares with this). */
-  addLogEvent(event: FakeLogEvent): void;
+  /** Appends a LogEvent to the System Log, stored now or at `storedAt` (a polling request's `since` compares with this). */
+  addLogEvent(event: FakeLogEvent, storedAt?: Date): void;
   /** The System Log requests' full URLs (path and query), in order. */
   logRequests(): string[];
   /** Forgets hooks, tokens, faults and logs. */
@@ -170,8 +170,8 @@ class FakeOktaServer implements FakeOkta {
     this.faults.push({ ...fault });
   }
 
-  addLogEvent(event: FakeLogEvent): void {
-    this.logEvents.push({ event: structuredClone(event), storedAt: Date.now() });
+  addLogEvent(event: FakeLogEvent, storedAt = new Date()): void {
+    this.logEvents.push({ event: structuredClone(event), storedAt: storedAt.getTime() });
   }
 
   logRequests(): string[] {
