@@ -198,4 +198,29 @@ describe('polling every connection', () => {
     okta.failNext({ pathPrefix: '/api/v1/logs', status: 500, times: 1 });
     await expect(pollAllConnections(settings)).rejects.toThrow(/1 Okta connection\(s\).*okta-a/);
   });
+
+  it('leaves a deactivated connection alone', async () => {
+    const set = (expression: string) => documentClient.send(new UpdateCommand({ TableName: tableName, Key: keys.connection(CONNECTION), UpdateExpression: expression, ...(expression.startsWith('SET') ? { ExpressionAttributeValues: { ':at': new Date().toISOString() } } : {}) }));
+    await set('SET deactivatedAt = :at');
+    try {
+      expect(await pollAllConnections(settings)).toEqual({ connections: 0, reports: [] });
+      expect(okta.logRequests()).toEqual([]);
+    } finally {
+      await set('REMOVE deactivatedAt');
+    }
+  });
+
+  it('runs as the scheduled poll-okta-logs function, which fails when a connection failed', async () => {
+    const { handler } = await import('../../functions/poll-okta-logs.js');
+    const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
+    const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} } as never;
+    const event = oktaLogEvent('okta-user-deactivate.json');
+    okta.addLogEvent(asLogged(event));
+
+    expect(await handler(scheduled, lambdaContext('poll-okta-logs'))).toEqual({ connections: 1 });
+    expect(await getInboxEvent(CONNECTION, event.uuid)).toBeDefined();
+
+    okta.failNext({ pathPrefix: '/api/v1/logs', status: 502, times: 1 });
+    await expect(handler(scheduled, lambdaContext('poll-okta-logs'))).rejects.toThrow(/okta-a/);
+  });
 });
