@@ -15,7 +15,7 @@ import type { Connection } from '../domain/connection.js';
 import { getConnection, listConnectionIds } from '../store/connections.js';
 import { storeOktaEvents } from '../store/inbox.js';
 import { advanceOktaLogCursor, CursorMovedError, getOktaLogCursor } from '../store/okta-log-cursor.js';
-import { firstPollUrl, isSystemLogUrlOf, readSystemLogPage } from '../idp/okta-system-log.js';
+import { eventTypeFilter, filterOf, firstPollUrl, isSystemLogUrlOf, readSystemLogPage } from '../idp/okta-system-log.js';
 import { secretValue } from '../idp/secrets.js';
 import { describeIssues } from '../validation.js';
 
@@ -103,13 +103,17 @@ export async function pollConnection(connection: PollableConnection, settings: P
 
   try {
     const saved = await getOktaLogCursor(connectionId);
+    const usable = saved && saved.orgUrl === orgUrl && isSystemLogUrlOf(orgUrl, saved.nextUrl);
     let cursor: string;
-    if (saved && saved.orgUrl === orgUrl && isSystemLogUrlOf(orgUrl, saved.nextUrl)) {
+    if (usable && filterOf(saved.nextUrl) === eventTypeFilter(settings.actedOnTypes)) {
       cursor = saved.nextUrl;
     } else {
-      // The first run (or the connection now names another org): start at now − lookback, and keep
-      // that start, so a first run that fails is retried from the same place, not a later one.
-      const since = new Date(now().getTime() - settings.lookbackMinutes * 60_000);
+      // The first run (or the connection now names another org) starts at now − lookback. When
+      // OKTA_EVENT_TYPES changed, the link still asks for the old types and has passed events of
+      // the new ones: go back the lookback from where the cursor last moved (what comes twice is
+      // stored once). The start is saved at once, so a run that fails is retried from the same place.
+      const from = usable ? Math.min(Date.parse(saved.updatedAt), now().getTime()) : now().getTime();
+      const since = new Date(from - settings.lookbackMinutes * 60_000);
       const start = firstPollUrl(orgUrl, { since, eventTypes: settings.actedOnTypes, limit: settings.pageSize ?? DEFAULT_PAGE_SIZE });
       await advanceOktaLogCursor({ connectionId, orgUrl, previous: saved?.nextUrl, nextUrl: start });
       cursor = start;

@@ -23,12 +23,22 @@ export type SystemLogPage =
   | { kind: 'rateLimited'; rateLimit: RateLimit }
   | { kind: 'failed'; status: number; detail: string };
 
+/** The System Log filter for these event types: `eventType eq "a" or eventType eq "b"`. */
+export function eventTypeFilter(eventTypes: Iterable<string>): string {
+  return [...eventTypes].map((type) => `eventType eq "${type}"`).join(' or ');
+}
+
+/** The `filter` a System Log URL asks for ('' if none). */
+export function filterOf(url: string): string {
+  return new URL(url).searchParams.get('filter') ?? '';
+}
+
 /** The first polling request of a connection: events stored since `since`, of the given types, oldest first. */
 export function firstPollUrl(orgUrl: string, input: { since: Date; eventTypes: Iterable<string>; limit: number }): string {
   const url = new URL(SYSTEM_LOG_PATH, orgUrl);
   url.searchParams.set('since', input.since.toISOString());
   url.searchParams.set('sortOrder', 'ASCENDING');
-  const filter = [...input.eventTypes].map((type) => `eventType eq "${type}"`).join(' or ');
+  const filter = eventTypeFilter(input.eventTypes);
   if (filter) url.searchParams.set('filter', filter);
   url.searchParams.set('limit', String(input.limit));
   return url.href;

@@ -143,6 +143,22 @@ describe('polling the System Log of an Okta connection with an API token', () =>
     expect(await poll()).toMatchObject({ stoppedBy: 'caughtUp', stored: 1 });
   });
 
+  it('goes back the lookback from where the cursor last moved when the acted-on event types change', async () => {
+    const deactivationsOnly = { actedOnTypes: new Set(['user.lifecycle.deactivate']) };
+    await poll(deactivationsOnly);
+    const removal = removedFrom('nobody@example.com', 'Finance-Approvers');
+    okta.addLogEvent(asLogged(removal));
+    // The old filter does not ask for it, and its cursor moves past it.
+    expect(await poll(deactivationsOnly)).toMatchObject({ received: 0 });
+    const moved = await getOktaLogCursor(CONNECTION);
+
+    expect(await poll()).toMatchObject({ stoppedBy: 'caughtUp', stored: 1 });
+    const restart = new URL(okta.logRequests().at(-2) ?? '', okta.orgUrl).searchParams;
+    expect(restart.get('since')).toBe(new Date(Date.parse(moved?.updatedAt ?? '') - 60 * 60_000).toISOString());
+    expect(restart.get('filter')).toContain('group.user_membership.remove');
+    expect(await getInboxEvent(CONNECTION, removal.uuid)).toBeDefined();
+  });
+
   it('reads at most maxPages pages a run and goes on from there the next time', async () => {
     const events = Array.from({ length: 5 }, () => oktaLogEvent('okta-user-deactivate.json'));
     for (const event of events) okta.addLogEvent(asLogged(event));
