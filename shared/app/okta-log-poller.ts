@@ -15,7 +15,7 @@ import type { Connection } from '../domain/connection.js';
 import { getConnection, listConnectionIds } from '../store/connections.js';
 import { storeOktaEvents } from '../store/inbox.js';
 import { advanceOktaLogCursor, CursorMovedError, getOktaLogCursor } from '../store/okta-log-cursor.js';
-import { eventTypeFilter, filterOf, firstPollUrl, isSystemLogUrlOf, readSystemLogPage } from '../idp/okta-system-log.js';
+import { eventTypeFilter, firstPollUrl, isSystemLogUrlOf, readSystemLogPage } from '../idp/okta-system-log.js';
 import { secretValue } from '../idp/secrets.js';
 import { describeIssues } from '../validation.js';
 
@@ -103,19 +103,20 @@ export async function pollConnection(connection: PollableConnection, settings: P
 
   try {
     const saved = await getOktaLogCursor(connectionId);
+    const filter = eventTypeFilter(settings.actedOnTypes);
     const usable = saved && saved.orgUrl === orgUrl && isSystemLogUrlOf(orgUrl, saved.nextUrl);
     let cursor: string;
-    if (usable && filterOf(saved.nextUrl) === eventTypeFilter(settings.actedOnTypes)) {
+    if (usable && saved.filter === filter) {
       cursor = saved.nextUrl;
     } else {
       // The first run (or the connection now names another org) starts at now − lookback. When
-      // OKTA_EVENT_TYPES changed, the link still asks for the old types and has passed events of
+      // OKTA_EVENT_TYPES changed, the link goes on with the old types and has passed events of
       // the new ones: go back the lookback from where the cursor last moved (what comes twice is
       // stored once). The start is saved at once, so a run that fails is retried from the same place.
       const from = usable ? Math.min(Date.parse(saved.updatedAt), now().getTime()) : now().getTime();
       const since = new Date(from - settings.lookbackMinutes * 60_000);
       const start = firstPollUrl(orgUrl, { since, eventTypes: settings.actedOnTypes, limit: settings.pageSize ?? DEFAULT_PAGE_SIZE });
-      await advanceOktaLogCursor({ connectionId, orgUrl, previous: saved?.nextUrl, nextUrl: start });
+      await advanceOktaLogCursor({ connectionId, orgUrl, filter, previous: saved?.nextUrl, nextUrl: start });
       cursor = start;
     }
     let waitedForRateLimit = false;
@@ -147,7 +148,7 @@ export async function pollConnection(connection: PollableConnection, settings: P
       report.invalid += records.filter((record) => record.invalidReason).length;
       // Stored: now the cursor may move past them (an unchanged link costs no write).
       if (page.nextUrl !== cursor) {
-        await advanceOktaLogCursor({ connectionId, orgUrl, previous: cursor, nextUrl: page.nextUrl });
+        await advanceOktaLogCursor({ connectionId, orgUrl, filter, previous: cursor, nextUrl: page.nextUrl });
         cursor = page.nextUrl;
       }
       if (page.events.length === 0) return stop('caughtUp');

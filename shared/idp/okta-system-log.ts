@@ -28,11 +28,6 @@ export function eventTypeFilter(eventTypes: Iterable<string>): string {
   return [...eventTypes].map((type) => `eventType eq "${type}"`).join(' or ');
 }
 
-/** The `filter` a System Log URL asks for ('' if none). */
-export function filterOf(url: string): string {
-  return new URL(url).searchParams.get('filter') ?? '';
-}
-
 /** The first polling request of a connection: events stored since `since`, of the given types, oldest first. */
 export function firstPollUrl(orgUrl: string, input: { since: Date; eventTypes: Iterable<string>; limit: number }): string {
   const url = new URL(SYSTEM_LOG_PATH, orgUrl);

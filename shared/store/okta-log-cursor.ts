@@ -14,6 +14,8 @@ export const oktaLogCursorSchema = z.object({
   /** The org the link belongs to: a connection moved to another org starts afresh. */
   orgUrl: z.string(),
   nextUrl: z.string(),
+  /** The event type filter the polling started with: a change of OKTA_EVENT_TYPES starts it again. */
+  filter: z.string(),
   updatedAt: z.string(),
 });
 
@@ -35,7 +37,7 @@ export class CursorMovedError extends Error {
  * Moves the cursor from `previous` (undefined: there was none) to `nextUrl`; throws
  * CursorMovedError if it no longer holds `previous`.
  */
-export async function advanceOktaLogCursor(input: { connectionId: string; orgUrl: string; previous: string | undefined; nextUrl: string }): Promise<void> {
+export async function advanceOktaLogCursor(input: { connectionId: string; orgUrl: string; filter: string; previous: string | undefined; nextUrl: string }): Promise<void> {
   try {
     await documentClient.send(
       new PutCommand({
@@ -46,6 +48,7 @@ export async function advanceOktaLogCursor(input: { connectionId: string; orgUrl
           connectionId: input.connectionId,
           orgUrl: input.orgUrl,
           nextUrl: input.nextUrl,
+          filter: input.filter,
           updatedAt: new Date().toISOString(),
         },
         ...(input.previous === undefined
