@@ -35,6 +35,9 @@ const environmentSchema = z.object({
   CONFIG_CACHE_SECONDS: z._default(integer(0), 60),
   MAX_WEBHOOK_BODY_BYTES: z._default(integer(1), 1024 * 1024),
   INBOX_RETENTION_DAYS: z._default(integer(1), 90),
+  // Okta System Log polling: where a connection's first run starts, and the pages one run may read.
+  OKTA_POLL_LOOKBACK_MINUTES: z._default(integer(1), 60),
+  OKTA_POLL_MAX_PAGES: z._default(integer(1), 10),
   // Sign-in mapping: the Cognito attributes the IdP groups and Entra's object id are mapped to.
   GROUPS_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:groups'),
   OBJECT_ID_ATTRIBUTE: z._default(z.string().check(z.regex(/^custom:[\w.-]+$/)), 'custom:oid'),
@@ -71,6 +74,7 @@ export type Config = {
   configCacheMs: number;
   maxWebhookBodyBytes: number;
   inboxRetentionDays: number;
+  oktaPoll: { lookbackMinutes: number; maxPages: number };
   groupsAttribute: string;
   objectIdAttribute: string;
   disableOnDeprovision: boolean;
@@ -101,6 +105,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     configCacheMs: vars.CONFIG_CACHE_SECONDS * 1000,
     maxWebhookBodyBytes: vars.MAX_WEBHOOK_BODY_BYTES,
     inboxRetentionDays: vars.INBOX_RETENTION_DAYS,
+    oktaPoll: { lookbackMinutes: vars.OKTA_POLL_LOOKBACK_MINUTES, maxPages: vars.OKTA_POLL_MAX_PAGES },
     groupsAttribute: vars.GROUPS_ATTRIBUTE,
     objectIdAttribute: vars.OBJECT_ID_ATTRIBUTE,
     disableOnDeprovision: vars.DISABLE_ON_DEPROVISION === 'true',

@@ -6,6 +6,15 @@
  * 400 when no good answer came. Every answer carries X-Rate-Limit-* headers; 429s and 5xx can be
  * injected per path.
  *
+ * The System Log (GET /api/v1/logs) has Okta's polling semantics: `since` (default 7 days ago) or
+ * `after`, never both; `sortOrder=ASCENDING`; `filter` of `eventType eq "…"` terms joined by ` or `;
+ * `limit` (default 100, at most 1000); and a `Link: <…>; rel="next"` header on every page, even an
+ * empty one, whose `after` is an opaque cursor. For a polling request `since` filters on when the
+ * event was stored, which here is the order `addLogEvent` was called in.
+ *
+ * Sources (System Log): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/SystemLog/
+ * (polling requests, `next` links, LogEvent object).
+ *
  * Sources: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/EventHook/
  * (and its older page, docs/reference/api/event-hooks in okta/okta-developer-docs),
  * https://developer.okta.com/docs/concepts/event-hooks/#one-time-verification-request,
@@ -54,7 +63,9 @@ export type OktaFault = {
   resetInSeconds?: number;
 };
 
-export type OktaRequest = { method: string; path: string; authorized: boolean };
+export type OktaRequest = { method: string; path: string; authorized: boolean; query: string };
+/** A System Log LogEvent as Okta returns it; only these fields are read by the fake. */
+export type FakeLogEvent = { uuid: string; published: string; eventType: string } & Record<string, unknown>;
 /** One verification GET the fake sent to a hook URI, and what came back. */
 export type VerificationAttempt = { hookId: string; uri: string; status: number; ok: boolean; reason?: string };
 
@@ -69,6 +80,10 @@ export type FakeOkta = {
   failNext(fault: OktaFault): void;
   /** The method and path of each authorized management call, in order: `POST /api/v1/eventHooks/who…/lifecycle/verify`. */
   calls(): string[];
+  /** Appends a LogEvent to the System Log, stored now or at `storedAt` (a polling request's `since` compares with this). */
+  addLogEvent(event: FakeLogEvent, storedAt?: Date): void;
+  /** The System Log requests' full URLs (path and query), in order. */
+  logRequests(): string[];
   /** Forgets hooks, tokens, faults and logs. */
   reset(): void;
   stop(): Promise<void>;
@@ -106,6 +121,25 @@ function oktaError(status: number, errorCode: string, errorSummary: string, caus
 const notFound = (id: string) => oktaError(404, 'E0000007', `Not found: Resource not found: ${id} (EventHook)`);
 const validationFailed = (causes: string[]) => oktaError(400, 'E0000001', 'Api validation failed: eventHook', causes);
 
+/** `eventType eq "a" or eventType eq "b"` → {a, b}; no filter → undefined (every event). */
+function parseEventTypeFilter(filter: string | null): Set<string> | undefined | 'invalid' {
+  if (filter === null || filter.trim() === '') return undefined;
+  const types = new Set<string>();
+  for (const term of filter.split(/\s+or\s+/)) {
+    const match = /^\(?\s*eventType\s+eq\s+"([^"]+)"\s*\)?$/.exec(term.trim());
+    if (!match?.[1]) return 'invalid';
+    types.add(match[1]);
+  }
+  return types;
+}
+
+/** Okta's `after` is opaque; here it is the log position, encoded so callers cannot treat it as a number. */
+const encodeAfter = (position: number) => Buffer.from(`pos:${position}`).toString('base64url');
+function decodeAfter(after: string): number {
+  const match = /^pos:(\d+)$/.exec(Buffer.from(after, 'base64url').toString());
+  return match?.[1] ? Number(match[1]) : -1;
+}
+
 const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
 
 class FakeOktaServer implements FakeOkta {
@@ -117,6 +151,8 @@ class FakeOktaServer implements FakeOkta {
   /** authScheme.value per hook: Okta keeps it and never returns it. */
   private readonly hookSecrets = new Map<string, string>();
   private faults: OktaFault[] = [];
+  /** The System Log in storage order; `after` cursors are positions in it. */
+  private readonly logEvents: Array<{ event: FakeLogEvent; storedAt: number }> = [];
   private readonly server = createServer({ cert: readFileSync(FAKE_GRAPH_CERT_PATH), key: readFileSync(KEY_PATH) }, (request, response) => {
     void this.handle(request, response);
   });
@@ -134,6 +170,14 @@ class FakeOktaServer implements FakeOkta {
     this.faults.push({ ...fault });
   }
 
+  addLogEvent(event: FakeLogEvent, storedAt = new Date()): void {
+    this.logEvents.push({ event: structuredClone(event), storedAt: storedAt.getTime() });
+  }
+
+  logRequests(): string[] {
+    return this.requests.filter((request) => request.path === '/api/v1/logs').map((request) => `${request.path}${request.query}`);
+  }
+
   calls(): string[] {
     return this.requests.filter((request) => request.authorized).map((request) => `${request.method} ${request.path}`);
   }
@@ -143,6 +187,7 @@ class FakeOktaServer implements FakeOkta {
     this.hookSecrets.clear();
     this.apiTokens.clear();
     this.faults = [];
+    this.logEvents.length = 0;
     this.requests.length = 0;
     this.verifications.length = 0;
   }
@@ -158,10 +203,10 @@ class FakeOktaServer implements FakeOkta {
     const body = await readBody(request).catch(() => '');
     const authorization = request.headers.authorization ?? '';
     const authorized = authorization.startsWith('SSWS ') && this.apiTokens.has(authorization.slice(5));
-    this.requests.push({ method, path: url.pathname, authorized });
+    this.requests.push({ method, path: url.pathname, authorized, query: url.search });
     let reply: Reply;
     try {
-      reply = this.injectedFault(method, url.pathname) ?? (authorized ? await this.route(method, url.pathname, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
+      reply = this.injectedFault(method, url.pathname) ?? (authorized ? await this.route(method, url, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
     } catch {
       reply = oktaError(500, 'E0000009', 'Internal Server Error');
     }
@@ -192,7 +237,12 @@ class FakeOktaServer implements FakeOkta {
     return oktaError(fault.status, 'E0000009', 'Internal Server Error');
   }
 
-  private async route(method: string, path: string, body: string): Promise<Reply> {
+  private async route(method: string, url: URL, body: string): Promise<Reply> {
+    const path = url.pathname;
+    if (path === '/api/v1/logs') {
+      if (method !== 'GET') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+      return this.systemLog(url);
+    }
     if (path === '/api/v1/eventHooks') {
       if (method === 'GET') return { status: 200, body: [...this.hooks.values()] };
       if (method === 'POST') return this.create(body);
@@ -221,6 +271,44 @@ class FakeOktaServer implements FakeOkta {
       return { status: 204 };
     }
     return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+  }
+
+  /**
+   * One page of a polling request. The `after` cursor is the position of the last event the
+   * query has passed (an empty page keeps it), so events stored later come on the next page.
+   */
+  private systemLog(url: URL): Reply {
+    const query = url.searchParams;
+    const invalid = (cause: string) => oktaError(400, 'E0000001', 'Api validation failed: systemLog', [cause]);
+    if (query.has('since') && query.has('after')) return invalid('since and after cannot be used together.');
+    if (query.has('until')) return invalid('this fake serves polling requests only (no until).');
+    if ((query.get('sortOrder') ?? 'ASCENDING') !== 'ASCENDING') return invalid('this fake serves polling requests only (sortOrder=ASCENDING).');
+    const limit = Number(query.get('limit') ?? '100');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return invalid('limit: must be between 1 and 1000.');
+    const types = parseEventTypeFilter(query.get('filter'));
+    if (types === 'invalid') return invalid('filter: only eventType eq "…" terms joined by or are supported here.');
+    let start: number;
+    if (query.has('after')) {
+      start = decodeAfter(query.get('after') ?? '');
+      if (start < 0 || start > this.logEvents.length) return invalid('after: not a cursor this org issued.');
+    } else {
+      const since = query.has('since') ? Date.parse(query.get('since') ?? '') : Date.now() - 7 * 86_400_000;
+      if (Number.isNaN(since)) return invalid('since: not an ISO 8601 time.');
+      const first = this.logEvents.findIndex((entry) => entry.storedAt >= since);
+      start = first === -1 ? this.logEvents.length : first;
+    }
+    const page: FakeLogEvent[] = [];
+    let position = start;
+    while (position < this.logEvents.length && page.length < limit) {
+      const { event } = this.logEvents[position] as { event: FakeLogEvent };
+      position += 1;
+      if (!types || types.has(event.eventType)) page.push(structuredClone(event));
+    }
+    const next = new URL('/api/v1/logs', this.orgUrl);
+    for (const [name, value] of query) if (name !== 'since' && name !== 'after') next.searchParams.set(name, value);
+    next.searchParams.set('after', encodeAfter(position));
+    const self = new URL(`${url.pathname}${url.search}`, this.orgUrl);
+    return { status: 200, headers: { link: `<${self.href}>; rel="self", <${next.href}>; rel="next"` }, body: page };
   }
 
   private activeHooks(): number {

@@ -33,6 +33,10 @@ export const connectionSchema = z.object({
   hookAuthHeader: z._default(z.string(), 'authorization'),
   /** SHA-256 hex of the active webhook secrets: one, or two while rotating. */
   hookSecretHashes: z._default(z.array(z.string()).check(z.maxLength(2)), []),
+  /** Okta: the org URL (https://<org>.okta.com), without a trailing slash. */
+  orgUrl: z.optional(z.string()),
+  /** Okta: name or ARN of the Secrets Manager secret holding an API token (event hook registration, System Log polling). */
+  oktaApiTokenRef: z.optional(z.string()),
   /** Entra: the tenant (directory) id, lowercased. */
   tenantId: z.optional(z.string()),
   /** Entra: the Graph app; the client secret stays in Secrets Manager. */

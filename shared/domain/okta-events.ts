@@ -45,7 +45,7 @@ const oktaTargetSchema = z.object({
   displayName: z.nullish(z.string()),
 });
 
-const oktaLogEventSchema = z.object({
+export const oktaLogEventSchema = z.object({
   uuid: z.string().check(z.minLength(1)),
   published: z.iso.datetime({ offset: true }),
   // Not stored unless it is one of the configured types, which are short.

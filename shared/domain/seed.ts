@@ -37,6 +37,12 @@ const connectionSchema = z.object({
   id,
   type: connectionTypeSchema,
   tenantId: z.optional(z.uuid()).describe('entra: the directory (tenant) id'),
+  orgUrl: z
+    .optional(z.url({ protocol: /^https$/ }).transform((url) => url.replace(/\/+$/, '')))
+    .describe('okta: the org URL (https://<org>.okta.com); with oktaApiTokenRef, the System Log is polled'),
+  oktaApiTokenRef: z
+    .optional(z.string().min(1).max(2048))
+    .describe('okta: name or ARN of the AWS Secrets Manager secret that holds an Okta API token (never the token itself)'),
   graph: z.optional(graphAppSchema).describe('entra: the Graph app that reads users and groups; needed for Graph calls'),
   deprovisionOnDisable: z.boolean().default(true).describe('entra: a disabled user (accountEnabled false) loses their memberships'),
   deprovisionOnSuspend: z.boolean().default(true).describe('okta: a suspended user (user.lifecycle.suspend) loses their memberships'),
@@ -131,6 +137,10 @@ function referenceProblems(seed: Seed): string[] {
     if (connection.type === 'okta') {
       if (connection.graph) problems.push(`connections[${i}].graph: only Entra connections have a Graph app`);
       if (connection.subscriptions.length) problems.push(`connections[${i}].subscriptions: only Entra connections have Graph subscriptions`);
+      if (connection.oktaApiTokenRef && !connection.orgUrl) problems.push(`connections[${i}].orgUrl: an Okta API token needs the org URL it is for`);
+    } else {
+      if (connection.orgUrl) problems.push(`connections[${i}].orgUrl: only Okta connections have an org URL`);
+      if (connection.oktaApiTokenRef) problems.push(`connections[${i}].oktaApiTokenRef: only Okta connections have an Okta API token`);
     }
     connection.subscriptions.forEach((subscription, j) => {
       const states = subscription.clientStates.length + subscription.clientStateSha256.length;

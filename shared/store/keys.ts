@@ -34,6 +34,7 @@ export const ENTITY = {
   inboxEvent: 'InboxEvent',
   audit: 'Audit',
   subscription: 'GraphSubscription',
+  oktaLogCursor: 'OktaLogCursor',
 } as const;
 
 export const keys = {
@@ -91,6 +92,8 @@ export const keys = {
     pk: `CONNECTION#${connectionId}`,
     sk: `SUBSCRIPTION#${subscriptionId}`,
   }),
+  /** GetItem: where an Okta connection's System Log polling goes on (the `next` link), in the connection's partition. */
+  oktaLogCursor: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'OKTA_LOG_CURSOR' }),
   /** Query pk + begins_with(sk, MEMBERSHIP#): all of a user's memberships. */
   membershipsOf: (userId: string) => `USER#${userId}`,
   membershipPrefix: 'MEMBERSHIP#',

@@ -27,6 +27,8 @@ export function seedItems(seed: Seed, loadedAt: Date): Item[] {
       type: connection.type,
       tenantId: connection.tenantId?.toLowerCase(),
       graph: connection.graph,
+      orgUrl: connection.type === 'okta' ? connection.orgUrl : undefined,
+      oktaApiTokenRef: connection.type === 'okta' ? connection.oktaApiTokenRef : undefined,
       deprovisionOnDisable: connection.type === 'entra' ? connection.deprovisionOnDisable : undefined,
       deprovisionOnSuspend: connection.type === 'okta' ? connection.deprovisionOnSuspend : undefined,
       name: connection.name,

@@ -29,6 +29,7 @@ describe('readConfig', () => {
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
     expect(config.inboxRetentionDays).toBe(90);
+    expect(config.oktaPoll).toEqual({ lookbackMinutes: 60, maxPages: 10 });
   });
 
   it('reads every variable that is set', () => {
@@ -39,6 +40,8 @@ describe('readConfig', () => {
       CONFIG_CACHE_SECONDS: '0',
       MAX_WEBHOOK_BODY_BYTES: '65536',
       INBOX_RETENTION_DAYS: '30',
+      OKTA_POLL_LOOKBACK_MINUTES: '15',
+      OKTA_POLL_MAX_PAGES: '3',
       GROUPS_ATTRIBUTE: 'custom:idp_groups',
       OBJECT_ID_ATTRIBUTE: 'custom:objectid',
       GRAPH_BASE_URL: 'https://127.0.0.1:8443/v1.0/',
@@ -61,6 +64,7 @@ describe('readConfig', () => {
       configCacheMs: 0,
       maxWebhookBodyBytes: 65536,
       inboxRetentionDays: 30,
+      oktaPoll: { lookbackMinutes: 15, maxPages: 3 },
       groupsAttribute: 'custom:idp_groups',
       objectIdAttribute: 'custom:objectid',
       disableOnDeprovision: false,

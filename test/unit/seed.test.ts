@@ -137,6 +137,16 @@ describe('seed items', () => {
     expect(() => parseSeed({ connections: [okta] })).toThrow(/connections\[0\]\.graph: only Entra connections have a Graph app/);
   });
 
+  it('keeps an Okta connection\'s org URL and API token reference (for System Log polling), and refuses a token without an org', () => {
+    const okta = { id: 'o', type: 'okta', providerNames: ['O'], hookSecrets: ['x'.repeat(32)], orgUrl: 'https://dev-123.okta.com/', oktaApiTokenRef: 'sso-sync/dev/o/okta-api-token' };
+    const written = seedItems(parseSeed({ connections: [okta] }), new Date('2026-01-01T00:00:00Z'));
+    expect(written.find((item) => item.pk === 'CONNECTION#o')).toMatchObject({ orgUrl: 'https://dev-123.okta.com', oktaApiTokenRef: 'sso-sync/dev/o/okta-api-token' });
+    expect(() => parseSeed({ connections: [{ ...okta, orgUrl: undefined }] })).toThrow(/connections\[0\]\.orgUrl: an Okta API token needs the org URL/);
+    expect(() => parseSeed({ connections: [{ ...okta, orgUrl: 'http://dev-123.okta.com' }] })).toThrow(/orgUrl/);
+    const entra = { id: 'e', type: 'entra', tenantId: '00000000-0000-4000-8000-00000000000a', providerNames: ['E'], oktaApiTokenRef: 'x' };
+    expect(() => parseSeed({ connections: [entra] })).toThrow(/connections\[0\]\.oktaApiTokenRef: only Okta connections/);
+  });
+
   it('links identities by lowercased email and by subject', () => {
     const identities = items.filter((item) => item.entity === 'Identity').map((item) => item.pk);
     expect(identities).toContain('IDENTITY#demo-okta#EMAIL#alex.doe@example.com');
