@@ -88,6 +88,8 @@ export type FakeGraph = {
   /** Direct members: user ids, or the ids of nested groups (whose members checkMemberGroups counts too). */
   setGroupMembers(groupId: string, memberIds: string[]): void;
   failNext(fault: FakeFault): void;
+  /** Every deltaLink issued so far answers 410 Gone, syncStateNotFound (Graph's answer to an expired link). */
+  expireDeltaLinks(): void;
   /** A subscription Graph already holds (made before the test), with Graph's defaults for what is not given. */
   holdSubscription(given: Pick<FakeSubscription, 'id' | 'resource' | 'notificationUrl'> & Partial<FakeSubscription>): FakeSubscription;
   /** Forgets apps, users, groups, subscriptions, faults and logs. Issued tokens stay valid. */
@@ -176,7 +178,9 @@ const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname ==
 
 // --- the fake ----------------------------------------------------------------------------------
 
-type DeltaSession = { pages: Array<Array<Record<string, unknown>>>; context: string };
+/** What a delta round saw, for the deltaLink it ends with to answer what changed since. */
+type DeltaSnapshot = { resource: 'users'; enabled: Map<string, boolean> } | { resource: 'groups'; members: Map<string, string[] | undefined>; select: string[] | undefined };
+type DeltaSession = { pages: Array<Array<Record<string, unknown>>>; context: string; resource?: 'users' | 'groups'; snapshot?: DeltaSnapshot };
 type IssuedToken = { tenantId: string; clientId: string };
 type RequestContext = { requestId: string; clientRequestId: string };
 
@@ -195,6 +199,7 @@ class FakeGraphServer implements FakeGraph {
   private readonly faults: FakeFault[] = [];
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly deltaSessions = new Map<string, DeltaSession>();
+  private readonly expiredDeltaTokens = new Set<string>();
   /** The service principal that "creates" subscriptions. */
   private readonly creatorId = randomUUID();
   private readonly server = createServer({ cert: readFileSync(FAKE_GRAPH_CERT_PATH), key: readFileSync(KEY_PATH) }, (request, response) => {
@@ -250,7 +255,12 @@ class FakeGraphServer implements FakeGraph {
     this.faults.push({ ...fault });
   }
 
+  expireDeltaLinks(): void {
+    for (const token of this.deltaSessions.keys()) this.expiredDeltaTokens.add(token);
+  }
+
   reset(): void {
+    this.expiredDeltaTokens.clear();
     this.apps.clear();
     this.users.clear();
     this.groups.clear();
@@ -344,6 +354,7 @@ class FakeGraphServer implements FakeGraph {
     context: RequestContext,
   ): Promise<Reply> | Reply {
     const [collection, id, action] = segments;
+    if (collection === 'users' && (id === 'delta' || id === 'microsoft.graph.delta') && !action && method === 'GET') return this.usersDelta(query, context);
     if (collection === 'users' && id && !action && method === 'GET') return this.getUser(id, query, context);
     if (collection === 'users' && id && action === 'checkMemberGroups' && method === 'POST') return this.checkMemberGroups(id, body, context);
     if (collection === 'groups' && (id === 'delta' || id === 'microsoft.graph.delta') && !action && method === 'GET') {
@@ -526,27 +537,25 @@ class FakeGraphServer implements FakeGraph {
    * The group members delta query. A snapshot is taken on the first request; each group's members
    * are split over pages of memberPageSize, the group object repeated on each page, and the last
    * page carries the deltaLink (https://learn.microsoft.com/graph/delta-query-groups). A deltaLink
-   * request answers "no changes".
+   * request answers what changed since its round: members removed (`@removed`) or added, a group
+   * gone (`@removed`, reason deleted); none is one empty page. An expired link answers 410.
    */
   private groupsDelta(query: URLSearchParams, context: RequestContext): Reply {
     const skipToken = query.get('$skiptoken');
     const deltaToken = query.get('$deltatoken');
-    if (deltaToken !== null) {
-      if (!this.deltaSessions.has(deltaToken)) return this.graphError(context, 400, 'BadRequest', 'Invalid delta token.');
-      return this.deltaPage({ pages: [[]], context: `${this.baseUrl}/$metadata#groups` }, deltaToken, 0);
-    }
-    if (skipToken !== null) {
-      const [sessionId = '', index = ''] = skipToken.split('.');
-      const session = this.deltaSessions.get(sessionId);
-      if (!session || !session.pages[Number(index)]) return this.graphError(context, 400, 'BadRequest', 'Invalid skip token.');
-      return this.deltaPage(session, sessionId, Number(index));
-    }
+    if (deltaToken !== null) return this.changesSince(deltaToken, 'groups', context);
+    if (skipToken !== null) return this.nextDeltaPage(skipToken, context);
     const filter = query.get('$filter') ?? '';
     const groupIds = [...filter.matchAll(/id eq '([^']+)'/g)].map((match) => match[1] ?? '');
     if (groupIds.length === 0) return this.graphError(context, 400, 'BadRequest', 'This fake answers only $filter=id eq \'{id}\'.');
     const select = query.get('$select')?.split(',').map((name) => name.trim());
     const withMembers = !select || select.includes('members') || query.get('$expand') === 'members';
-    const session: DeltaSession = { pages: [], context: `${this.baseUrl}/$metadata#groups${select ? `(${select.join(',')})` : ''}` };
+    const session: DeltaSession = {
+      pages: [],
+      context: `${this.baseUrl}/$metadata#groups${select ? `(${select.join(',')})` : ''}`,
+      resource: 'groups',
+      snapshot: { resource: 'groups', select, members: new Map(groupIds.map((groupId) => [groupId.toLowerCase(), this.groups.get(groupId.toLowerCase())?.slice()])) },
+    };
     for (const groupId of groupIds) {
       const members = this.groups.get(groupId.toLowerCase());
       if (!members) continue;
@@ -560,6 +569,77 @@ class FakeGraphServer implements FakeGraph {
         session.pages.push([{ id: groupId, 'members@delta': page }]);
       }
     }
+    return this.startDeltaSession(session);
+  }
+
+  /**
+   * The users delta query with $select=id,accountEnabled: every user on pages of memberPageSize;
+   * from a deltaLink, the users deleted since (`@removed`, reason changed: soft-deleted) and those
+   * whose accountEnabled changed or who are new.
+   */
+  private usersDelta(query: URLSearchParams, context: RequestContext): Reply {
+    const skipToken = query.get('$skiptoken');
+    const deltaToken = query.get('$deltatoken');
+    if (deltaToken !== null) return this.changesSince(deltaToken, 'users', context);
+    if (skipToken !== null) return this.nextDeltaPage(skipToken, context);
+    const users = [...this.users.values()].map((user) => ({ id: user.id, accountEnabled: user.accountEnabled }));
+    const session: DeltaSession = { pages: [], context: `${this.baseUrl}/$metadata#users`, resource: 'users', snapshot: this.usersSnapshot() };
+    for (let start = 0; start < users.length; start += this.memberPageSize) session.pages.push(users.slice(start, start + this.memberPageSize));
+    return this.startDeltaSession(session);
+  }
+
+  private usersSnapshot(): DeltaSnapshot {
+    return { resource: 'users', enabled: new Map([...this.users.values()].map((user) => [user.id.toLowerCase(), user.accountEnabled])) };
+  }
+
+  private changesSince(deltaToken: string, resource: 'users' | 'groups', context: RequestContext): Reply {
+    if (this.expiredDeltaTokens.has(deltaToken)) return this.graphError(context, 410, 'syncStateNotFound', 'The sync state is not found or has expired.');
+    const previous = this.deltaSessions.get(deltaToken);
+    if (!previous?.snapshot || previous.snapshot.resource !== resource) return this.graphError(context, 400, 'BadRequest', 'Invalid delta token.');
+    const changes: Array<Record<string, unknown>> = [];
+    let snapshot: DeltaSnapshot;
+    if (previous.snapshot.resource === 'users') {
+      snapshot = this.usersSnapshot();
+      for (const [id, enabled] of previous.snapshot.enabled) {
+        if (!this.users.has(id)) changes.push({ id, '@removed': { reason: 'changed' } });
+        else if (this.users.get(id)?.accountEnabled !== enabled) changes.push({ id, accountEnabled: this.users.get(id)?.accountEnabled });
+      }
+      for (const user of this.users.values()) {
+        if (!previous.snapshot.enabled.has(user.id.toLowerCase())) changes.push({ id: user.id, accountEnabled: user.accountEnabled });
+      }
+    } else {
+      const members = new Map<string, string[] | undefined>();
+      for (const [groupId, before] of previous.snapshot.members) {
+        const now = this.groups.get(groupId)?.slice();
+        members.set(groupId, now);
+        if (before && !now) {
+          changes.push({ id: groupId, '@removed': { reason: 'deleted' } });
+          continue;
+        }
+        const was = new Set((before ?? []).map((id) => id.toLowerCase()));
+        const is = new Set((now ?? []).map((id) => id.toLowerCase()));
+        const type = (id: string) => (this.groups.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user');
+        const delta = [
+          ...[...was].filter((id) => !is.has(id)).map((id) => ({ '@odata.type': type(id), id, '@removed': { reason: 'deleted' } })),
+          ...[...is].filter((id) => !was.has(id)).map((id) => ({ '@odata.type': type(id), id })),
+        ];
+        if (delta.length > 0) changes.push({ id: groupId, 'members@delta': delta });
+      }
+      snapshot = { resource: 'groups', select: previous.snapshot.select, members };
+    }
+    const session: DeltaSession = { pages: [], context: previous.context, resource, snapshot };
+    for (let start = 0; start < changes.length; start += this.memberPageSize) session.pages.push(changes.slice(start, start + this.memberPageSize));
+    return this.startDeltaSession(session);
+  }
+
+  private nextDeltaPage(skipToken: string, context: RequestContext): Reply {
+    const [sessionId = '', index = ''] = skipToken.split('.');
+    const session = this.deltaSessions.get(sessionId);
+    if (!session || !session.pages[Number(index)]) return this.graphError(context, 400, 'BadRequest', 'Invalid skip token.');
+    return this.deltaPage(session, sessionId, Number(index));
+  }
+
+  private startDeltaSession(session: DeltaSession): Reply {
     if (session.pages.length === 0) session.pages.push([]);
     const sessionId = randomUUID().replaceAll('-', '');
     this.deltaSessions.set(sessionId, session);
@@ -568,13 +648,14 @@ class FakeGraphServer implements FakeGraph {
 
   private deltaPage(session: DeltaSession, sessionId: string, index: number): Reply {
     const last = index === session.pages.length - 1;
+    const resource = session.resource ?? 'groups';
     const link = last
-      ? { '@odata.deltaLink': `${this.baseUrl}/groups/delta?$deltatoken=${sessionId}` }
-      : { '@odata.nextLink': `${this.baseUrl}/groups/delta?$skiptoken=${sessionId}.${index + 1}` };
+      ? { '@odata.deltaLink': `${this.baseUrl}/${resource}/delta?$deltatoken=${sessionId}` }
+      : { '@odata.nextLink': `${this.baseUrl}/${resource}/delta?$skiptoken=${sessionId}.${index + 1}` };
     return {
       status: 200,
       headers: { 'content-type': ODATA_JSON },
-      body: { '@odata.context': index === 0 ? session.context : `${this.baseUrl}/$metadata#groups`, ...link, value: session.pages[index] },
+      body: { '@odata.context': index === 0 ? session.context : `${this.baseUrl}/$metadata#${resource}`, ...link, value: session.pages[index] },
     };
   }
 

@@ -42,6 +42,21 @@ export type NewSubscription = {
   expirationDateTime: string;
 };
 
+/** A user the users delta lists: changed, new, or `@removed` (deleted or out of scope). */
+export type UserDeltaChange = { id: string; removed: boolean; accountEnabled: boolean | undefined };
+/** A group the groups delta lists: its members `@removed` and added, or the group itself `@removed`. */
+export type GroupDeltaChange = {
+  id: string;
+  removedReason: string | undefined;
+  /** User members, lowercased. */
+  removedMembers: string[];
+  addedMembers: string[];
+  /** A nested group (or another non-user member) was added or removed: its members' access may have changed. */
+  nestedChanged: boolean;
+};
+/** One delta round followed to its end: what it listed, and the link that asks for what changes next. */
+export type DeltaRound<T> = { changes: T[]; deltaLink: string; requests: number };
+
 export interface GraphDirectory {
   /** undefined when Graph answers 404: the user is soft- or hard-deleted. */
   getUser(id: string): Promise<GraphUser | undefined>;
@@ -52,6 +67,14 @@ export interface GraphDirectory {
   memberGroupsOf(userId: string, groupIds: readonly string[]): Promise<Set<string> | undefined>;
   /** Direct user members, from the members delta query followed to its deltaLink; throws if any page fails. */
   groupMemberIds(groupId: string): Promise<Set<string>>;
+  /**
+   * The users delta (`$select=id,accountEnabled`): from `deltaLink`, what changed since; without
+   * one, every user (the first round, whose deltaLink is what matters). Every nextLink is followed;
+   * throws if any page fails (isExpiredDelta: the link is no longer usable).
+   */
+  usersDelta(deltaLink: string | undefined): Promise<DeltaRound<UserDeltaChange>>;
+  /** The groups delta with members for these groups (at most 50), as usersDelta. */
+  groupsDelta(groupIds: readonly string[], deltaLink: string | undefined): Promise<DeltaRound<GroupDeltaChange>>;
   createSubscription(input: NewSubscription): Promise<GraphSubscription>;
   /** undefined when the subscription no longer exists. */
   renewSubscription(id: string, expirationDateTime: string): Promise<GraphSubscription | undefined>;
@@ -128,6 +151,47 @@ const membersDeltaPageSchema = z.object({
   ),
 });
 
+const usersDeltaPageSchema = z.object({
+  '@odata.nextLink': z.optional(z.string()),
+  '@odata.deltaLink': z.optional(z.string()),
+  value: z.array(z.object({ id: z.string(), accountEnabled: z.optional(z.nullable(z.boolean())), '@removed': z.optional(z.unknown()) })),
+});
+
+const groupsDeltaPageSchema = z.object({
+  '@odata.nextLink': z.optional(z.string()),
+  '@odata.deltaLink': z.optional(z.string()),
+  value: z.array(
+    z.object({
+      id: z.string(),
+      '@removed': z.optional(z.unknown()),
+      'members@delta': z.optional(
+        z.array(z.object({ id: z.string(), '@odata.type': z.optional(z.string()), '@removed': z.optional(z.unknown()) })),
+      ),
+    }),
+  ),
+});
+
+/** Graph takes at most 50 ids in a groups delta filter. */
+export const GROUPS_DELTA_FILTER_LIMIT = 50;
+/** What Graph answers for a delta link it no longer holds state for: start over. */
+const EXPIRED_DELTA_CODES = new Set(['syncStateNotFound', 'syncStateInvalid', 'resyncRequired']);
+
+/** The delta link can no longer be followed (410 Gone, or an expired or unknown sync state): a full round is needed. */
+export function isExpiredDelta(error: unknown): boolean {
+  return error instanceof GraphRequestError && (error.status === 410 || (error.code !== undefined && EXPIRED_DELTA_CODES.has(error.code)));
+}
+
+/**
+ * `@removed` comes as `{"reason": "changed" | "deleted"}` in delta answers and as a bare string
+ * in change notifications; absent or null means not removed. The reason, or "removed".
+ */
+function removedReason(removed: unknown): string | undefined {
+  if (removed === undefined || removed === null) return undefined;
+  if (typeof removed === 'string') return removed;
+  const reason = (removed as { reason?: unknown }).reason;
+  return typeof reason === 'string' ? reason : 'removed';
+}
+
 export function graphDirectory(
   credentials: GraphCredentials,
   endpoints: Partial<GraphEndpoints> = {},
@@ -138,7 +202,73 @@ export function graphDirectory(
   // Every call ends within its budget (retries included): a hung connection fails the call, not the Lambda.
   const client = { api: (path: string) => graphApi.api(path).options({ signal: AbortSignal.timeout(callTimeoutMs) }) };
 
+  const baseUrl = (endpoints.baseUrl ?? DEFAULT_ENDPOINTS.baseUrl).replace(/\/+$/, '');
+
+  /** Follows a delta round from its first request to the deltaLink, page by page. */
+  async function deltaRound<P extends { '@odata.nextLink'?: string | undefined; '@odata.deltaLink'?: string | undefined }>(
+    call: string,
+    schema: z.ZodMiniType<P>,
+    first: () => Promise<unknown>,
+    onPage: (page: P) => void,
+  ): Promise<{ deltaLink: string; requests: number }> {
+    let request = first;
+    for (let requests = 1; ; requests += 1) {
+      const page = parseAnswer(call, schema, await send(call, request));
+      onPage(page);
+      const deltaLink = page['@odata.deltaLink'];
+      if (deltaLink) return { deltaLink: ownLink(call, deltaLink), requests };
+      const nextLink = page['@odata.nextLink'];
+      if (!nextLink) throw new GraphRequestError(call, 0, 'UnexpectedAnswer', { reason: 'a delta page with neither nextLink nor deltaLink' });
+      const link = ownLink(call, nextLink);
+      request = () => client.api(link).get();
+    }
+  }
+
+  /** Links are followed with the token: only ones on the configured Graph. */
+  function ownLink(call: string, link: string): string {
+    if (!link.startsWith(`${baseUrl}/`)) throw new GraphRequestError(call, 0, 'UnexpectedAnswer', { reason: 'a delta link away from the configured Graph' });
+    return link;
+  }
+
   return {
+    async usersDelta(deltaLink) {
+      const changes: UserDeltaChange[] = [];
+      const first = deltaLink ? () => client.api(ownLink('GET /users/delta', deltaLink)).get() : () => client.api('/users/delta').select(['id', 'accountEnabled']).get();
+      const round = await deltaRound('GET /users/delta', usersDeltaPageSchema, first, (page) => {
+        for (const user of page.value) {
+          changes.push({ id: user.id.toLowerCase(), removed: removedReason(user['@removed']) !== undefined, accountEnabled: user.accountEnabled ?? undefined });
+        }
+      });
+      return { changes, ...round };
+    },
+
+    async groupsDelta(groupIds, deltaLink) {
+      const call = 'GET /groups/delta';
+      if (groupIds.length === 0 || groupIds.length > GROUPS_DELTA_FILTER_LIMIT) {
+        throw new RangeError(`a groups delta takes 1 to ${GROUPS_DELTA_FILTER_LIMIT} groups, not ${groupIds.length}`);
+      }
+      const filter = encodeURIComponent(groupIds.map((id) => `id eq '${id.replaceAll("'", "''")}'`).join(' or '));
+      const first = deltaLink ? () => client.api(ownLink(call, deltaLink)).get() : () => client.api('/groups/delta').filter(filter).select('members').get();
+      // A group may come back on several pages, each with part of its members: merge by id.
+      const byId = new Map<string, GroupDeltaChange>();
+      const round = await deltaRound(call, groupsDeltaPageSchema, first, (page) => {
+        for (const group of page.value) {
+          const id = group.id.toLowerCase();
+          const change = byId.get(id) ?? { id, removedReason: undefined, removedMembers: [], addedMembers: [], nestedChanged: false };
+          change.removedReason = removedReason(group['@removed']) ?? change.removedReason;
+          for (const member of group['members@delta'] ?? []) {
+            if (!isUser(member['@odata.type'])) {
+              change.nestedChanged = true;
+              continue;
+            }
+            (removedReason(member['@removed']) === undefined ? change.addedMembers : change.removedMembers).push(member.id.toLowerCase());
+          }
+          byId.set(id, change);
+        }
+      });
+      return { changes: [...byId.values()], ...round };
+    },
+
     async getUser(id) {
       const call = 'GET /users/{id}';
       const body = await unlessNotFound(send(call, () => client.api(`/users/${encodeURIComponent(id)}`).select(USER_PROPERTIES).get()));

@@ -35,6 +35,7 @@ export const ENTITY = {
   audit: 'Audit',
   subscription: 'GraphSubscription',
   oktaLogCursor: 'OktaLogCursor',
+  graphDeltaCursor: 'GraphDeltaCursor',
 } as const;
 
 export const keys = {
@@ -94,6 +95,8 @@ export const keys = {
   }),
   /** GetItem: where an Okta connection's System Log polling goes on (the `next` link), in the connection's partition. */
   oktaLogCursor: (connectionId: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: 'OKTA_LOG_CURSOR' }),
+  /** GetItem: a connection's Graph delta link for one resource (users, groups). */
+  graphDeltaCursor: (connectionId: string, resource: string): Key => ({ pk: `CONNECTION#${connectionId}`, sk: `GRAPH_DELTA#${resource}` }),
   /** Query pk + begins_with(sk, MEMBERSHIP#): all of a user's memberships. */
   membershipsOf: (userId: string) => `USER#${userId}`,
   membershipPrefix: 'MEMBERSHIP#',
