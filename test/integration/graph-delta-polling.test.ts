@@ -22,7 +22,8 @@ const { getConnection } = await import('../../shared/store/connections.js');
 const { getGraphDeltaCursor } = await import('../../shared/store/graph-delta-cursor.js');
 const { addSeedUser, createSeededTable, itemsOf } = await import('../helpers/stack.js');
 const { useFakeGraphForEntraA } = await import('../helpers/graph.js');
-const { DELTA_EXPIRED_TRIGGER, isDeltaPollable, pollConnectionDeltas } = await import('../../shared/app/graph-delta-poller.js');
+const { DELTA_EXPIRED_TRIGGER, GraphDeltaPollError, isDeltaPollable, pollAllGraphDeltas, pollConnectionDeltas } = await import('../../shared/app/graph-delta-poller.js');
+const { graphAppSecret } = await import('../helpers/secrets.js');
 const { DELTA_POLL_SUBSCRIPTION } = await import('../../shared/domain/graph-delta.js');
 
 const CONNECTION = 'entra-a';
@@ -164,6 +165,23 @@ describe('graph delta polling', () => {
     const retried = await poll();
     expect(retried.users).toMatchObject({ outcome: 'polled', stored: 3 });
     expect((await getGraphDeltaCursor(CONNECTION, 'users'))?.deltaLink).not.toBe(link);
+  });
+
+  it('polls every active Entra connection with a Graph app (not Okta, deactivated or app-less ones) and throws when one failed', async () => {
+    await graphAppSecret('sso-sync/test/entra-b', `entra-b-secret-${crypto.randomUUID()}`);
+    const entra = await getConnection(CONNECTION);
+    expect(isDeltaPollable(entra)).toBe(true);
+    expect(isDeltaPollable({ ...entra!, deactivatedAt: '2025-01-01T00:00:00Z' })).toBe(false);
+    expect(isDeltaPollable({ ...entra!, graph: undefined })).toBe(false);
+    expect(isDeltaPollable(await getConnection('okta-a'))).toBe(false);
+    expect(isDeltaPollable(undefined)).toBe(false);
+
+    const { connections, reports } = await pollAllGraphDeltas(settings);
+    expect(connections).toBe(2);
+    expect(reports.map((report) => report.connectionId).sort()).toEqual(['entra-a', 'entra-b']);
+
+    fake.failNext({ pathPrefix: '/v1.0/users/delta', status: 500, times: 2 });
+    await expect(pollAllGraphDeltas(settings)).rejects.toThrow(GraphDeltaPollError);
   });
 
   // Last: the reconcile request it stores is left pending (no stream drain follows).
