@@ -84,7 +84,11 @@ export type FakeOkta = {
   addLogEvent(event: FakeLogEvent, storedAt?: Date): void;
   /** The System Log requests' full URLs (path and query), in order. */
   logRequests(): string[];
-  /** Forgets hooks, tokens, faults and logs. */
+  /** The Okta groups (by name) user `userId` is in, as `GET /api/v1/users/{userId}/groups` lists them; a user never set is not found (404). */
+  setUserGroups(userId: string, groupNames: string[]): void;
+  /** The `GET /api/v1/users/{id}/groups` requests' full URLs (path and query), in order. */
+  userGroupRequests(): string[];
+  /** Forgets hooks, tokens, faults, logs and users' groups. */
   reset(): void;
   stop(): Promise<void>;
 };
@@ -153,6 +157,10 @@ class FakeOktaServer implements FakeOkta {
   private faults: OktaFault[] = [];
   /** The System Log in storage order; `after` cursors are positions in it. */
   private readonly logEvents: Array<{ event: FakeLogEvent; storedAt: number }> = [];
+  /** Group names per Okta user id (`GET /api/v1/users/{id}/groups`). */
+  private readonly userGroups = new Map<string, string[]>();
+  /** Okta group ids per group name, stable for the fake's life. */
+  private readonly groupIds = new Map<string, string>();
   private readonly server = createServer({ cert: readFileSync(FAKE_GRAPH_CERT_PATH), key: readFileSync(KEY_PATH) }, (request, response) => {
     void this.handle(request, response);
   });
@@ -174,6 +182,14 @@ class FakeOktaServer implements FakeOkta {
     this.logEvents.push({ event: structuredClone(event), storedAt: storedAt.getTime() });
   }
 
+  setUserGroups(userId: string, groupNames: string[]): void {
+    this.userGroups.set(userId, [...groupNames]);
+  }
+
+  userGroupRequests(): string[] {
+    return this.requests.filter((request) => /^\/api\/v1\/users\/[^/]+\/groups$/.test(request.path)).map((request) => `${request.path}${request.query}`);
+  }
+
   logRequests(): string[] {
     return this.requests.filter((request) => request.path === '/api/v1/logs').map((request) => `${request.path}${request.query}`);
   }
@@ -188,6 +204,7 @@ class FakeOktaServer implements FakeOkta {
     this.apiTokens.clear();
     this.faults = [];
     this.logEvents.length = 0;
+    this.userGroups.clear();
     this.requests.length = 0;
     this.verifications.length = 0;
   }
@@ -242,6 +259,11 @@ class FakeOktaServer implements FakeOkta {
     if (path === '/api/v1/logs') {
       if (method !== 'GET') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
       return this.systemLog(url);
+    }
+    const userGroups = /^\/api\/v1\/users\/([^/]+)\/groups$/.exec(path);
+    if (userGroups) {
+      if (method !== 'GET') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+      return this.groupsOfUser(decodeURIComponent(userGroups[1] ?? ''), url);
     }
     if (path === '/api/v1/eventHooks') {
       if (method === 'GET') return { status: 200, body: [...this.hooks.values()] };
@@ -309,6 +331,36 @@ class FakeOktaServer implements FakeOkta {
     next.searchParams.set('after', encodeAfter(position));
     const self = new URL(`${url.pathname}${url.search}`, this.orgUrl);
     return { status: 200, headers: { link: `<${self.href}>; rel="self", <${next.href}>; rel="next"` }, body: page };
+  }
+
+  /**
+   * `GET /api/v1/users/{id}/groups`: Okta's Group objects ({id, type, profile: {name,
+   * description}}), `limit` per page (default 200 here) with `after` the next group's position and a
+   * `Link: <…>; rel="next"` while more remain; an unknown user is 404 E0000007.
+   */
+  private groupsOfUser(userId: string, url: URL): Reply {
+    const names = this.userGroups.get(userId);
+    if (!names) return oktaError(404, 'E0000007', `Not found: Resource not found: ${userId} (User)`);
+    const limit = Number(url.searchParams.get('limit') ?? '200');
+    const start = Number(url.searchParams.get('after') ?? '0');
+    if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(start) || start < 0) {
+      return oktaError(400, 'E0000001', 'Api validation failed: limit or after', ['limit and after must be whole numbers.']);
+    }
+    const page = names.slice(start, start + limit).map((name) => {
+      const id = this.groupIds.get(name) ?? oktaId('00g');
+      this.groupIds.set(name, id);
+      const type = name === 'Everyone' ? 'BUILT_IN' : 'OKTA_GROUP';
+      return { id, created: '2026-01-01T00:00:00.000Z', lastUpdated: '2026-01-01T00:00:00.000Z', type, profile: { name, description: null }, _links: {} };
+    });
+    const self = new URL(`${url.pathname}${url.search}`, this.orgUrl);
+    const links = [`<${self.href}>; rel="self"`];
+    if (start + limit < names.length) {
+      const next = new URL(url.pathname, this.orgUrl);
+      next.searchParams.set('limit', String(limit));
+      next.searchParams.set('after', String(start + limit));
+      links.push(`<${next.href}>; rel="next"`);
+    }
+    return { status: 200, headers: { link: links.join(', ') }, body: page };
   }
 
   private activeHooks(): number {

@@ -1,7 +1,8 @@
 /**
  * Processes a stream batch of inbox events with as few round trips as correctness allows:
  *   1. prefetch: the users of all events in one BatchGetItem, their in-scope memberships in
- *      another (SSO configuration comes from the warm cache);
+ *      another (SSO configuration comes from the warm cache); a group removal that needs the
+ *      user's current Okta groups asks Okta while planning, at most once per user and batch;
  *   2. plan every event from that snapshot (pure domain decisions);
  *   3. group commit: the plans of events that touch different memberships go into shared
  *      transactions, each still all-or-nothing with its conditions.
@@ -15,8 +16,10 @@ import { emailIdentities, identityLookupKey, membershipsByKey, type EmailIdentit
 import { applyPlannedGroup, MAX_TRANSACTION_ACTIONS, membershipsWrittenBy, plannedActions, type PlannedEvent } from '../store/deprovision.js';
 import type { OktaInboxEvent } from '../store/inbox.js';
 import { logger } from '../logger.js';
+import { OktaLookupError, type OktaUserGroups } from '../idp/okta-user-groups.js';
 import {
   accountsCoveredBy,
+  askOktaForUserGroups,
   planOktaEvent,
   processOktaEvent,
   type EventLookups,
@@ -42,6 +45,8 @@ async function prefetch(events: OktaInboxEvent[], settings: ProcessingSettings):
     }
   }
   const memberships = await membershipsByKey([...wanted.values()]);
+  // A user's Okta groups are asked for only while planning an event that needs them, once per batch.
+  const oktaGroups = new Map<string, Promise<OktaUserGroups>>();
   return {
     identities,
     lookups: {
@@ -49,6 +54,15 @@ async function prefetch(events: OktaInboxEvent[], settings: ProcessingSettings):
       connection: settings.connection,
       userIdByEmail: async (connectionId, email) => userIds.get(identityLookupKey(connectionId, email)),
       memberships: async (userId: string): Promise<Membership[]> => memberships.filter((m) => m.userId === userId),
+      oktaUserGroups: (connection, oktaUserId) => {
+        const key = `${connection.connectionId}\u0000${oktaUserId}`;
+        let answer = oktaGroups.get(key);
+        if (!answer) {
+          answer = askOktaForUserGroups(connection, oktaUserId);
+          oktaGroups.set(key, answer);
+        }
+        return answer;
+      },
     },
   };
 }
@@ -117,8 +131,10 @@ export async function processOktaBatch(events: OktaInboxEvent[], settings: Proce
   for (const event of events) {
     try {
       planned.push(await planOktaEvent(event, settings.actedOnTypes, lookups));
-    } catch {
-      unplanned.push(event);
+    } catch (error) {
+      // Okta did not answer: asking again alone would only call it twice; the stream retries the event.
+      if (error instanceof OktaLookupError) results.set(event.eventId, { error });
+      else unplanned.push(event);
     }
   }
 

@@ -12,6 +12,8 @@ import type { AccountLookups } from '../store/sso-configs.js';
 import { applyPlannedEvent, type PlannedEvent } from '../store/deprovision.js';
 import type { OktaInboxEvent } from '../store/inbox.js';
 import type { Connection } from '../domain/connection.js';
+import { readOktaUserGroups, type OktaUserGroups } from '../idp/okta-user-groups.js';
+import { secretValue } from '../idp/secrets.js';
 
 export type ProcessingSettings = {
   actedOnTypes: ReadonlySet<string>;
@@ -26,10 +28,29 @@ export type EventLookups = {
   connection: (connectionId: string) => Promise<Connection | undefined>;
   userIdByEmail: (connectionId: string, email: string) => Promise<string | undefined>;
   memberships: (userId: string, accountIds: readonly string[]) => Promise<Membership[]>;
+  /** The user's current Okta groups, asked of the connection's org with its API token (throws when Okta does not answer usably). */
+  oktaUserGroups: (connection: OktaApiConnection, oktaUserId: string) => Promise<OktaUserGroups>;
 };
 
+/** An Okta connection that can call its org's API. */
+export type OktaApiConnection = Connection & { orgUrl: string; oktaApiTokenRef: string };
+
+const hasOktaApi = (connection: Connection | undefined): connection is OktaApiConnection =>
+  connection?.type === 'okta' && typeof connection.orgUrl === 'string' && typeof connection.oktaApiTokenRef === 'string';
+
+/** One call to Okta (and a cached secret read) for this user's groups. */
+export async function askOktaForUserGroups(connection: OktaApiConnection, oktaUserId: string): Promise<OktaUserGroups> {
+  return readOktaUserGroups(connection.orgUrl, oktaUserId, await secretValue(connection.oktaApiTokenRef));
+}
+
 export function directLookups(settings: ProcessingSettings): EventLookups {
-  return { accounts: settings.accounts, connection: settings.connection, userIdByEmail: findUserIdByEmail, memberships: (userId) => membershipsOfUser(userId) };
+  return {
+    accounts: settings.accounts,
+    connection: settings.connection,
+    userIdByEmail: findUserIdByEmail,
+    memberships: (userId) => membershipsOfUser(userId),
+    oktaUserGroups: askOktaForUserGroups,
+  };
 }
 
 /**
@@ -63,6 +84,59 @@ async function grantsWhereSignInAdmits(grants: ReadonlyMap<string, Role>, connec
   );
 }
 
+/** Accounts a group removal keeps, each with the Okta group that still grants it, and a note for the outcome. */
+type StillGranted = { kept: Map<string, string>; note?: string };
+
+/**
+ * Issue 11: a group removal takes away only what no other group of the user still grants. For the
+ * memberships the removal would soft-delete in accounts that another group of this connection
+ * also grants, the user's current Okta groups are asked for (one call, only then); an account
+ * one of those groups grants is kept. Without an API token, today's rule, said in the outcome; a
+ * user Okta no longer knows loses the memberships; any other failure throws (the stream retries).
+ */
+async function stillGrantedByOtherGroups(
+  connectionId: string,
+  intent: Extract<DeprovisionIntent, { kind: 'groupRemoval' }>,
+  wouldDelete: readonly string[],
+  lookups: EventLookups,
+): Promise<StillGranted> {
+  const none: StillGranted = { kept: new Map() };
+  if (wouldDelete.length === 0) return none;
+  const candidates = new Set(wouldDelete);
+  const otherGroups = new Map<string, string[]>();
+  for (const { accountId, ssoConfig } of await lookups.accounts.ssoConfigsServedBy(connectionId)) {
+    if (!candidates.has(accountId)) continue;
+    const groups = ssoConfig.providers
+      .filter((provider) => provider.connectionId === connectionId)
+      .flatMap((provider) => provider.groups.map(({ group }) => group))
+      .filter((group) => group !== intent.group);
+    if (groups.length > 0) otherGroups.set(accountId, [...new Set(groups)].sort());
+  }
+  if (otherGroups.size === 0) return none;
+  const connection = await lookups.connection(connectionId);
+  if (!hasOktaApi(connection)) return { ...none, note: 'no Okta API token: other groups not checked' };
+  if (!intent.oktaUserId) return { ...none, note: 'the event names no Okta user id: other groups not checked' };
+  const answer = await lookups.oktaUserGroups(connection, intent.oktaUserId);
+  if (answer.kind === 'userGone') return { ...none, note: 'the user is not found in Okta: other groups not checked' };
+  const kept = new Map<string, string>();
+  for (const [accountId, groups] of otherGroups) {
+    const granting = groups.find((group) => answer.names.has(group));
+    if (granting) kept.set(accountId, granting);
+  }
+  return { kept };
+}
+
+function withStillGranted(outcome: EventOutcome, { kept, note }: StillGranted): EventOutcome {
+  const keptDetail = [...kept]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([accountId, group]) => `kept membership in ${accountId}: still granted by Okta group "${group}"`)
+    .join('; ');
+  if (keptDetail) {
+    return outcome.status === 'applied' ? { status: 'applied', detail: `${outcome.detail}; ${keptDetail}` } : { status: 'skipped', detail: keptDetail };
+  }
+  return note ? { ...outcome, detail: `${outcome.detail} (${note})` } : outcome;
+}
+
 async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
   const kept = await suspensionKeptBy(event.connectionId, intent, lookups);
   if (kept) return { event, outcome: { status: 'skipped', detail: kept } };
@@ -83,9 +157,17 @@ async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReA
 
   const memberships = await lookups.memberships(userId, accountIds);
   const change = { occurredAt: intent.occurredAt, eventId: event.eventId, reason: intent.reason };
-  const plan = grants
-    ? planRestores(memberships, { ...change, roles: await grantsWhereSignInAdmits(grants, event.connectionId, intent.email, lookups.accounts) }) : planSoftDeletes(memberships, { ...change, accountIds: new Set(accountIds), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
-  return { event, plan, outcome: outcomeOfPlan(plan) };
+  if (grants) {
+    const plan = planRestores(memberships, { ...change, roles: await grantsWhereSignInAdmits(grants, event.connectionId, intent.email, lookups.accounts) });
+    return { event, plan, outcome: outcomeOfPlan(plan) };
+  }
+  const softDeletes = (covered: readonly string[]) =>
+    planSoftDeletes(memberships, { ...change, accountIds: new Set(covered), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
+  const plan = softDeletes(accountIds);
+  if (intent.kind !== 'groupRemoval') return { event, plan, outcome: outcomeOfPlan(plan) };
+  const still = await stillGrantedByOtherGroups(event.connectionId, intent, plan.softDeletes.map(({ before }) => before.accountId), lookups);
+  const narrowed = still.kept.size > 0 ? softDeletes(accountIds.filter((accountId) => !still.kept.has(accountId))) : plan;
+  return { event, plan: narrowed, outcome: withStillGranted(outcomeOfPlan(narrowed), still) };
 }
 
 export async function planOktaEvent(event: OktaInboxEvent, actedOnTypes: ReadonlySet<string>, lookups: EventLookups): Promise<PlannedEvent> {

@@ -153,7 +153,8 @@ export const OKTA_USER_UNSUSPENDED = 'user.lifecycle.unsuspend';
 
 /** What an event asks us to do, in the domain's words. */
 export type DeprovisionIntent =
-  | { kind: 'groupRemoval'; email: string; group: string; occurredAt: string; reason: string }
+  /** oktaUserId: the User target's id, to ask Okta for the user's current groups (absent if the event has none). */
+  | { kind: 'groupRemoval'; email: string; group: string; occurredAt: string; reason: string; oktaUserId?: string }
   | { kind: 'userDeprovisioned'; cause: UserRemovalCause; email: string; occurredAt: string; reason: string };
 
 /**
@@ -182,12 +183,13 @@ function targetsOfType(record: OktaEventRecord, type: string): OktaTarget[] {
   return record.targets.filter((target) => target.type === type);
 }
 
-function singleUserEmail(record: OktaEventRecord): { email: string } | { invalid: string } {
+function singleUserEmail(record: OktaEventRecord): { email: string; oktaUserId?: string } | { invalid: string } {
   const users = targetsOfType(record, 'User');
   if (users.length !== 1) return { invalid: `expected exactly one User target, found ${users.length}` };
   const login = users[0]?.alternateId?.trim();
   if (!login || !login.includes('@')) return { invalid: 'the User target has no email login (alternateId)' };
-  return { email: normaliseEmail(login) };
+  const oktaUserId = users[0]?.id?.trim();
+  return { email: normaliseEmail(login), ...(oktaUserId ? { oktaUserId } : {}) };
 }
 
 /**
@@ -218,7 +220,10 @@ export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlyS
       const change = { email: user.email, group, occurredAt: record.published };
       return record.eventType === OKTA_GROUP_ADDED
         ? { action: 'restore', intent: { kind: 'groupAdded', ...change, reason: `re-added to IdP group "${group}"` } }
-        : { action: 'deprovision', intent: { kind: 'groupRemoval', ...change, reason: `removed from IdP group "${group}"` } };
+        : {
+            action: 'deprovision',
+            intent: { kind: 'groupRemoval', ...change, reason: `removed from IdP group "${group}"`, ...(user.oktaUserId ? { oktaUserId: user.oktaUserId } : {}) },
+          };
     }
     case OKTA_USER_DEACTIVATED:
     case OKTA_USER_DELETE_INITIATED:

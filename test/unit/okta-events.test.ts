@@ -50,6 +50,14 @@ function eventRecord(changes: Partial<OktaEventRecord> = {}): OktaEventRecord {
 }
 
 describe('decideOktaEvent: group removal', () => {
+  it("carries the User target's Okta id only when the event has one", () => {
+    const record = eventRecord();
+    const withoutId = { ...record, targets: record.targets.map((target) => (target.type === 'User' ? { ...target, id: null } : target)) };
+    const decision = decideOktaEvent(withoutId, ACTED_ON);
+    expect(decision.action === 'deprovision' && 'oktaUserId' in decision.intent).toBe(false);
+  });
+
+
   it('turns a successful group removal into an intent with the lowercased email and the group name', () => {
     expect(decideOktaEvent(eventRecord(), ACTED_ON)).toEqual({
       action: 'deprovision',
@@ -59,6 +67,7 @@ describe('decideOktaEvent: group removal', () => {
         group: 'Finance-Approvers',
         occurredAt: '2025-03-11T14:02:07.417Z',
         reason: 'removed from IdP group "Finance-Approvers"',
+        oktaUserId: '00u0000000000000DEV1',
       },
     });
   });
@@ -261,6 +270,7 @@ describe('toOktaEventRecord', () => {
         group: 'Finance-Approvers',
         occurredAt: '2025-03-11T14:02:07.417Z',
         reason: 'removed from IdP group "Finance-Approvers"',
+        oktaUserId: '00u0000000000000DEV1',
       },
     });
   });
