@@ -289,7 +289,7 @@ describe('least privilege: every grant names its resources', () => {
 
   it('lets functions use only the secrets under the stage\'s own name prefix: read them, or (admin-api) create and delete app client secrets', () => {
     const secrets = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
-    expect(secrets.map(({ owner }) => owner).sort()).toEqual(['admin-api', 'cognito-trigger', 'poll-graph-deltas', 'poll-okta-logs', 'process-graph-events', 'renew-subscriptions']);
+    expect(secrets.map(({ owner }) => owner).sort()).toEqual(['admin-api', 'cognito-trigger', 'poll-graph-deltas', 'poll-okta-logs', 'process-graph-events', 'process-okta-events', 'renew-subscriptions']);
     for (const { owner, statement } of secrets) {
       expect(actionsOf(statement), owner).toEqual(owner === 'admin-api' ? ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue'] : ['secretsmanager:GetSecretValue']);
       expect(arnTexts(statement.Resource), owner).toEqual([expect.stringMatching(GRAPH_SECRETS_ARN)]);
