@@ -11,14 +11,13 @@
  * - 410 Gone / syncStateNotFound: a reconcile request is queued and a fresh round taken.
  * - Any other failure leaves the link where it was; the next run asks again from there.
  */
-import { logger } from '../logger.js';
 import type { Connection } from '../domain/connection.js';
 import { grantingGroupsByAccount } from '../domain/graph-deprovision.js';
 import { groupDeltaRecords, userDeltaRecords } from '../domain/graph-delta.js';
 import type { GraphChangeRecord } from '../domain/graph-notifications.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import { GraphRequestError, GROUPS_DELTA_FILTER_LIMIT, isExpiredDelta, type DeltaRound, type GraphDirectory } from '../idp/graph.js';
-import { getConnection, listConnectionIds } from '../store/connections.js';
+import { pollEveryConnection } from './poll-connections.js';
 import { advanceGraphDeltaCursor, CursorMovedError, getGraphDeltaCursor, type GraphDeltaResource } from '../store/graph-delta-cursor.js';
 import { storeGraphRecords, storeReconcileRequest } from '../store/graph-inbox.js';
 import { ssoConfigsServedBy } from '../store/sso-configs.js';
@@ -171,30 +170,12 @@ export async function pollConnectionDeltas(connection: PollableEntraConnection, 
  * Every active Entra connection with a Graph app, side by side (each tenant has its own limits).
  * Throws at the end if any connection failed.
  */
-export async function pollAllGraphDeltas(settings: DeltaPollSettings): Promise<{ connections: number; reports: DeltaPollReport[] }> {
-  const connections = (await Promise.all((await listConnectionIds()).map((connectionId) => getConnection(connectionId)))).filter(isDeltaPollable);
-  const failed: string[] = [];
-  const reports: DeltaPollReport[] = [];
-  await Promise.all(
-    connections.map(async (connection) => {
-      const { connectionId } = connection;
-      try {
-        const report = await pollConnectionDeltas(connection, settings);
-        reports.push(report);
-        if (report.resources.some((resource) => resource.outcome === 'failed')) {
-          failed.push(connectionId);
-          logger.warn('graph deltas not polled', { ...report });
-        } else {
-          logger.info('graph deltas polled', { ...report });
-        }
-      } catch (error) {
-        failed.push(connectionId);
-        logger.error('graph deltas not polled', { connectionId, error: error as Error });
-      }
-    }),
-  );
-  if (failed.length > 0) {
-    throw new GraphDeltaPollError(`the Graph deltas of ${failed.length} Entra connection(s) could not be polled: ${failed.sort().join(', ')}`);
-  }
-  return { connections: connections.length, reports };
+export function pollAllGraphDeltas(settings: DeltaPollSettings): Promise<{ connections: number; reports: DeltaPollReport[] }> {
+  return pollEveryConnection({
+    what: 'graph deltas',
+    applies: isDeltaPollable,
+    poll: (connection) => pollConnectionDeltas(connection, settings),
+    failed: (report) => report.resources.some((resource) => resource.outcome === 'failed'),
+    error: (failed) => new GraphDeltaPollError(`the Graph deltas of ${failed.length} Entra connection(s) could not be polled: ${failed.join(', ')}`),
+  });
 }

@@ -9,10 +9,9 @@
  * soon, else the run stops and the next one goes on from the same link; a 5xx, an unreachable
  * org or a page we cannot read stops the run and is reported.
  */
-import { logger } from '../logger.js';
 import { oktaLogEventSchema, toOktaEventRecord, type OktaLogEvent } from '../domain/okta-events.js';
 import type { Connection } from '../domain/connection.js';
-import { getConnection, listConnectionIds } from '../store/connections.js';
+import { pollEveryConnection } from './poll-connections.js';
 import { storeOktaEvents } from '../store/inbox.js';
 import { advanceOktaLogCursor, CursorMovedError, getOktaLogCursor } from '../store/okta-log-cursor.js';
 import { eventTypeFilter, firstPollUrl, isSystemLogUrlOf, readSystemLogPage } from '../idp/okta-system-log.js';
@@ -168,30 +167,12 @@ export async function pollConnection(connection: PollableConnection, settings: P
  * (each org has its own rate limits). Throws at the end if any connection failed; a rate-limited
  * one has not failed, it goes on next time.
  */
-export async function pollAllConnections(settings: PollSettings): Promise<{ connections: number; reports: PollReport[] }> {
-  const connections = (await Promise.all((await listConnectionIds()).map((connectionId) => getConnection(connectionId)))).filter(isPollable);
-  const failed: string[] = [];
-  const reports: PollReport[] = [];
-  await Promise.all(
-    connections.map(async (connection) => {
-      const { connectionId } = connection;
-      try {
-        const report = await pollConnection(connection, settings);
-        reports.push(report);
-        if (report.stoppedBy === 'failed') {
-          failed.push(connectionId);
-          logger.warn('okta system log not polled', { ...report });
-        } else {
-          logger.info('okta system log polled', { ...report });
-        }
-      } catch (error) {
-        failed.push(connectionId);
-        logger.error('okta system log not polled', { connectionId, error: error as Error });
-      }
-    }),
-  );
-  if (failed.length > 0) {
-    throw new OktaLogPollError(`the System Log of ${failed.length} Okta connection(s) could not be polled: ${failed.sort().join(', ')}`);
-  }
-  return { connections: connections.length, reports };
+export function pollAllConnections(settings: PollSettings): Promise<{ connections: number; reports: PollReport[] }> {
+  return pollEveryConnection({
+    what: 'okta system log',
+    applies: isPollable,
+    poll: (connection) => pollConnection(connection, settings),
+    failed: (report) => report.stoppedBy === 'failed',
+    error: (failed) => new OktaLogPollError(`the System Log of ${failed.length} Okta connection(s) could not be polled: ${failed.join(', ')}`),
+  });
 }
