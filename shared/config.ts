@@ -134,3 +134,17 @@ export function config(): Config {
   loaded ??= readConfig();
   return loaded;
 }
+
+/**
+ * An AWS SDK client's options: the real service on AWS, or a local stand-in (DynamoDB Local,
+ * moto_server) when its endpoint variable is set. Local services accept any credentials; these
+ * keep a machine without AWS configuration working.
+ */
+export function clientOptions(localEndpoint: string | undefined) {
+  if (!localEndpoint) return {};
+  return {
+    endpoint: localEndpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+  };
+}

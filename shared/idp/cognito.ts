@@ -13,19 +13,11 @@ import {
   GroupExistsException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { config } from '../config.js';
+import { clientOptions, config } from '../config.js';
 
 const endpoint = config().cognitoEndpoint;
 
-export const cognitoClient = new CognitoIdentityProviderClient(
-  endpoint
-    ? {
-        endpoint,
-        region: process.env.AWS_REGION ?? 'us-east-1',
-        credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-      }
-    : {},
-);
+export const cognitoClient = new CognitoIdentityProviderClient(clientOptions(endpoint));
 
 export type CognitoUser = { userPoolId: string; username: string };
 

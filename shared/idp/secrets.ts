@@ -10,20 +10,12 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { config } from '../config.js';
+import { clientOptions, config } from '../config.js';
 import { cached } from '../store/cache.js';
 
 const { secretsManagerEndpoint, configCacheMs } = config();
 
-export const secretsClient = new SecretsManagerClient(
-  secretsManagerEndpoint
-    ? {
-        endpoint: secretsManagerEndpoint,
-        region: process.env.AWS_REGION ?? 'us-east-1',
-        credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-      }
-    : {},
-);
+export const secretsClient = new SecretsManagerClient(clientOptions(secretsManagerEndpoint));
 
 export class SecretUnavailableError extends Error {
   override name = 'SecretUnavailableError';

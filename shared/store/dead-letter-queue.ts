@@ -5,19 +5,11 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
-import { config } from '../config.js';
+import { clientOptions, config } from '../config.js';
 
 const { sqsEndpoint } = config();
 
-export const sqsClient = new SQSClient(
-  sqsEndpoint
-    ? {
-        endpoint: sqsEndpoint,
-        region: process.env.AWS_REGION ?? 'us-east-1',
-        credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-      }
-    : {},
-);
+export const sqsClient = new SQSClient(clientOptions(sqsEndpoint));
 
 /**
  * The invocation record of a DynamoDB stream batch that exhausted its retries, as documented in
