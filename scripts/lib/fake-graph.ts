@@ -179,7 +179,8 @@ const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname ==
 // --- the fake ----------------------------------------------------------------------------------
 
 /** What a delta round saw, for the deltaLink it ends with to answer what changed since. */
-type DeltaSnapshot = { resource: 'users'; enabled: Map<string, boolean> } | { resource: 'groups'; members: Map<string, string[] | undefined>; select: string[] | undefined };
+/** users: each user's change count when the link was issued (Graph reports an object changed since, with its state now). */
+type DeltaSnapshot = { resource: 'users'; versions: Map<string, number> } | { resource: 'groups'; members: Map<string, string[] | undefined>; select: string[] | undefined };
 type DeltaSession = { pages: Array<Array<Record<string, unknown>>>; context: string; resource?: 'users' | 'groups'; snapshot?: DeltaSnapshot };
 type IssuedToken = { tenantId: string; clientId: string };
 type RequestContext = { requestId: string; clientRequestId: string };
@@ -195,6 +196,8 @@ class FakeGraphServer implements FakeGraph {
 
   private readonly apps = new Map<string, Map<string, string>>();
   private readonly users = new Map<string, FakeUser>();
+  /** How often each user was set: a delta link reports the users changed since it was issued. */
+  private readonly userVersions = new Map<string, number>();
   private readonly groups = new Map<string, string[]>();
   private readonly faults: FakeFault[] = [];
   private readonly tokens = new Map<string, IssuedToken>();
@@ -240,7 +243,9 @@ class FakeGraphServer implements FakeGraph {
   }
 
   setUser(user: FakeUser): void {
-    this.users.set(user.id.toLowerCase(), { ...user });
+    const id = user.id.toLowerCase();
+    this.users.set(id, { ...user });
+    this.userVersions.set(id, (this.userVersions.get(id) ?? 0) + 1);
   }
 
   deleteUser(id: string): void {
@@ -263,6 +268,7 @@ class FakeGraphServer implements FakeGraph {
     this.expiredDeltaTokens.clear();
     this.apps.clear();
     this.users.clear();
+    this.userVersions.clear();
     this.groups.clear();
     this.subscriptions.clear();
     this.faults.length = 0;
@@ -589,7 +595,7 @@ class FakeGraphServer implements FakeGraph {
   }
 
   private usersSnapshot(): DeltaSnapshot {
-    return { resource: 'users', enabled: new Map([...this.users.values()].map((user) => [user.id.toLowerCase(), user.accountEnabled])) };
+    return { resource: 'users', versions: new Map([...this.users.keys()].map((id) => [id, this.userVersions.get(id) ?? 0])) };
   }
 
   private changesSince(deltaToken: string, resource: 'users' | 'groups', context: RequestContext): Reply {
@@ -600,12 +606,13 @@ class FakeGraphServer implements FakeGraph {
     let snapshot: DeltaSnapshot;
     if (previous.snapshot.resource === 'users') {
       snapshot = this.usersSnapshot();
-      for (const [id, enabled] of previous.snapshot.enabled) {
+      // Any change since counts, even one undone before this round: Graph lists the object with its state now.
+      for (const [id, version] of previous.snapshot.versions) {
         if (!this.users.has(id)) changes.push({ id, '@removed': { reason: 'changed' } });
-        else if (this.users.get(id)?.accountEnabled !== enabled) changes.push({ id, accountEnabled: this.users.get(id)?.accountEnabled });
+        else if (this.userVersions.get(id) !== version) changes.push({ id, accountEnabled: this.users.get(id)?.accountEnabled });
       }
       for (const user of this.users.values()) {
-        if (!previous.snapshot.enabled.has(user.id.toLowerCase())) changes.push({ id: user.id, accountEnabled: user.accountEnabled });
+        if (!previous.snapshot.versions.has(user.id.toLowerCase())) changes.push({ id: user.id, accountEnabled: user.accountEnabled });
       }
     } else {
       const members = new Map<string, string[] | undefined>();

@@ -220,8 +220,14 @@ class FakeOktaServer implements FakeOkta {
     const body = await readBody(request).catch(() => '');
     const authorization = request.headers.authorization ?? '';
     const authorized = authorization.startsWith('SSWS ') && this.apiTokens.has(authorization.slice(5));
-    this.requests.push({ method, path: url.pathname, authorized, query: url.search });
     let reply: Reply;
+    if (url.pathname.startsWith('/_fake/')) {
+      reply = this.control(method, url.pathname, body);
+      response.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' });
+      response.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+      return;
+    }
+    this.requests.push({ method, path: url.pathname, authorized, query: url.search });
     try {
       reply = this.injectedFault(method, url.pathname) ?? (authorized ? await this.route(method, url, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
     } catch {
@@ -239,6 +245,35 @@ class FakeOktaServer implements FakeOkta {
     if (reply.body === undefined) delete headers['content-type'];
     response.writeHead(reply.status, headers);
     response.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+  }
+
+  /**
+   * Changes from another process (`npm run demo -- poll` against `npm start`'s fake), as an Okta
+   * administrator's actions would make them: POST /_fake/logs with a LogEvent appends it to the
+   * System Log; PUT /_fake/users/{id}/groups with an array of group names sets the user's groups.
+   * Not part of Okta's API, and not counted in `requests`.
+   */
+  private control(method: string, path: string, body: string): Reply {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return { status: 400, body: { error: 'a JSON body is expected' } };
+    }
+    if (method === 'POST' && path === '/_fake/logs') {
+      const event = value as Partial<FakeLogEvent> | null;
+      if (typeof event?.uuid !== 'string' || typeof event.published !== 'string' || typeof event.eventType !== 'string') {
+        return { status: 400, body: { error: 'a LogEvent needs uuid, published and eventType' } };
+      }
+      this.addLogEvent(event as FakeLogEvent);
+      return { status: 204 };
+    }
+    const userGroups = /^\/_fake\/users\/([^/]+)\/groups$/.exec(path);
+    if (method === 'PUT' && userGroups && Array.isArray(value) && value.every((name) => typeof name === 'string')) {
+      this.setUserGroups(decodeURIComponent(userGroups[1] ?? ''), value as string[]);
+      return { status: 204 };
+    }
+    return { status: 404, body: { error: 'POST /_fake/logs or PUT /_fake/users/{id}/groups' } };
   }
 
   private injectedFault(method: string, path: string): Reply | undefined {

@@ -15,7 +15,7 @@ import { subscriptionUrls } from '../../shared/app/graph-subscriptions.js';
 /** Any value works: the fake accepts what it was told; this is what both sides are told. */
 export const LOCAL_GRAPH_CLIENT_SECRET = 'local-graph-client-secret-for-npm-start';
 
-async function putSecret(endpoint: string, name: string, value: string): Promise<void> {
+export async function putSecret(endpoint: string, name: string, value: string): Promise<void> {
   const secrets = new SecretsManagerClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await secrets.send(new CreateSecretCommand({ Name: name, SecretString: value }));

@@ -16,6 +16,9 @@ export type LocalStackState = {
   graphBaseUrl?: string;
   graphAuthorityHost?: string;
   secretsManagerEndpoint?: string;
+  /** The local fake Okta (every Okta connection of the seed points at it) and how often the pollers run. */
+  oktaOrgUrl?: string;
+  pollIntervalSeconds?: number;
   /** The admin user pool in moto, for `npm run token` (local only: a throwaway password). */
   admin?: LocalAdmin;
 };

@@ -176,6 +176,7 @@ export function pollAllGraphDeltas(settings: DeltaPollSettings): Promise<{ conne
     applies: isDeltaPollable,
     poll: (connection) => pollConnectionDeltas(connection, settings),
     failed: (report) => report.resources.some((resource) => resource.outcome === 'failed'),
+    idle: (report) => report.resources.every((resource) => (resource.outcome === 'polled' || resource.outcome === 'skipped') && resource.stored === 0),
     error: (failed) => new GraphDeltaPollError(`the Graph deltas of ${failed.length} Entra connection(s) could not be polled: ${failed.join(', ')}`),
   });
 }

@@ -13,6 +13,8 @@ export type ConnectionPoller<C extends Connection, R> = {
   applies: (connection: Connection | undefined) => connection is C;
   poll: (connection: C) => Promise<R>;
   failed: (report: R) => boolean;
+  /** A run that found nothing new: logged at debug, so an idle schedule does not fill the logs. */
+  idle: (report: R) => boolean;
   /** The error thrown when any connection failed, given their ids. */
   error: (failedIds: string[]) => Error;
 };
@@ -30,6 +32,8 @@ export async function pollEveryConnection<C extends Connection, R extends Record
         if (poller.failed(report)) {
           failed.push(connectionId);
           logger.warn(`${poller.what} not polled`, { ...report });
+        } else if (poller.idle(report)) {
+          logger.debug(`${poller.what} polled, nothing new`, { ...report });
         } else {
           logger.info(`${poller.what} polled`, { ...report });
         }

@@ -29,6 +29,7 @@ describe('npm start and npm run demo', async () => {
     HTTP_PORT: String(await freePort()),
     DYNAMODB_ENDPOINT: '',
     TABLE_NAME: '',
+    POLL_INTERVAL_SECONDS: '2',
   };
   const stack = spawn('node_modules/.bin/tsx', ['scripts/start.ts'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -40,7 +41,7 @@ describe('npm start and npm run demo', async () => {
     if (stack.exitCode === null && stack.pid) process.kill(-stack.pid, 'SIGKILL');
   });
 
-  it('starts, prints the hook URLs and secrets, and the demo shows a membership deleted', { timeout: 120_000 }, async () => {
+  it('starts, prints the hook URLs and secrets, and the demo shows a membership deleted', { timeout: 180_000 }, async () => {
     const deadline = Date.now() + 90_000;
     while (!output.includes('Press Ctrl-C') && Date.now() < deadline && stack.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -54,8 +55,9 @@ describe('npm start and npm run demo', async () => {
     const demo = await run('node_modules/.bin/tsx', ['scripts/demo.ts'], { env });
     expect(demo.stdout).toMatch(/before\s+alex\.doe@example\.com in demo-account: active/);
     expect(demo.stdout).toMatch(/→ 200 in/);
-    // demo-okta has no API token, so another group granting demo-account is not asked about.
-    expect(demo.stdout).toMatch(/applied \(soft-deleted membership in demo-account \(no Okta API token: other groups not checked\)\)/);
+    // npm start points demo-okta at its fake Okta with an API token: Okta is asked for alex's other groups.
+    expect(output).toMatch(/fake Okta on https:\/\/127\.0\.0\.1:\d+/);
+    expect(demo.stdout).toMatch(/applied \(soft-deleted membership in demo-account\)/);
     expect(demo.stdout).toMatch(/after\s+alex\.doe@example\.com in demo-account: deleted/);
     // Entra: Graph notifications over HTTP through graph-hook, applied by process-graph-events.
     expect(output).toContain(`POST ${httpUrl}/hooks/graph/demo-entra`);
@@ -73,6 +75,15 @@ describe('npm start and npm run demo', async () => {
     expect(users.status).toBe(200);
     expect(await users.json()).toEqual({ users: [{ userId: 'riley', connections: ['demo-okta'] }] });
     expect((await fetch(`${httpUrl}/admin/users?email=riley.chen%40example.com`)).status).toBe(401);
+
+    // No webhook at all: changes made only in the fake Okta and the fake Graph, found by the stack's pollers.
+    const polled = await run('node_modules/.bin/tsx', ['scripts/demo.ts', 'poll'], { env });
+    expect(polled.stdout).toMatch(/after\s+riley\.chen@example\.com in demo-account: deleted\s+role=Author .*reason="IdP user deactivated"/);
+    expect(polled.stdout).toMatch(/after\s+lee\.wong@example\.com in demo-entra-account: deleted\s+role=Author .*reason="user disabled in Entra ID \(accountEnabled false\)"/);
+    expect(polled.stdout.match(/applied [\d.]+ s after the change, by the pollers alone/g)).toHaveLength(2);
+    const pollOnce = await run('node_modules/.bin/tsx', ['scripts/poll.ts'], { env });
+    expect(pollOnce.stdout).toMatch(/okta  demo-okta: 1 request\(s\), 0 event\(s\) read/);
+    expect(pollOnce.stdout).toMatch(/graph demo-entra: users polled, 1 request\(s\), 0 new hint\(s\); groups polled, 1 request\(s\), 0 new hint\(s\)/);
 
     // Reconciliation from the command line, against the stack's table and fake Graph.
     const reconcile = await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', 'demo-entra', '--dry-run'], { env });
