@@ -15,6 +15,7 @@ import { providerNameFromUserName, ProvenanceError } from '../shared/domain/prov
 import { memberGroupsInDirectory } from '../shared/app/directory-check.js';
 import { checkSignUp, groupsForToken, recordSignIn, SignInDeniedError } from '../shared/app/sign-in-mapping.js';
 import { cachedSignInConfig } from '../shared/store/sso-configs.js';
+import { countSignInDecision, type SignInTrigger } from '../shared/metrics.js';
 
 const { groupsAttribute, objectIdAttribute, configCacheMs } = config();
 const settings = { groupsAttribute, objectIdAttribute, memberGroupsInDirectory, ...cachedSignInConfig(configCacheMs) };
@@ -57,6 +58,12 @@ const triggerEventSchema = z.looseObject({
 
 type TriggerEvent = z.infer<typeof triggerEventSchema>;
 
+function triggerOf(raw: unknown): SignInTrigger {
+  const source = (raw as { triggerSource?: unknown } | null)?.triggerSource;
+  if (source === 'PreSignUp_ExternalProvider') return 'signUp';
+  return typeof source === 'string' && SIGN_IN.has(source) ? 'signIn' : 'token';
+}
+
 async function cognitoTrigger(raw: unknown): Promise<unknown> {
   if (!isFederatedSignIn(raw)) return raw;
   const event: TriggerEvent = triggerEventSchema.parse(raw);
@@ -69,6 +76,7 @@ async function cognitoTrigger(raw: unknown): Promise<unknown> {
     const groups = await groupsForToken(user, current.groupsToOverride ?? [], !FRESH_TOKEN_SOURCES.has(source), settings);
     if (groups) event.response = { ...(event.response ?? {}), ...preTokenGroupOverride(event.version, groups, current) };
   }
+  countSignInDecision(triggerOf(event), 'admitted');
   return event;
 }
 
@@ -78,9 +86,11 @@ function personFacingErrors(): middy.MiddlewareObj<unknown, unknown> {
     onError: async (request) => {
       const { error } = request;
       if (error instanceof SignInDeniedError || error instanceof ProvenanceError) {
+        countSignInDecision(triggerOf(request.event), 'denied');
         logger.warn('sign-in denied', { reason: error.message });
         throw new Error(error.message);
       }
+      countSignInDecision(triggerOf(request.event), 'error');
       logger.error('sign-in trigger failed', { error: error as Error });
       throw new Error('Sign-in is temporarily unavailable. Please try again in a moment.');
     },

@@ -15,6 +15,7 @@ import type { NotificationKind } from '../shared/domain/graph-notifications.js';
 import { MethodNotAllowedError } from '../shared/http/errors.js';
 import { httpErrors } from '../shared/http/http-errors.js';
 import { parseJson, queryValue, rawBody } from '../shared/http/request.js';
+import { publishCount } from '../shared/metrics.js';
 
 const settings = config();
 const FRESH_READ_INTERVAL_MS = 5_000;
@@ -47,6 +48,7 @@ function graphHook(kind: NotificationKind) {
       retentionDays: settings.inboxRetentionDays,
     });
     logger.info('graph delivery stored', { ...receipt });
+    publishCount(connection.connection.connectionId, 'EventsReceived', receipt.stored);
     // 202: stored, processed later (Graph's documented answer for this).
     return { statusCode: 202, body: '' };
   };

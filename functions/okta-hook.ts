@@ -9,6 +9,7 @@ import { answerVerification, authenticateOktaRequest, receiveOktaDelivery } from
 import { MethodNotAllowedError } from '../shared/http/errors.js';
 import { httpErrors, jsonResponse } from '../shared/http/http-errors.js';
 import { headerValue, parseJson, rawBody } from '../shared/http/request.js';
+import { publishCount } from '../shared/metrics.js';
 
 const settings = config();
 const lookupConnection = cachedConnectionLookup(settings.configCacheMs);
@@ -38,6 +39,7 @@ async function oktaHook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyS
   });
   logger.setCorrelationId(receipt.deliveryId);
   logger.info('okta delivery stored', { ...receipt });
+  publishCount(connection.connectionId, 'EventsReceived', receipt.stored);
   // Okta wants an empty 200 or 204, and only after the events are durably stored (rule 1).
   return { statusCode: 200, body: '' };
 }

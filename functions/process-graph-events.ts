@@ -17,6 +17,7 @@ import { graphInboxEventSchema, type GraphInboxEvent } from '../shared/store/gra
 import { failAttempt } from '../shared/app/fail-attempt.js';
 import { cachedAccountLookups } from '../shared/store/sso-configs.js';
 import { processGraphEvent } from '../shared/app/process-graph-event.js';
+import { ConnectionCounts } from '../shared/metrics.js';
 
 const { configCacheMs, hooksBaseUrl, disableOnDeprovision } = config();
 const settings = { accounts: cachedAccountLookups(configCacheMs), hooksBaseUrl, disableOnDeprovision };
@@ -25,14 +26,16 @@ function inboxEventOf(record: DynamoDBRecord): GraphInboxEvent {
   return graphInboxEventSchema.parse(unmarshall((record.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>));
 }
 
-async function processRecord(record: DynamoDBRecord): Promise<void> {
+async function processRecord(record: DynamoDBRecord, counts: ConnectionCounts): Promise<void> {
   const event = inboxEventOf(record);
   logger.setCorrelationId(event.eventId);
   const context = { connectionId: event.connectionId, eventType: event.eventType };
   try {
     const outcome = await processGraphEvent(event, settings);
+    counts.addOutcome(event.connectionId, outcome.status);
     logger.info('graph event processed', { ...context, status: outcome.status, detail: outcome.detail });
   } catch (error) {
+    counts.add(event.connectionId, 'EventsFailed');
     await failAttempt(event, error, context);
   }
 }
@@ -41,7 +44,12 @@ async function processGraphEvents(event: DynamoDBStreamEvent, context: Context) 
   // Per invocation: a processor holds its batch's records and failures, and one shared by
   // invocations running at once in one process loses the failures of the one that started first.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  return processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
+  const counts = new ConnectionCounts();
+  try {
+    return await processPartialResponse(event, (record: DynamoDBRecord) => processRecord(record, counts), processor, { context, processInParallel: false });
+  } finally {
+    counts.publish();
+  }
 }
 
 export const handler = middy<DynamoDBStreamEvent, unknown, Error, Context>()

@@ -19,6 +19,7 @@ import { cachedConnectionLookup } from '../shared/store/connections.js';
 import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 import { revokeLeavers } from '../shared/app/revoke-access.js';
+import { ConnectionCounts } from '../shared/metrics.js';
 
 const { oktaEventTypes, configCacheMs, disableOnDeprovision } = config();
 const processing = { actedOnTypes: oktaEventTypes, accounts: cachedAccountLookups(configCacheMs), connection: cachedConnectionLookup(configCacheMs) };
@@ -36,14 +37,16 @@ function logContext(event: OktaInboxEvent) {
   };
 }
 
-async function reportRecord(record: DynamoDBRecord, results: Map<string, EventResult>): Promise<void> {
+async function reportRecord(record: DynamoDBRecord, results: Map<string, EventResult>, counts: ConnectionCounts): Promise<void> {
   const event = inboxEventOf(record);
   logger.setCorrelationId(event.eventId);
   const result = results.get(event.eventId) ?? { error: new Error('the event was not processed') };
   if ('outcome' in result) {
+    counts.addOutcome(event.connectionId, result.outcome.status);
     logger.info('event processed', { ...logContext(event), status: result.outcome.status, detail: result.outcome.detail });
     return;
   }
+  counts.add(event.connectionId, 'EventsFailed');
   await failAttempt(event, result.error, logContext(event));
 }
 
@@ -70,10 +73,15 @@ async function processEvents(event: DynamoDBStreamEvent, context: Context) {
   // each other's records and lost reported failures). Records are reported one after another,
   // so each log line carries its own correlation id.
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  return processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results), processor, {
-    context,
-    processInParallel: false,
-  });
+  const counts = new ConnectionCounts();
+  try {
+    return await processPartialResponse(event, (record: DynamoDBRecord) => reportRecord(record, results, counts), processor, {
+      context,
+      processInParallel: false,
+    });
+  } finally {
+    counts.publish();
+  }
 }
 
 export const handler = middy<DynamoDBStreamEvent, unknown, Error, Context>()

@@ -49,6 +49,8 @@ function configureEnvironment(endpoint: string, cognitoEndpoint: string): void {
     DYNAMODB_ENDPOINT: endpoint,
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // EMF metric lines go to stdout, where this prints its JSON.
+    POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
 }

@@ -24,6 +24,7 @@ if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
 process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // CloudWatch's log lines, noise in a terminal
 // Against `npm start`: its fake Graph, whose test-only certificate this process must trust.
 if (!options.get('endpoint') && useLocalGraph(stack)) await relaunchTrustingFakeGraph();
 

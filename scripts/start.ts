@@ -148,6 +148,8 @@ async function main(): Promise<void> {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // EMF metrics are log lines CloudWatch reads; in a terminal they are noise (POWERTOOLS_METRICS_DISABLED=false to see them).
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
   console.log(`DynamoDB Local on ${dynamo.endpoint}`);
 

@@ -11,6 +11,8 @@ process.env.TABLE_NAME = `test-${randomUUID()}`;
 process.env.AWS_REGION = 'us-east-1';
 // Keep test output readable; set LOG_LEVEL=DEBUG to see the handlers' JSON logs.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
+// EMF metrics are log lines for CloudWatch: noise here (test/unit/metrics.test.ts turns them on).
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.COGNITO_ENDPOINT = inject('motoEndpoint');
 process.env.SECRETS_MANAGER_ENDPOINT = inject('motoEndpoint');
 process.env.SQS_ENDPOINT = inject('motoEndpoint');

@@ -177,6 +177,7 @@ export function pollAllGraphDeltas(settings: DeltaPollSettings): Promise<{ conne
     poll: (connection) => pollConnectionDeltas(connection, settings),
     failed: (report) => report.resources.some((resource) => resource.outcome === 'failed'),
     idle: (report) => report.resources.every((resource) => (resource.outcome === 'polled' || resource.outcome === 'skipped') && resource.stored === 0),
+    stored: (report) => report.resources.reduce((sum, resource) => sum + resource.stored, 0),
     error: (failed) => new GraphDeltaPollError(`the Graph deltas of ${failed.length} Entra connection(s) could not be polled: ${failed.join(', ')}`),
   });
 }

@@ -174,6 +174,7 @@ export function pollAllConnections(settings: PollSettings): Promise<{ connection
     poll: (connection) => pollConnection(connection, settings),
     failed: (report) => report.stoppedBy === 'failed',
     idle: (report) => report.received === 0 && report.stoppedBy === 'caughtUp',
+    stored: (report) => report.stored,
     error: (failed) => new OktaLogPollError(`the System Log of ${failed.length} Okta connection(s) could not be polled: ${failed.join(', ')}`),
   });
 }

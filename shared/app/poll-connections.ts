@@ -5,6 +5,7 @@
  */
 import type { Connection } from '../domain/connection.js';
 import { logger } from '../logger.js';
+import { publishCount } from '../metrics.js';
 import { getConnection, listConnectionIds } from '../store/connections.js';
 
 export type ConnectionPoller<C extends Connection, R> = {
@@ -15,6 +16,8 @@ export type ConnectionPoller<C extends Connection, R> = {
   failed: (report: R) => boolean;
   /** A run that found nothing new: logged at debug, so an idle schedule does not fill the logs. */
   idle: (report: R) => boolean;
+  /** New inbox items the run stored (the EventsPolled metric). */
+  stored: (report: R) => number;
   /** The error thrown when any connection failed, given their ids. */
   error: (failedIds: string[]) => Error;
 };
@@ -29,6 +32,7 @@ export async function pollEveryConnection<C extends Connection, R extends Record
       try {
         const report = await poller.poll(connection);
         reports.push(report);
+        publishCount(connectionId, 'EventsPolled', poller.stored(report));
         if (poller.failed(report)) {
           failed.push(connectionId);
           logger.warn(`${poller.what} not polled`, { ...report });

@@ -376,3 +376,32 @@ describe('the sign-in triggers and the federated app client', () => {
     expect(client.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
   });
 });
+
+describe('alarms', () => {
+  const resources = Object.entries(serverless.resources.Resources);
+  const alarms = resources.filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm').map(([, resource]) => resource.Properties);
+  const watchedFunctions = (metric: string) =>
+    alarms
+      .filter((alarm) => alarm.Namespace === 'AWS/Lambda' && alarm.MetricName === metric)
+      .map((alarm) => String((alarm.Dimensions as Array<{ Value: string }>)[0]?.Value).replace('${self:service}-${sls:stage}-', ''));
+
+  it('notify the alarm topic, every one of them', () => {
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+  });
+
+  it('watch every scheduled and stream function for failures, and the stream consumers for lag', () => {
+    const background = Object.entries(serverless.functions)
+      .filter(([, definition]) => (definition.events ?? []).some((event) => 'schedule' in event || 'stream' in event))
+      .map(([name]) => name)
+      .sort();
+    expect(background).toEqual(expect.arrayContaining(['poll-graph-deltas', 'poll-okta-logs', 'process-graph-events', 'process-okta-events', 'reconcile', 'renew-subscriptions']));
+    expect(watchedFunctions('Errors').sort()).toEqual(background);
+    const streamConsumers = background.filter((name) => (serverless.functions[name]?.events ?? []).some((event) => 'stream' in event));
+    expect(watchedFunctions('IteratorAge').sort()).toEqual(streamConsumers);
+  });
+
+  it('name functions that exist', () => {
+    for (const name of [...watchedFunctions('Errors'), ...watchedFunctions('IteratorAge')]) expect(serverless.functions).toHaveProperty(name);
+  });
+});
