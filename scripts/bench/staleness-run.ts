@@ -202,7 +202,7 @@ function summarizeIdp(idp: Idp, changes: readonly Change[], runs: readonly PollR
     applied: applied.length,
     lost: own.length - applied.length,
     byKind: kinds,
-    count: lag.samples,
+    // Change made → its membership read as deleted, over the applied changes.
     p50Ms: lag.p50Ms,
     p99Ms: lag.p99Ms,
     maxMs: lag.maxMs,
@@ -217,7 +217,7 @@ function summarizeIdp(idp: Idp, changes: readonly Change[], runs: readonly PollR
 }
 
 /** IdP requests of `polls` runs of each poller with nothing changed, per run and per connection. */
-async function idleCalls(okta: FakeOkta, graph: FakeGraph, polls: number) {
+async function idleCalls(okta: FakeOkta, graph: FakeGraph, connections: Record<Idp, number>, polls: number) {
   const oktaBefore = okta.requests.length;
   const graphBefore = graph.requests.length;
   const failures: string[] = [];
@@ -231,37 +231,43 @@ async function idleCalls(okta: FakeOkta, graph: FakeGraph, polls: number) {
   const graphRequests = graph.requests.slice(graphBefore);
   // Graph API calls are under /v1.0; the rest are the identity platform's (tokens, discovery).
   const graphApi = graphRequests.filter((request) => request.path.startsWith('/v1.0/'));
-  const perPoll = (count: number) => round2(count / polls);
+  // Per poll run and per connection polled.
+  const perOktaPoll = (count: number) => round2(count / polls / connections.okta);
+  const perEntraPoll = (count: number) => round2(count / polls / connections.entra);
   return {
     polls,
-    connections: { okta: 1, entra: 1 },
-    oktaCallsPerIdlePoll: perPoll(oktaRequests.length),
-    oktaSystemLogCallsPerIdlePoll: perPoll(oktaRequests.filter((request) => request.path === '/api/v1/logs').length),
-    graphCallsPerIdlePoll: perPoll(graphApi.length),
+    connections,
+    oktaCallsPerIdlePoll: perOktaPoll(oktaRequests.length),
+    oktaSystemLogCallsPerIdlePoll: perOktaPoll(oktaRequests.filter((request) => request.path === '/api/v1/logs').length),
+    graphCallsPerIdlePoll: perEntraPoll(graphApi.length),
     graphCallsByPath: Object.fromEntries(
-      [...new Set(graphApi.map((request) => request.path))].map((path) => [path, perPoll(graphApi.filter((request) => request.path === path).length)]),
+      [...new Set(graphApi.map((request) => request.path))].map((path) => [path, perEntraPoll(graphApi.filter((request) => request.path === path).length)]),
     ),
-    graphLoginCallsPerIdlePoll: perPoll(graphRequests.length - graphApi.length),
+    graphLoginCallsPerIdlePoll: perEntraPoll(graphRequests.length - graphApi.length),
     failures,
   };
 }
 
 export type StalenessInfra = { endpoint: string; secretsEndpoint: string; okta: FakeOkta; graph: FakeGraph };
 
-async function prepare(infra: StalenessInfra, log: (message: string) => void): Promise<string> {
+/** The table, the seed, the secrets and the fakes' directories; returns the stream and the connections per IdP. */
+async function prepare(infra: StalenessInfra, log: (message: string) => void): Promise<{ streamArn: string; connections: Record<Idp, number> }> {
   const streamArn = await ensureTable(dynamoClient, tableName);
   const seed = parseSeed(stalenessSeed({ orgUrl: infra.okta.orgUrl, users: PLAN.usersPerIdp }));
   const items = await writeSeed(seed);
   log(`staleness: seeded ${items} items (${PLAN.usersPerIdp} users per IdP)`);
   // The Okta API token and the Graph app's secret, in moto's Secrets Manager and known to the fakes;
   // the fake Graph holds every seeded Entra user, enabled, in the group that grants their membership.
+  // The hooks' base URL names subscriptions only, and this seed has none: no webhook is ever called.
+  // (graphAppSecret creates any secret in moto, or reads it back if it exists.)
   infra.okta.addApiToken(await graphAppSecret(OKTA_TOKEN_REF, `00StaleBenchToken-${crypto.randomUUID()}`));
   await populateLocalGraph(infra.graph, seed, { secretsEndpoint: infra.secretsEndpoint, hooksBaseUrl: 'http://127.0.0.1:9' });
-  return streamArn;
+  const ofType = (type: string) => seed.connections.filter((connection) => connection.type === type).length;
+  return { streamArn, connections: { okta: ofType('okta'), entra: ofType('entra') } };
 }
 
 export async function runStalenessBenchmark(infra: StalenessInfra, log: (message: string) => void) {
-  const streamArn = await prepare(infra, log);
+  const { streamArn, connections } = await prepare(infra, log);
   const stream = new LocalStream({
     endpoint: infra.endpoint,
     streamArn,
@@ -309,7 +315,7 @@ export async function runStalenessBenchmark(infra: StalenessInfra, log: (message
     const untouchedStatuses = await statusesOf(untouched);
     const untouchedStillActive = untouched.filter((membership) => untouchedStatuses.get(membershipKey(membership)) === 'active').length;
 
-    const idle = await idleCalls(infra.okta, infra.graph, PLAN.idlePolls);
+    const idle = await idleCalls(infra.okta, infra.graph, connections, PLAN.idlePolls);
     const okta = summarizeIdp('okta', changes, runs.okta);
     const entra = summarizeIdp('entra', changes, runs.entra);
     return {
