@@ -11,9 +11,12 @@
  *   endToEnd             removals posted at a fixed concurrency while the stream applies them
  *   dynamoCalls          DynamoDB commands per event (ack + processing)
  *   functions            bundle size and cold import time of each function of serverless.yml
+ *   staleness            hooks off, pollers on a scaled-down schedule: IdP change → soft-delete, and
+ *                        IdP calls of an idle poll (scripts/bench/staleness.ts, in a process of its own)
  * and "targets": each target with whether it was met. Exit 0 whenever it measured.
+ * `npm run bench -- staleness` runs the staleness section alone.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { version as esbuildVersion } from 'esbuild';
 import { measureFunctions, type FunctionMeasure } from './bench/bundles.js';
 import { startDynamoDbLocal } from './lib/dynamodb-local.js';
+import { extraCaBundleWithFakeGraph } from './lib/extra-ca.js';
 import { startMotoServer } from './lib/moto-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -114,7 +118,38 @@ function evaluateTargets(measured: Measured, functions: Record<string, FunctionM
     ),
     oktaHookNoOktaSdk: target('functions.okta-hook.containsOktaSdk is false', hook.containsOktaSdk, false, !hook.containsOktaSdk),
   };
-  return { ...targets, allMet: Object.values(targets).every((entry) => entry.met) };
+  return targets;
+}
+
+const withAllMet = (targets: Record<string, Target>) => ({ ...targets, allMet: Object.values(targets).every((entry) => entry.met) });
+
+type Target = ReturnType<typeof target>;
+type StalenessResult = { targets?: Record<string, Target | boolean> } & Record<string, unknown>;
+
+/**
+ * The staleness section runs in a process of its own, after the others: its own DynamoDB Local,
+ * moto_server and fake IdPs (whose certificate a process must trust from start-up), and no backlog
+ * of this process's table in its stream. A failure is reported in the output, not thrown.
+ */
+async function runStaleness(): Promise<StalenessResult> {
+  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'scripts', 'bench', 'staleness.ts')], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaBundleWithFakeGraph() },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+  if (code !== 0) return { failed: `scripts/bench/staleness.ts exited with ${code} (see its output above)` };
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as StalenessResult;
+}
+
+/** The staleness section's targets beside the others', prefixed; a failed section is a missed target. */
+function stalenessTargets(staleness: StalenessResult): Record<string, Target> {
+  if (!staleness.targets) return { staleness: target('the staleness section ran', String(staleness.failed ?? 'no targets'), 'ran', false) };
+  const entries = Object.entries(staleness.targets).flatMap(([name, entry]) =>
+    typeof entry === 'boolean' ? [] : [[`staleness${name[0]?.toUpperCase()}${name.slice(1)}`, entry] as const],
+  );
+  return Object.fromEntries(entries);
 }
 
 async function main() {
@@ -123,6 +158,7 @@ async function main() {
 
   log('starting DynamoDB Local and moto_server');
   const [dynamo, moto] = await Promise.all([startDynamoDbLocal(), startMotoServer()]);
+  let tableSections;
   try {
     configureEnvironment(dynamo.endpoint, moto.endpoint);
     // The admin pool must exist before the first module reads the configuration.
@@ -136,26 +172,35 @@ async function main() {
     const signIn = await runSignInBenchmark({ firstUser: PLAN.endToEndEvents, users: 20, samples: 300 }, log);
     const { runAdminBenchmark } = await import('./bench/admin.js');
     const adminApi = await runAdminBenchmark(admin, { samples: 100 }, log);
-    return {
-      ...measured,
-      signIn,
-      adminApi,
-      functions,
-      targets: evaluateTargets({ ...measured, signIn }, functions),
-      environment: environment(),
-      durationSeconds: Math.round((performance.now() - started) / 100) / 10,
-    };
+    tableSections = { ...measured, signIn, adminApi, functions, targets: evaluateTargets({ ...measured, signIn }, functions) };
   } finally {
     log('stopping DynamoDB Local and moto_server');
     await Promise.all([dynamo.stop(), moto.stop()]);
   }
+  log('staleness: in a process of its own');
+  const staleness = await runStaleness();
+  return {
+    ...tableSections,
+    staleness,
+    targets: withAllMet({ ...tableSections.targets, ...stalenessTargets(staleness) }),
+    environment: environment(),
+    durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+}
+
+/** `npm run bench -- staleness`: that section alone. */
+async function stalenessOnly() {
+  const staleness = await runStaleness();
+  return { staleness, targets: withAllMet(stalenessTargets(staleness)), environment: environment(), durationSeconds: Math.round((performance.now() - started) / 100) / 10 };
 }
 
 // Ctrl-C: exit through 'exit' so startDynamoDbLocal's handler kills the JVM.
 process.once('SIGINT', () => process.exit(130));
 
+const section = process.argv[2];
 try {
-  const result = await main();
+  if (section !== undefined && section !== 'staleness') throw new Error(`unknown section "${section}": npm run bench, or npm run bench -- staleness`);
+  const result = section === 'staleness' ? await stalenessOnly() : await main();
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`, () => process.exit(0));
 } catch (error) {
   console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
