@@ -92,6 +92,8 @@ async function main() {
       GRAPH_AUTHORITY_HOST: graph.authorityHost,
       AWS_REGION: 'us-east-1',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // EMF metric lines go to stdout, where this prints its JSON.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     const { runStalenessBenchmark } = await import('./staleness-run.js');
