@@ -66,6 +66,8 @@ export type OktaFault = {
   pathPrefix: string;
   status: number;
   times: number;
+  /** Matching requests let through before the fault starts (2nd page: `skip: 1`). */
+  skip?: number;
   /** For a 429: seconds until X-Rate-Limit-Reset (default 1). */
   resetInSeconds?: number;
 };
@@ -300,6 +302,10 @@ class FakeOktaServer implements FakeOkta {
   private injectedFault(method: string, path: string): Reply | undefined {
     const fault = this.faults.find((candidate) => (candidate.method ?? method) === method && path.startsWith(candidate.pathPrefix) && candidate.times > 0);
     if (!fault) return undefined;
+    if ((fault.skip ?? 0) > 0) {
+      fault.skip = (fault.skip ?? 0) - 1;
+      return undefined;
+    }
     fault.times -= 1;
     if (fault.status === 429) {
       // Okta's rate limit answer: the headers say when the window resets (epoch seconds).
