@@ -18,6 +18,7 @@ import { keys } from '../../shared/store/keys.js';
 import { getConnection } from '../../shared/store/connections.js';
 import { isPollable } from '../../shared/app/okta-log-poller.js';
 import { oktaReconcileDiff } from '../../shared/app/okta-reconcile.js';
+import { storeReconcileRequest } from '../../shared/store/graph-inbox.js';
 import { handler as reconcileSchedule } from '../../functions/reconcile.js';
 
 const run = promisify(execFile);
@@ -158,6 +159,8 @@ describe('Okta reconciliation, scheduled daily', () => {
       expect(await statuses(gone)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
       expect(await removalOf(gone, 'acme')).toBe('user');
     }
+    // Seeded users never linked by Okta user id are not judged: no evidence about them.
+    expect((await membership('alex.doe@example.com', 'acme'))?.status).toBe('active');
     expect((await membership(deactivated.email, 'acme'))?.reason).toBe('reconcile: user deactivated in Okta');
     expect((await membership(deleted.email, 'acme'))?.reason).toBe('reconcile: user deleted in Okta');
     expect((await membership(suspended.email, 'acme'))?.reason).toBe('reconcile: user suspended in Okta');
@@ -235,6 +238,20 @@ describe('Okta reconciliation, scheduled daily', () => {
     const { event } = await scheduledRun();
     expect(event).toMatchObject({ status: 'applied', detail: expect.stringContaining('nothing to remove') });
     expect(await statuses(member)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
+  });
+});
+
+describe('a reconcile request for an Okta connection without an API token (a replay, say)', () => {
+  it('is skipped with the reason, and Okta is not asked', async () => {
+    const { eventId } = await storeReconcileRequest({ connectionId: 'okta-b', trigger: 'schedule', receivedAt: new Date(), retentionDays: 1 });
+    const deadline = Date.now() + 15_000;
+    let item: Record<string, unknown> | undefined;
+    do {
+      await stream.drain();
+      item = (await documentClient.send(new GetCommand({ TableName: tableName, Key: keys.inboxEvent('okta-b', eventId), ConsistentRead: true }))).Item;
+    } while (item?.status === 'pending' && Date.now() < deadline);
+    expect(item).toMatchObject({ status: 'skipped', detail: expect.stringContaining('no Okta API token') });
+    expect(okta.requests).toHaveLength(0);
   });
 });
 
