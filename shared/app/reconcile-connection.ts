@@ -7,6 +7,7 @@
  * may concern. The member lists hold direct members only, so a user they leave out is confirmed
  * with Graph's transitive checkMemberGroups before losing anything (nested groups count). Every
  * list and check is fetched before anything is written: if one fails, nothing is deleted.
+ * Applying (applyReconciliation, removeAndRevoke) is shared with Okta reconciliation (okta-reconcile.ts).
  */
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
 import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type Membership, type RemovalScope } from '../domain/memberships.js';
