@@ -12,6 +12,13 @@
  * empty one, whose `after` is an opaque cursor. For a polling request `since` filters on when the
  * event was stored, which here is the order `addLogEvent` was called in.
  *
+ * Groups and users for reconciliation: `GET /api/v1/groups?search=profile.name eq "…"` (exact
+ * name, `\"` and `\\` escaped; several groups may share a name), `GET /api/v1/groups/{id}/users`
+ * (`limit`, default 1000 as Okta, `after`, a `Link: <…>; rel="next"` while more remain) and
+ * `GET /api/v1/users/{id}` (the User object with its `status`; an unknown or deleted user is 404
+ * E0000007). Sources: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/Group/
+ * (listGroups with `search`, listGroupUsers) and .../tag/User/ (getUser, the User object and statuses).
+ *
  * Sources (System Log): https://developer.okta.com/docs/api/openapi/okta-management/management/tag/SystemLog/
  * (polling requests, `next` links, LogEvent object).
  *
@@ -59,9 +66,15 @@ export type OktaFault = {
   pathPrefix: string;
   status: number;
   times: number;
+  /** Matching requests let through before the fault starts (2nd page: `skip: 1`). */
+  skip?: number;
   /** For a 429: seconds until X-Rate-Limit-Reset (default 1). */
   resetInSeconds?: number;
 };
+
+/** Okta's user statuses (https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/). */
+export type FakeUserStatus = 'ACTIVE' | 'PROVISIONED' | 'RECOVERY' | 'PASSWORD_EXPIRED' | 'LOCKED_OUT' | 'STAGED' | 'SUSPENDED' | 'DEPROVISIONED';
+export type FakeUser = { status: FakeUserStatus; login?: string; email?: string };
 
 export type OktaRequest = { method: string; path: string; authorized: boolean; query: string };
 /** A System Log LogEvent as Okta returns it; only these fields are read by the fake. */
@@ -88,7 +101,17 @@ export type FakeOkta = {
   setUserGroups(userId: string, groupNames: string[]): void;
   /** The `GET /api/v1/users/{id}/groups` requests' full URLs (path and query), in order. */
   userGroupRequests(): string[];
-  /** Forgets hooks, tokens, faults, logs and users' groups. */
+  /** Adds an Okta group (type OKTA_GROUP) with this name and returns its id; names may repeat, as APP_GROUPs' do. */
+  addGroup(name: string): string;
+  /** Sets the members of a group (Okta user ids), in listing order. */
+  setGroupMembers(groupId: string, userIds: string[]): void;
+  /** Creates or changes a user; a member never set is listed as ACTIVE. */
+  setUser(userId: string, user: FakeUser): void;
+  /** Deletes a user: `GET /api/v1/users/{id}` is 404 and no group lists them any more. */
+  deleteUser(userId: string): void;
+  /** The requests on the groups and users paths (`/api/v1/groups…`, `GET /api/v1/users/{id}`), path and query, in order. */
+  directoryRequests(): string[];
+  /** Forgets hooks, tokens, faults, logs, users' groups, groups and users. */
   reset(): void;
   stop(): Promise<void>;
 };
@@ -161,6 +184,10 @@ class FakeOktaServer implements FakeOkta {
   private readonly userGroups = new Map<string, string[]>();
   /** Okta group ids per group name, stable for the fake's life. */
   private readonly groupIds = new Map<string, string>();
+  /** Groups added with addGroup, by id, each with its members' Okta user ids. */
+  private readonly groups = new Map<string, { name: string; members: string[] }>();
+  private readonly users = new Map<string, FakeUser>();
+  private readonly deletedUsers = new Set<string>();
   private readonly server = createServer({ cert: readFileSync(FAKE_GRAPH_CERT_PATH), key: readFileSync(KEY_PATH) }, (request, response) => {
     void this.handle(request, response);
   });
@@ -186,6 +213,34 @@ class FakeOktaServer implements FakeOkta {
     this.userGroups.set(userId, [...groupNames]);
   }
 
+  addGroup(name: string): string {
+    const id = oktaId('00g');
+    this.groups.set(id, { name, members: [] });
+    return id;
+  }
+
+  setGroupMembers(groupId: string, userIds: string[]): void {
+    const group = this.groups.get(groupId);
+    if (!group) throw new Error(`no group ${groupId} in the fake Okta`);
+    group.members = [...userIds];
+  }
+
+  setUser(userId: string, user: FakeUser): void {
+    this.users.set(userId, { ...user });
+    this.deletedUsers.delete(userId);
+  }
+
+  deleteUser(userId: string): void {
+    this.users.delete(userId);
+    this.deletedUsers.add(userId);
+  }
+
+  directoryRequests(): string[] {
+    return this.requests
+      .filter((request) => request.path.startsWith('/api/v1/groups') || /^\/api\/v1\/users\/[^/]+$/.test(request.path))
+      .map((request) => `${request.path}${request.query}`);
+  }
+
   userGroupRequests(): string[] {
     return this.requests.filter((request) => /^\/api\/v1\/users\/[^/]+\/groups$/.test(request.path)).map((request) => `${request.path}${request.query}`);
   }
@@ -205,6 +260,9 @@ class FakeOktaServer implements FakeOkta {
     this.faults = [];
     this.logEvents.length = 0;
     this.userGroups.clear();
+    this.groups.clear();
+    this.users.clear();
+    this.deletedUsers.clear();
     this.requests.length = 0;
     this.verifications.length = 0;
   }
@@ -279,6 +337,10 @@ class FakeOktaServer implements FakeOkta {
   private injectedFault(method: string, path: string): Reply | undefined {
     const fault = this.faults.find((candidate) => (candidate.method ?? method) === method && path.startsWith(candidate.pathPrefix) && candidate.times > 0);
     if (!fault) return undefined;
+    if ((fault.skip ?? 0) > 0) {
+      fault.skip = (fault.skip ?? 0) - 1;
+      return undefined;
+    }
     fault.times -= 1;
     if (fault.status === 429) {
       // Okta's rate limit answer: the headers say when the window resets (epoch seconds).
@@ -300,6 +362,8 @@ class FakeOktaServer implements FakeOkta {
       if (method !== 'GET') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
       return this.groupsOfUser(decodeURIComponent(userGroups[1] ?? ''), url);
     }
+    const directory = this.directoryRoute(method, url);
+    if (directory) return directory;
     if (path === '/api/v1/eventHooks') {
       if (method === 'GET') return { status: 200, body: [...this.hooks.values()] };
       if (method === 'POST') return this.create(body);
@@ -396,6 +460,90 @@ class FakeOktaServer implements FakeOkta {
       links.push(`<${next.href}>; rel="next"`);
     }
     return { status: 200, headers: { link: links.join(', ') }, body: page };
+  }
+
+  /** The groups and users paths reconciliation reads; undefined for any other path. */
+  private directoryRoute(method: string, url: URL): Reply | undefined {
+    const path = url.pathname;
+    const groupUsers = /^\/api\/v1\/groups\/([^/]+)\/users$/.exec(path);
+    const user = /^\/api\/v1\/users\/([^/]+)$/.exec(path);
+    if (path !== '/api/v1/groups' && !groupUsers && !user) return undefined;
+    if (method !== 'GET') return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');
+    if (path === '/api/v1/groups') return this.searchGroups(url);
+    if (groupUsers) return this.membersOfGroup(decodeURIComponent(groupUsers[1] ?? ''), url);
+    return this.userById(decodeURIComponent(user?.[1] ?? ''));
+  }
+
+  /** `search=profile.name eq "…"` only (what reconciliation sends); every matching group on one page. */
+  private searchGroups(url: URL): Reply {
+    const search = url.searchParams.get('search') ?? '';
+    const match = /^profile\.name eq "((?:[^"\\]|\\.)*)"$/.exec(search);
+    if (!match) return oktaError(400, 'E0000031', 'Invalid search criteria.', ['this fake answers search=profile.name eq "…" only.']);
+    const name = (match[1] ?? '').replace(/\\(.)/g, '$1');
+    const found = [...this.groups].filter(([, group]) => group.name === name).map(([id, group]) => this.groupObject(id, group.name));
+    return { status: 200, body: found };
+  }
+
+  private groupObject(id: string, name: string) {
+    const at = '2026-01-01T00:00:00.000Z';
+    return {
+      id,
+      created: at,
+      lastUpdated: at,
+      lastMembershipUpdated: at,
+      objectClass: ['okta:user_group'],
+      type: 'OKTA_GROUP',
+      profile: { name, description: null },
+      _links: { users: { href: `${this.orgUrl}/api/v1/groups/${id}/users` } },
+    };
+  }
+
+  private userObject(id: string) {
+    const user = this.users.get(id) ?? { status: 'ACTIVE' as const };
+    const login = user.login ?? `${id.toLowerCase()}@example.com`;
+    const at = '2026-01-01T00:00:00.000Z';
+    return {
+      id,
+      status: user.status,
+      created: at,
+      activated: user.status === 'STAGED' ? null : at,
+      statusChanged: at,
+      lastLogin: null,
+      lastUpdated: at,
+      passwordChanged: null,
+      type: { id: 'oty00000000000000000' },
+      profile: { login, email: user.email ?? login, firstName: 'Test', lastName: id, mobilePhone: null, secondEmail: null },
+      credentials: { provider: { type: 'OKTA', name: 'OKTA' } },
+      _links: { self: { href: `${this.orgUrl}/api/v1/users/${id}` } },
+    };
+  }
+
+  /** `GET /api/v1/groups/{id}/users`: `limit` (1 to 1000, Okta's default 1000), `after` = the position to go on from. */
+  private membersOfGroup(groupId: string, url: URL): Reply {
+    const group = this.groups.get(groupId);
+    if (!group) return oktaError(404, 'E0000007', `Not found: Resource not found: ${groupId} (UserGroup)`);
+    const limit = Number(url.searchParams.get('limit') ?? '1000');
+    const start = url.searchParams.has('after') ? decodeAfter(url.searchParams.get('after') ?? '') : 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || start < 0) {
+      return oktaError(400, 'E0000001', 'Api validation failed: limit or after', ['limit must be 1 to 1000; after must be a cursor this org issued.']);
+    }
+    const members = group.members.filter((id) => !this.deletedUsers.has(id));
+    const page = members.slice(start, start + limit).map((id) => this.userObject(id));
+    const self = new URL(`${url.pathname}${url.search}`, this.orgUrl);
+    const links = [`<${self.href}>; rel="self"`];
+    if (start + limit < members.length) {
+      const next = new URL(url.pathname, this.orgUrl);
+      next.searchParams.set('limit', String(limit));
+      next.searchParams.set('after', encodeAfter(start + limit));
+      links.push(`<${next.href}>; rel="next"`);
+    }
+    return { status: 200, headers: { link: links.join(', ') }, body: page };
+  }
+
+  private userById(userId: string): Reply {
+    const known = this.users.has(userId) || [...this.groups.values()].some((group) => group.members.includes(userId));
+    if (!known || this.deletedUsers.has(userId)) return oktaError(404, 'E0000007', `Not found: Resource not found: ${userId} (User)`);
+    return { status: 200, body: this.userObject(userId) };
   }
 
   private activeHooks(): number {

@@ -10,6 +10,8 @@ import { mergePlans, outcomeOfPlan, planRestores, removedByIdp, type EventOutcom
 import { directoryFor } from '../idp/graph-connection.js';
 import { reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
 import { recreateSubscription } from './graph-subscriptions.js';
+import { isPollable } from './okta-log-poller.js';
+import { oktaReconcileConnection } from './okta-reconcile.js';
 import { logger } from '../logger.js';
 import { getConnectionWithSubscriptions, type Connection, type ConnectionWithSubscriptions } from '../store/connections.js';
 import { identityBySubject } from '../store/identities.js';
@@ -216,10 +218,25 @@ async function processLifecycle(event: GraphInboxEvent, found: ConnectionWithSub
   }
 }
 
+/**
+ * Okta reconciliation requests come through this inbox too: they need what Graph's do (the
+ * stream's retries and dead-letter queue, an outcome on the event, a long timeout, the
+ * connections' secrets), and nothing of process-okta-events' batch planning.
+ */
+async function processOktaReconcileRequest(event: GraphInboxEvent, trigger: string, connection: Connection, settings: GraphProcessingSettings): Promise<EventOutcome> {
+  // `npm run reconcile` runs its own request and records the outcome; leave it alone.
+  if (trigger === 'cli') return { status: 'skipped', detail: 'run by the command line' };
+  if (connection.deactivatedAt) return finish(event, skipped(`the connection was deactivated at ${connection.deactivatedAt}`));
+  // isPollable: an Okta connection with an org URL and an API token, not deactivated.
+  if (!isPollable(connection)) return finish(event, skipped('the connection has no Okta API token (orgUrl and oktaApiTokenRef): nothing to reconcile with'));
+  return oktaReconcileConnection(connection, event, { disableOnDeprovision: settings.disableOnDeprovision });
+}
+
 /** Processes one Graph inbox event and records its outcome; throws (to be retried) when Graph or DynamoDB fails. */
 export async function processGraphEvent(event: GraphInboxEvent, settings: GraphProcessingSettings): Promise<EventOutcome> {
   // Not cached: a lifecycle event must see the subscriptions as they are now.
   const found = await getConnectionWithSubscriptions(event.connectionId);
+  if (found?.connection.type === 'okta' && event.record.kind === 'reconcile') return processOktaReconcileRequest(event, event.record.trigger, found.connection, settings);
   if (!found || found.connection.type !== 'entra') {
     return finish(event, { status: 'invalid', detail: 'the connection is gone or is not an Entra connection' });
   }

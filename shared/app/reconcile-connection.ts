@@ -7,9 +7,10 @@
  * may concern. The member lists hold direct members only, so a user they leave out is confirmed
  * with Graph's transitive checkMemberGroups before losing anything (nested groups count). Every
  * list and check is fetched before anything is written: if one fails, nothing is deleted.
+ * Applying (applyReconciliation, removeAndRevoke) is shared with Okta reconciliation (okta-reconcile.ts).
  */
 import { grantingGroupsByAccount, reconcileRemovals, type LinkedUser, type ReconcileRemoval } from '../domain/graph-deprovision.js';
-import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type RemovalScope } from '../domain/memberships.js';
+import { mergePlans, outcomeOfPlan, planSoftDeletes, type EventOutcome, type IdpChangePlan, type Membership, type RemovalScope } from '../domain/memberships.js';
 import { GraphRequestError, type GraphDirectory } from '../idp/graph.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import type { Connection } from '../store/connections.js';
@@ -85,6 +86,12 @@ async function withoutNestedMembers(
   return { removals, kept: candidates.length - removals.length };
 }
 
+/** The active memberships of these users in these accounts, read strongly (the removals' plan is made from them). */
+export async function activeMembershipsIn(users: readonly { userId: string }[], accountIds: readonly string[]): Promise<Membership[]> {
+  const memberships = await membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
+  return memberships.filter((membership) => membership.status === 'active');
+}
+
 /** Reads everything and computes the diff; writes nothing. Throws a ReconcileFetchError if any Graph fetch fails. */
 export async function reconcileDiff(
   connection: Connection,
@@ -102,8 +109,7 @@ export async function reconcileDiff(
   const linked: LinkedUser[] = scope.users
     ? [...scope.users]
     : (await linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
-  const memberships = await membershipsByKey(linked.flatMap(({ userId }) => [...grants.keys()].map((accountId) => ({ userId, accountId }))));
-  const activeMemberships = memberships.filter((membership) => membership.status === 'active');
+  const activeMemberships = await activeMembershipsIn(linked, [...grants.keys()]);
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
 
   const observedAt = new Date().toISOString();
@@ -155,6 +161,30 @@ export type RemovalOptions = {
   disableOnDeprovision: boolean;
 };
 
+const pairKey = ({ userId, accountId }: { userId: string; accountId: string }) => `${userId}\u0000${accountId}`;
+
+/**
+ * The soft-deletes of these removals, one plan per (scope, reason) they carry (else the options'),
+ * each over exactly its own (user, account) pairs; they never share a membership.
+ */
+function planRemovals(event: InboxEventRef, removals: readonly ReconcileRemoval[], current: readonly Membership[], options: RemovalOptions): IdpChangePlan {
+  const kinds = new Map<string, { removal: RemovalScope; reason: string; pairs: Set<string> }>();
+  for (const removal of removals) {
+    const scope = removal.removal ?? options.removal;
+    const reason = removal.reason ?? options.reason;
+    const kind = kinds.get(`${scope}\u0000${reason}`) ?? { removal: scope, reason, pairs: new Set<string>() };
+    kind.pairs.add(pairKey(removal));
+    kinds.set(`${scope}\u0000${reason}`, kind);
+  }
+  const plans = [...kinds.values()].map(({ removal, reason, pairs }) =>
+    planSoftDeletes(
+      current.filter((membership) => pairs.has(pairKey(membership))),
+      { accountIds: new Set(current.map(({ accountId }) => accountId)), occurredAt: options.time, eventId: event.eventId, reason, removal },
+    ),
+  );
+  return plans.reduce((merged, plan) => mergePlans(merged, plan), { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [] } as IdpChangePlan);
+}
+
 export async function applyRemovals(
   event: InboxEventRef,
   removals: readonly ReconcileRemoval[],
@@ -162,13 +192,7 @@ export async function applyRemovals(
 ): Promise<EventOutcome> {
   // Exactly the (user, account) pairs to remove, read strongly: the plan's conditions are built on them.
   const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
-  const removalPlan = planSoftDeletes(current, {
-    accountIds: new Set(removals.map(({ accountId }) => accountId)),
-    occurredAt: options.time,
-    eventId: event.eventId,
-    reason: options.reason,
-    removal: options.removal,
-  });
+  const removalPlan = planRemovals(event, removals, current, options);
   // A re-add in the same notification: its restores are effects of the same event (a restore
   // needs a deleted membership, a removal an active one, so they never touch the same item).
   const plan = options.alsoRestore ? mergePlans(removalPlan, options.alsoRestore) : removalPlan;
@@ -200,21 +224,32 @@ function summaryOf(diff: ReconcileDiff, note?: string): string {
   return `${note ? `${note}; ` : ''}reconciled ${diff.groups} group(s)${missing}, ${diff.linkedUsers} linked user(s)${nested}`;
 }
 
-/** Applies a reconciliation's diff (also for `npm run reconcile`), then signs out who has no access left. */
-export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, options: { disableOnDeprovision: boolean; note?: string }): Promise<EventOutcome> {
-  const { note } = options;
-  const summary = summaryOf(diff, note);
-  if (diff.removals.length === 0) {
+/**
+ * Records a reconciliation (Entra or Okta) on its event: the removals soft-deleted under its id,
+ * then who has no access left signed out; or "nothing to remove". The outcome starts with `summary`.
+ */
+export async function applyReconciliation(
+  event: InboxEventRef,
+  removals: readonly ReconcileRemoval[],
+  options: Omit<RemovalOptions, 'describe' | 'alsoRestore'> & { summary: string },
+): Promise<EventOutcome> {
+  const { summary, ...removalOptions } = options;
+  if (removals.length === 0) {
     const outcome: EventOutcome = { status: 'applied', detail: `${summary}: nothing to remove` };
     await applyPlannedEvent({ event, outcome });
     return outcome;
   }
-  return removeAndRevoke(event, diff.removals, {
+  return removeAndRevoke(event, removals, { ...removalOptions, describe: (detail) => `${summary}: ${detail}` });
+}
+
+/** Applies a reconciliation's diff (also for `npm run reconcile`), then signs out who has no access left. */
+export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDiff, options: { disableOnDeprovision: boolean; note?: string }): Promise<EventOutcome> {
+  return applyReconciliation(event, diff.removals, {
+    summary: summaryOf(diff, options.note),
     disableOnDeprovision: options.disableOnDeprovision,
     time: diff.observedAt,
     reason: 'reconcile: in no Entra group that grants access',
     removal: 'group',
-    describe: (detail) => `${summary}: ${detail}`,
   });
 }
 

@@ -4,7 +4,7 @@
  * member delta by asking Graph for the members. Pure: the answers come in as arguments.
  */
 import { highestRole, type AccountSsoConfig } from './admission.js';
-import type { Role } from './memberships.js';
+import type { RemovalScope, Role } from './memberships.js';
 import type { GraphChangeRecord } from './graph-notifications.js';
 
 export type GraphIntent =
@@ -55,19 +55,32 @@ export function decideUserState(user: GraphUserState, deprovisionOnDisable: bool
 
 export type LinkedUser = { userId: string; objectId: string };
 
-/** For each account this connection serves with SSO, the Entra groups (object ids, lowercased) that grant access. */
-export function grantingGroupsByAccount(configs: readonly AccountSsoConfig[], connectionId: string): Map<string, string[]> {
+/**
+ * For each account this connection serves with SSO, the groups that grant access: Entra object
+ * ids lowercased (Graph and the claims spell them in either case), Okta group names exactly as
+ * written (the groups claim carries names, and sign-in compares them exactly).
+ */
+export function grantingGroupsByAccount(configs: readonly AccountSsoConfig[], connectionId: string, idp: 'entra' | 'okta' = 'entra'): Map<string, string[]> {
+  const spelling = idp === 'entra' ? (group: string) => group.toLowerCase() : (group: string) => group;
   const byAccount = new Map<string, string[]>();
   for (const { accountId, ssoConfig } of configs) {
     const groups = ssoConfig.providers
       .filter((provider) => provider.connectionId === connectionId)
-      .flatMap((provider) => provider.groups.map(({ group }) => group.toLowerCase()));
+      .flatMap((provider) => provider.groups.map(({ group }) => spelling(group)));
     if (groups.length > 0) byAccount.set(accountId, [...new Set(groups)]);
   }
   return byAccount;
 }
 
-export type ReconcileRemoval = { userId: string; objectId: string; accountId: string };
+export type ReconcileRemoval = {
+  userId: string;
+  /** The user's subject at the IdP (Entra object id, Okta user id): how revocation finds their Cognito user. */
+  objectId: string;
+  accountId: string;
+  /** This removal's own scope and reason, where one event mixes both (Okta reconciliation); else the event's. */
+  removal?: RemovalScope;
+  reason?: string;
+};
 
 /**
  * Reconciliation's diff: every active membership of a linked user in an account this connection

@@ -200,7 +200,12 @@ export type EventOutcome =
   | { status: 'invalid'; detail: string }
   | { status: 'failed'; detail: string };
 
-const accountList = (memberships: readonly Pick<Membership, 'accountId'>[]) => memberships.map((m) => m.accountId).sort().join(', ');
+/** Each account once, with how many users when more than one (a reconciliation removes many at once). */
+function accountList(memberships: readonly Pick<Membership, 'accountId'>[]): string {
+  const counts = new Map<string, number>();
+  for (const { accountId } of memberships) counts.set(accountId, (counts.get(accountId) ?? 0) + 1);
+  return [...counts.keys()].sort().map((accountId) => (counts.get(accountId) === 1 ? accountId : `${accountId} (${counts.get(accountId)} users)`)).join(', ');
+}
 
 /**
  * The recorded outcome of a plan, in words a person reading the inbox understands. It is the

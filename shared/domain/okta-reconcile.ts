@@ -1,0 +1,111 @@
+/**
+ * Okta reconciliation's diff, pure: which active memberships of users linked through an Okta
+ * connection go, given the members (with their status) of every group that grants an account.
+ * Okta SSO configs grant by group NAME, compared exactly as sign-in compares the groups claim.
+ *
+ * - A user Okta lists with status DEPROVISIONED (or SUSPENDED, where the connection's
+ *   deprovisionOnSuspend is on) loses every membership in the connection's accounts: a removal of
+ *   the person (`removal: user`), which no group re-add gives back.
+ * - A user in none of an account's granting groups is a *candidate*: their status is read once
+ *   (one GET per candidate user, never per linked user) and then decides. Gone (404),
+ *   deactivated or suspended: every membership goes as a removal of the person; otherwise the
+ *   accounts they left go as a group removal.
+ *
+ * planOktaReconcile is called once without user states (it names the users to read) and once
+ * with them (it gives the removals).
+ */
+import type { RemovalScope } from './memberships.js';
+
+/** Okta's user status (ACTIVE, PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, STAGED, SUSPENDED, DEPROVISIONED), or gone (404). */
+export type OktaUserState = { status: string } | 'deleted';
+
+export type OktaLinkedUser = { userId: string; oktaUserId: string };
+
+export type OktaReconcileRemoval = {
+  userId: string;
+  /** The user's Okta id: the identity's subject, how revocation finds the Cognito user. */
+  objectId: string;
+  accountId: string;
+  removal: RemovalScope;
+  reason: string;
+};
+
+export type OktaReconcileInput = {
+  /** Account → the Okta group names that grant it (this connection's providers only). */
+  grants: ReadonlyMap<string, readonly string[]>;
+  /** Every account the connection serves: a removal of the person takes them all. */
+  servedAccountIds: readonly string[];
+  /**
+   * Group name → its members' Okta ids and statuses, every Okta group of that name together. A
+   * name Okta has no group of maps to an empty map: it grants nobody. A name missing from this
+   * map was not read and is never evidence that someone left.
+   */
+  members: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  linked: readonly OktaLinkedUser[];
+  /** Active memberships of linked users in the served accounts. */
+  activeMemberships: readonly { userId: string; accountId: string }[];
+  deprovisionOnSuspend: boolean;
+  /** The statuses read for the candidates; without them, the candidates are named in `usersToCheck`. */
+  userStates?: ReadonlyMap<string, OktaUserState>;
+};
+
+export type OktaReconcilePlan = {
+  removals: OktaReconcileRemoval[];
+  /** Okta user ids whose status must be read before their group removals can be decided. */
+  usersToCheck: string[];
+};
+
+/** Why this state removes the person from every account, or undefined if it does not. */
+export function personRemovalReason(state: OktaUserState, deprovisionOnSuspend: boolean): string | undefined {
+  if (state === 'deleted') return 'reconcile: user deleted in Okta';
+  if (state.status === 'DEPROVISIONED') return 'reconcile: user deactivated in Okta';
+  if (state.status === 'SUSPENDED' && deprovisionOnSuspend) return 'reconcile: user suspended in Okta';
+  return undefined;
+}
+
+export const GROUP_REMOVAL_REASON = 'reconcile: in no Okta group that grants access';
+
+/** The status Okta gave this user in any group listing (a user has one status, whichever group lists them). */
+function listedStatuses(members: OktaReconcileInput['members']): Map<string, string> {
+  const statuses = new Map<string, string>();
+  for (const group of members.values()) for (const [oktaUserId, status] of group) statuses.set(oktaUserId, status);
+  return statuses;
+}
+
+export function planOktaReconcile(input: OktaReconcileInput): OktaReconcilePlan {
+  const oktaIdOf = new Map(input.linked.map((user) => [user.userId, user.oktaUserId]));
+  const served = new Set(input.servedAccountIds);
+  const listed = listedStatuses(input.members);
+  const activeByUser = new Map<string, string[]>();
+  for (const { userId, accountId } of input.activeMemberships) {
+    if (oktaIdOf.has(userId) && served.has(accountId)) activeByUser.set(userId, [...(activeByUser.get(userId) ?? []), accountId]);
+  }
+
+  const removals: OktaReconcileRemoval[] = [];
+  const usersToCheck: string[] = [];
+  for (const [userId, accountIds] of activeByUser) {
+    const objectId = oktaIdOf.get(userId) as string;
+    const removeAll = (reason: string) => removals.push(...accountIds.map((accountId) => ({ userId, objectId, accountId, removal: 'user' as const, reason })));
+    const listedStatus = listed.get(objectId);
+    const listedReason = listedStatus === undefined ? undefined : personRemovalReason({ status: listedStatus }, input.deprovisionOnSuspend);
+    if (listedReason) {
+      removeAll(listedReason);
+      continue;
+    }
+    const left = accountIds.filter((accountId) => {
+      const groups = input.grants.get(accountId);
+      // An account no group grants is not judged; a group not read is never evidence of leaving.
+      return groups !== undefined && groups.length > 0 && !groups.some((group) => input.members.get(group)?.has(objectId) ?? true);
+    });
+    if (left.length === 0) continue;
+    const state = input.userStates?.get(objectId);
+    if (state === undefined) {
+      usersToCheck.push(objectId);
+      continue;
+    }
+    const reason = personRemovalReason(state, input.deprovisionOnSuspend);
+    if (reason) removeAll(reason);
+    else removals.push(...left.map((accountId) => ({ userId, objectId, accountId, removal: 'group' as const, reason: GROUP_REMOVAL_REASON })));
+  }
+  return { removals, usersToCheck: [...new Set(usersToCheck)] };
+}
