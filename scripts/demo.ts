@@ -299,6 +299,8 @@ async function pollDemo(): Promise<boolean> {
     outcome: { result: 'SUCCESS', reason: null },
     target: [{ id: '00u0000000000000DEV2', type: 'User', alternateId: 'riley.chen@example.com', displayName: 'Riley Chen' }],
   });
+  // What deactivating does in Okta: the user's status (reconciliation reads it) and the System Log entry (the poller reads it).
+  await changeFakeOkta('PUT', 'users/00u0000000000000DEV2', { status: 'DEPROVISIONED', login: 'riley.chen@example.com', email: 'riley.chen@example.com' });
   console.log(`change  user.lifecycle.deactivate added to ${state.oktaOrgUrl}/api/v1/logs at ${now}`);
   const okta = await waitForDeletion(CONNECTION_ID, 'riley.chen@example.com', ACCOUNT_ID, oktaStarted, timeoutMs);
 

@@ -308,7 +308,8 @@ class FakeOktaServer implements FakeOkta {
   /**
    * Changes from another process (`npm run demo -- poll` against `npm start`'s fake), as an Okta
    * administrator's actions would make them: POST /_fake/logs with a LogEvent appends it to the
-   * System Log; PUT /_fake/users/{id}/groups with an array of group names sets the user's groups.
+   * System Log; PUT /_fake/users/{id} with `{status, login, email}` sets a user (e.g. DEPROVISIONED);
+   * PUT /_fake/users/{id}/groups with an array of group names sets the user's groups.
    * Not part of Okta's API, and not counted in `requests`.
    */
   private control(method: string, path: string, body: string): Reply {
@@ -326,12 +327,18 @@ class FakeOktaServer implements FakeOkta {
       this.addLogEvent(event as FakeLogEvent);
       return { status: 204 };
     }
+    const user = /^\/_fake\/users\/([^/]+)$/.exec(path);
+    const status = (value as { status?: unknown } | null)?.status;
+    if (method === 'PUT' && user && typeof status === 'string') {
+      this.setUser(decodeURIComponent(user[1] ?? ''), value as FakeUser);
+      return { status: 204 };
+    }
     const userGroups = /^\/_fake\/users\/([^/]+)\/groups$/.exec(path);
     if (method === 'PUT' && userGroups && Array.isArray(value) && value.every((name) => typeof name === 'string')) {
       this.setUserGroups(decodeURIComponent(userGroups[1] ?? ''), value as string[]);
       return { status: 204 };
     }
-    return { status: 404, body: { error: 'POST /_fake/logs or PUT /_fake/users/{id}/groups' } };
+    return { status: 404, body: { error: 'POST /_fake/logs, PUT /_fake/users/{id} or PUT /_fake/users/{id}/groups' } };
   }
 
   private injectedFault(method: string, path: string): Reply | undefined {

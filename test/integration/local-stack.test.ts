@@ -89,6 +89,10 @@ describe('npm start and npm run demo', async () => {
     const reconcile = await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', 'demo-entra', '--dry-run'], { env });
     expect(reconcile.stdout).toMatch(/demo-entra: 1 account\(s\), 2 granting group\(s\)/);
     expect(reconcile.stdout).toMatch(/Dry run: \d+ membership\(s\) would be soft-deleted; nothing was written/);
+    // And an Okta connection, against the stack's fake Okta (its groups and users made from the seed).
+    const oktaReconcile = await run('node_modules/.bin/tsx', ['scripts/reconcile.ts', 'demo-okta', '--dry-run'], { env });
+    expect(oktaReconcile.stdout).toMatch(/demo-okta: group 1\/2 Finance-Approvers: \d+ member\(s\) in 1 Okta group\(s\)/);
+    expect(oktaReconcile.stdout).toMatch(/Dry run: \d+ membership\(s\) would be soft-deleted; nothing was written/);
   });
 
   it('stops everything it started on Ctrl-C', { timeout: 30_000 }, async () => {
