@@ -111,7 +111,9 @@ async function startOffline(wantedPort: number): Promise<string> {
     if (deadLetterQueueUrl) adminParams.push('--param', `deadLetterQueueUrl=${deadLetterQueueUrl}`);
     // The hook URLs the admin API hands out: this server's, in place of the HTTP API's (a Ref too).
     const localParams = [...adminParams, '--param', `hooksBaseUrl=http://localhost:${httpPort}`];
-    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...localParams], {
+    // OFFLINE_FLAGS: more serverless-offline options, e.g. --noTimeout (npm run load uses it).
+    const extraFlags = (process.env.OFFLINE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(`${ROOT}/node_modules/.bin/serverless`, ['offline', 'start', '--stage', 'dev', '--localEnvironment', ...localParams, ...extraFlags], {
       cwd: ROOT,
       env: { ...process.env, HTTP_PORT: String(httpPort), LAMBDA_PORT: String(lambdaPort) },
       stdio: ['ignore', 'inherit', 'inherit'],
