@@ -3,6 +3,8 @@
  * deactivations through the real hook and stream, with Cognito (moto_server) made to fail by an
  * injected fault; then the repair, against DynamoDB Local and the same user pool.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -241,5 +243,24 @@ describe('a revocation that failed after deprovisioning', () => {
     expect(itemsAbout(repaired, eventId)).toEqual([expect.objectContaining({ result: 'repaired' })]);
     expect(await groupsOfUser(user.cognito)).toEqual([]);
     expect(await revocationMarker(eventId, user.email)).toBeUndefined();
+  });
+});
+
+describe('npm run repair', () => {
+  const run = promisify(execFile);
+  const repairCli = () =>
+    run('node_modules/.bin/tsx', ['scripts/repair.ts', '--endpoint', process.env.DYNAMODB_ENDPOINT ?? '', '--table', tableName, '--cognito-endpoint', process.env.COGNITO_ENDPOINT ?? '']);
+
+  it('repairs what was recorded and prints each item, then finds nothing left', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'repair-cli');
+    failCognito(GROUP_COMMANDS, 'injected Cognito outage');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    clearCognitoFault();
+
+    const { stdout } = await repairCli();
+    expect(stdout).toContain(`repaired group-sync okta-a ${subjectOf(user.userName)}: managed groups now acme:Admin`);
+    expect(stdout).toMatch(/\d+ repaired, 0 dropped, 0 still failing\./);
+    expect(await groupsOfUser(user.cognito)).toEqual(['acme:Admin']);
+    expect((await repairCli()).stdout).toContain(`Nothing to repair in ${tableName}.`);
   });
 });
