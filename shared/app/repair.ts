@@ -10,7 +10,7 @@ import { wantedRoleGroups } from '../domain/sign-in-plan.js';
 import { logger } from '../logger.js';
 import { membershipsOfUser } from '../store/directory.js';
 import { identityBySubject } from '../store/identities.js';
-import { revocationOfEvent } from '../store/inbox.js';
+import { recordRevocation, revocationOfEvent } from '../store/inbox.js';
 import { dropRepairMarker, repairMarkers, type GroupSyncMarker, type RepairMarker, type RevocationMarker } from '../store/repair-markers.js';
 import { syncManagedGroups } from './managed-groups.js';
 import { revokeIfNoAccessLeft } from './revoke-access.js';
@@ -35,6 +35,13 @@ export class RepairFailedError extends Error {
 }
 
 export const NOT_REDONE_ACCESS_BACK = 'not redone by the repair: the user has an active membership again';
+export const COGNITO_USER_GONE = 'dropped by the repair: the Cognito user no longer exists, so it has no session or group left';
+
+/**
+ * A Cognito user deleted since (by an admin, say) fails every call with UserNotFoundException:
+ * nothing is left to sync or revoke, and keeping the marker would only fail every run.
+ */
+const cognitoUserGone = (error: Error) => error.name === 'UserNotFoundException';
 
 type Outcome = Pick<RepairItem, 'result' | 'detail'>;
 
@@ -49,6 +56,10 @@ async function repairGroupSync(marker: GroupSyncMarker): Promise<Outcome> {
   const cognitoUser = { userPoolId: identity.userPoolId, username: identity.cognitoUsername };
   // A failure is recorded on the marker (one more attempt, the error) by the same write sign-in uses.
   const failures = await syncManagedGroups(cognitoUser, marker, wanted, { markerMayExist: true });
+  if (failures.length > 0 && failures.every(cognitoUserGone)) {
+    await dropRepairMarker(marker);
+    return { result: 'dropped', detail: COGNITO_USER_GONE };
+  }
   if (failures.length > 0) return { result: 'failed', detail: failures.map((failure) => failure.message).join('; ') };
   return { result: 'repaired', detail: wanted.length > 0 ? `managed groups now ${wanted.join(', ')}` : 'no managed group left' };
 }
@@ -63,9 +74,15 @@ async function repairRevocation(marker: RevocationMarker): Promise<Outcome> {
   const user = { userId: marker.userId, cognitoUsername: marker.cognitoUsername, userPoolId: marker.userPoolId };
   // Records the new result on the event, and deletes the marker or counts the failure on it, in one write.
   const result = await revokeIfNoAccessLeft(marker, user, marker.disable, { notNeeded: NOT_REDONE_ACCESS_BACK });
-  if (result.status === 'done') return { result: 'repaired', detail: result.detail ?? 'revoked' };
-  if (result.status === 'not needed') return { result: 'dropped', detail: NOT_REDONE_ACCESS_BACK };
-  return { result: 'failed', detail: result.detail ?? 'the revocation failed' };
+  if (result.status !== 'failed') {
+    return result.status === 'done' ? { result: 'repaired', detail: result.detail ?? 'revoked' } : { result: 'dropped', detail: NOT_REDONE_ACCESS_BACK };
+  }
+  if (cognitoUserGone(result.error)) {
+    // Recorded on the event like any other result; this write deletes the marker.
+    await recordRevocation(marker, { status: 'skipped', detail: COGNITO_USER_GONE }, { ...user, disable: marker.disable });
+    return { result: 'dropped', detail: COGNITO_USER_GONE };
+  }
+  return { result: 'failed', detail: result.detail };
 }
 
 function describe(marker: RepairMarker): Pick<RepairItem, 'repair' | 'connectionId' | 'of'> {

@@ -58,7 +58,7 @@ export async function revokeCognitoAccessIfNoneLeft(user: LinkedCognitoUser, dis
   return revoke({ userPoolId: user.userPoolId, username: user.cognitoUsername }, disable);
 }
 
-export type RevocationResult = { status: 'done' | 'failed' | 'not needed'; detail?: string };
+export type RevocationResult = { status: 'done' | 'not needed'; detail?: string } | { status: 'failed'; detail: string; error: Error };
 
 /**
  * Revokes the Cognito session of a user who signed in through Cognito and has no active
@@ -88,6 +88,6 @@ export async function revokeIfNoAccessLeft(
     await recordRevocation(event, { status: 'failed', detail }, target).catch((recordError: unknown) =>
       logger.error('could not record the failed revocation for repair', { connectionId: event.connectionId, error: recordError as Error }),
     );
-    return { status: 'failed', detail };
+    return { status: 'failed', detail, error: error as Error };
   }
 }

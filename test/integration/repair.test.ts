@@ -6,14 +6,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { AdminDeleteUserCommand, AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { cognitoClient, groupsOfUser } from '../../shared/idp/cognito.js';
 import { documentClient, dynamoClient, tableName } from '../../shared/store/client.js';
 import { keys } from '../../shared/store/keys.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { findUserIdByEmail } from '../../shared/store/directory.js';
-import { NOT_REDONE_ACCESS_BACK, RepairFailedError, repairRecordedFailures, type RepairReport } from '../../shared/app/repair.js';
+import { COGNITO_USER_GONE, NOT_REDONE_ACCESS_BACK, RepairFailedError, repairRecordedFailures, type RepairReport } from '../../shared/app/repair.js';
 import { handler as repairHandler } from '../../functions/repair.js';
 import { createSeededTable, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { createUserPool } from '../helpers/cognito.js';
@@ -243,6 +243,34 @@ describe('a revocation that failed after deprovisioning', () => {
     expect(itemsAbout(repaired, eventId)).toEqual([expect.objectContaining({ result: 'repaired' })]);
     expect(await groupsOfUser(user.cognito)).toEqual([]);
     expect(await revocationMarker(eventId, user.email)).toBeUndefined();
+  });
+});
+
+describe('a repair that can never succeed', () => {
+  it('drops a revocation whose Cognito user was deleted since, saying so on the event, instead of failing every run', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'repair-user-deleted');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    failCognito(['AdminUserGlobalSignOutCommand'], 'injected sign-out failure');
+    const eventId = await deliver('okta-user-deactivate.json', user.email);
+    clearCognitoFault();
+    await cognitoClient.send(new AdminDeleteUserCommand({ UserPoolId: userPoolId, Username: user.userName }));
+
+    const report = await repairRecordedFailures();
+    expect(itemsAbout(report, eventId)).toEqual([expect.objectContaining({ result: 'dropped', detail: COGNITO_USER_GONE })]);
+    expect(await getInboxEvent('okta-a', eventId)).toMatchObject({ revocation: { status: 'skipped', detail: COGNITO_USER_GONE } });
+    expect(await revocationMarker(eventId, user.email)).toBeUndefined();
+  });
+
+  it('drops a group sync whose Cognito user was deleted since', async () => {
+    const user = await oktaTriggerUser(userPoolId, 'repair-sync-user-deleted');
+    failCognito(GROUP_COMMANDS, 'injected Cognito outage');
+    await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+    clearCognitoFault();
+    await cognitoClient.send(new AdminDeleteUserCommand({ UserPoolId: userPoolId, Username: user.userName }));
+
+    const report = await repairRecordedFailures();
+    expect(itemsAbout(report, subjectOf(user.userName))).toEqual([expect.objectContaining({ result: 'dropped', detail: COGNITO_USER_GONE })]);
+    expect(await groupSyncMarker(user.userName)).toBeUndefined();
   });
 });
 
