@@ -10,7 +10,7 @@ import { wantedRoleGroups } from '../domain/sign-in-plan.js';
 import { logger } from '../logger.js';
 import { membershipsOfUser } from '../store/directory.js';
 import { identityBySubject } from '../store/identities.js';
-import { recordRevocation, revocationOfEvent } from '../store/inbox.js';
+import { inboxEventExists, recordRevocation } from '../store/inbox.js';
 import { dropRepairMarker, repairMarkers, type GroupSyncMarker, type RepairMarker, type RevocationMarker } from '../store/repair-markers.js';
 import { syncManagedGroups } from './managed-groups.js';
 import { revokeIfNoAccessLeft } from './revoke-access.js';
@@ -66,10 +66,10 @@ async function repairGroupSync(marker: GroupSyncMarker): Promise<Outcome> {
 
 /** Redoes the revocation only while the user still has no access: one who got it back since keeps it. */
 async function repairRevocation(marker: RevocationMarker): Promise<Outcome> {
-  const event = await revocationOfEvent(marker.connectionId, marker.eventId);
-  if (!event.exists || !marker.cognitoUsername || !marker.userPoolId) {
+  const eventExists = await inboxEventExists(marker.connectionId, marker.eventId);
+  if (!eventExists || !marker.cognitoUsername || !marker.userPoolId) {
     await dropRepairMarker(marker);
-    return { result: 'dropped', detail: event.exists ? 'the user never signed in through Cognito' : 'the event has expired' };
+    return { result: 'dropped', detail: eventExists ? 'the user never signed in through Cognito' : 'the event has expired' };
   }
   const user = { userId: marker.userId, cognitoUsername: marker.cognitoUsername, userPoolId: marker.userPoolId };
   // Records the new result on the event, and deletes the marker or counts the failure on it, in one write.

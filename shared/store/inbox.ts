@@ -9,7 +9,7 @@ import { revocationFailureMarker, revocationMarkerDelete, type RevocationTarget 
 
 export type InboxStatus = 'pending' | EventOutcome['status'];
 
-/** `skipped`: a failed revocation the repair did not redo, because the user has access again. */
+/** `skipped`: a failed revocation the repair did not redo: the user has access again, or their Cognito user is gone. */
 const revocationSchema = z.object({ status: z.enum(['done', 'failed', 'skipped']), detail: z.string(), at: z.string() });
 
 export type Revocation = z.infer<typeof revocationSchema>;
@@ -246,12 +246,10 @@ export async function recordRevocation(
   );
 }
 
-/** An event's recorded revocation, or `exists: false` when the event has expired; any source (Okta or Graph). */
-export async function revocationOfEvent(connectionId: string, eventId: string): Promise<{ exists: boolean; revocation?: Revocation }> {
+/** Whether an inbox event (of any source) is still stored: TTL removes it after the retention. */
+export async function inboxEventExists(connectionId: string, eventId: string): Promise<boolean> {
   const { Item } = await documentClient.send(
-    new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true, ProjectionExpression: 'pk, revocation' }),
+    new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true, ProjectionExpression: 'pk' }),
   );
-  if (!Item) return { exists: false };
-  const revocation = Item.revocation === undefined ? undefined : revocationSchema.parse(Item.revocation);
-  return { exists: true, ...(revocation ? { revocation } : {}) };
+  return Item !== undefined;
 }

@@ -15,11 +15,12 @@ import { getInboxEvent } from '../../shared/store/inbox.js';
 import { findUserIdByEmail } from '../../shared/store/directory.js';
 import { COGNITO_USER_GONE, NOT_REDONE_ACCESS_BACK, RepairFailedError, repairRecordedFailures, type RepairReport } from '../../shared/app/repair.js';
 import { handler as repairHandler } from '../../functions/repair.js';
-import { createSeededTable, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
+import { createSeededTable, itemsOf, processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 import { createUserPool } from '../helpers/cognito.js';
 import { oktaDelivery, oktaLogEvent, withUser } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
-import { AUTHENTICATE, CONFIRM, invokeTrigger, oktaTriggerUser, rolesOf } from '../helpers/trigger.js';
+import { AUTHENTICATE, CONFIRM, entraTriggerUser, invokeTrigger, oktaTriggerUser, rolesOf } from '../helpers/trigger.js';
+import { about, graphNotification, postToGraphHook } from '../helpers/graph.js';
 import { lambdaContext, type LocalStream } from '../../scripts/lib/local-stream.js';
 
 let userPoolId: string;
@@ -243,6 +244,37 @@ describe('a revocation that failed after deprovisioning', () => {
     expect(itemsAbout(repaired, eventId)).toEqual([expect.objectContaining({ result: 'repaired' })]);
     expect(await groupsOfUser(user.cognito)).toEqual([]);
     expect(await revocationMarker(eventId, user.email)).toBeUndefined();
+  });
+});
+
+describe('a revocation that failed after a Graph notification', () => {
+  it('is recorded and redone the same way', async () => {
+    const objectId = '00000000-0000-4000-8000-0000000d1999';
+    const email = 'entra.repair@example.com';
+    const { userName, event: signIn } = await entraTriggerUser(userPoolId, email, { 'custom:oid': objectId });
+    await invokeTrigger(signIn);
+    const refresh = await sessionOf(userName);
+
+    failCognito(['AdminUserGlobalSignOutCommand'], 'injected sign-out failure');
+    const deletion = about(graphNotification('graph-user-deleted.json'), objectId);
+    deletion.resourceData.eventTime = new Date().toISOString(); // after the sign-in's change, so not stale
+    expect((await postToGraphHook('entra-a', { value: [deletion] })).statusCode).toBe(202);
+    let stored: Record<string, unknown> | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !stored?.revocation; ) {
+      await stream.drain();
+      stored = (await itemsOf('InboxEvent')).find((item) => (item.record as { resourceId?: string } | undefined)?.resourceId === objectId);
+    }
+    clearCognitoFault();
+    expect(stored).toMatchObject({ status: 'applied', revocation: { status: 'failed', detail: 'injected sign-out failure' } });
+    const eventId = String(stored?.eventId);
+    const userId = (await findUserIdByEmail('entra-a', email)) ?? '';
+    expect(await itemAt(keys.revocationRepair('entra-a', eventId, userId))).toMatchObject({ attempts: 1 });
+
+    const report = await repairRecordedFailures();
+    expect(itemsAbout(report, eventId)).toEqual([expect.objectContaining({ connectionId: 'entra-a', result: 'repaired' })]);
+    await expect(refresh()).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    expect(await itemAt(keys.inboxEvent('entra-a', eventId))).toMatchObject({ revocation: { status: 'done' } });
+    expect(await itemAt(keys.revocationRepair('entra-a', eventId, userId))).toBeUndefined();
   });
 });
 
