@@ -93,12 +93,15 @@ function describe(marker: RepairMarker): Pick<RepairItem, 'repair' | 'connection
 /** One item on its own: whatever it throws (a DynamoDB error, say) fails it alone, and its marker stays. */
 async function repairOne(marker: RepairMarker): Promise<RepairItem> {
   let outcome: Outcome;
+  // A Cognito failure is counted on the marker by the write that records it; an error thrown
+  // past that (DynamoDB, say) records nothing, so the marker stays as it was.
+  let attempts = marker.attempts;
   try {
     outcome = marker.repair === 'group-sync' ? await repairGroupSync(marker) : await repairRevocation(marker);
+    if (outcome.result === 'failed') attempts += 1;
   } catch (error) {
     outcome = { result: 'failed', detail: (error as Error).message };
   }
-  const attempts = marker.attempts + (outcome.result === 'failed' ? 1 : 0);
   const item = { ...describe(marker), ...outcome, attempts };
   if (outcome.result === 'failed') logger.warn('repair failed; the marker stays for the next run', item);
   else logger.info(`repair ${outcome.result}`, item);

@@ -37,6 +37,7 @@ export const ENTITY = {
   oktaLogCursor: 'OktaLogCursor',
   graphDeltaCursor: 'GraphDeltaCursor',
   repairMarker: 'RepairMarker',
+  repairCursor: 'RepairCursor',
 } as const;
 
 export const keys = {
@@ -126,6 +127,8 @@ export const keys = {
    */
   repairsOf: (kind: 'GROUP_SYNC' | 'REVOCATION') => `REPAIR#${kind}`,
   groupSyncRepair: (connectionId: string, subject: string): Key => ({ pk: keys.repairsOf('GROUP_SYNC'), sk: `${connectionId}#${subject}` }),
+  /** GetItem: where the last repair run of a kind stopped, so the next one goes on from there (every marker gets its turn). */
+  repairCursor: (kind: 'GROUP_SYNC' | 'REVOCATION'): Key => ({ pk: 'REPAIR#CURSOR', sk: kind }),
   /** Per user too: a reconciliation revokes several users under one event, and each fails or succeeds alone. */
   revocationRepair: (connectionId: string, eventId: string, userId: string): Key => ({
     pk: keys.repairsOf('REVOCATION'),

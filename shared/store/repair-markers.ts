@@ -6,7 +6,7 @@
  * (no scan); they expire with the inbox (INBOX_RETENTION_DAYS, counted from the first failure),
  * so one that never succeeds does not stay forever.
  */
-import { DeleteCommand, QueryCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { config } from '../config.js';
 import { documentClient, tableName } from './client.js';
@@ -91,23 +91,50 @@ export function revocationMarkerDelete(event: { connectionId: string; eventId: s
   return deleteOf(keys.revocationRepair(event.connectionId, event.eventId, userId));
 }
 
-/** Up to `limit` markers of one kind, in key order (connection, then subject or event). */
+async function markersPage(kind: 'GROUP_SYNC' | 'REVOCATION', limit: number, range: { after?: string; upTo?: string }) {
+  const pk = keys.repairsOf(kind);
+  const { Items = [], LastEvaluatedKey } = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: range.upTo === undefined ? 'pk = :pk' : 'pk = :pk AND sk <= :upTo',
+      ExpressionAttributeValues: { ':pk': pk, ...(range.upTo === undefined ? {} : { ':upTo': range.upTo }) },
+      ...(range.after === undefined ? {} : { ExclusiveStartKey: { pk, sk: range.after } }),
+      Limit: limit,
+      ConsistentRead: true,
+    }),
+  );
+  return { items: Items, next: LastEvaluatedKey?.sk as string | undefined };
+}
+
+/**
+ * Up to `limit` markers of one kind, in key order from where the last run stopped (a cursor item),
+ * wrapping round to the start: so markers that keep failing cannot hold back those after them.
+ * `more` says some were left for the next run.
+ */
 export async function repairMarkers<K extends 'GROUP_SYNC' | 'REVOCATION'>(
   kind: K,
   limit: number,
 ): Promise<{ markers: (K extends 'GROUP_SYNC' ? GroupSyncMarker : RevocationMarker)[]; more: boolean }> {
   if (limit <= 0) return { markers: [], more: false };
-  const { Items = [], LastEvaluatedKey } = await documentClient.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.repairsOf(kind) },
-      Limit: limit,
-      ConsistentRead: true,
-    }),
-  );
+  const cursorKey = keys.repairCursor(kind);
+  const { Item: cursor } = await documentClient.send(new GetCommand({ TableName: tableName, Key: cursorKey, ConsistentRead: true }));
+  const after = typeof cursor?.after === 'string' ? cursor.after : undefined;
+  const first = await markersPage(kind, limit, { after });
+  const items = [...first.items];
+  let next = first.next;
+  if (next === undefined && after !== undefined && items.length < limit) {
+    const wrapped = await markersPage(kind, limit - items.length, { upTo: after });
+    items.push(...wrapped.items);
+    next = wrapped.next;
+  }
+  // Moved before the items are processed: a run that dies midway leaves them for the next round.
+  if (next !== undefined) {
+    await documentClient.send(
+      new UpdateCommand({ TableName: tableName, Key: cursorKey, UpdateExpression: 'SET entity = :entity, #after = :after', ExpressionAttributeNames: { '#after': 'after' }, ExpressionAttributeValues: { ':entity': ENTITY.repairCursor, ':after': next } }),
+    );
+  } else if (after !== undefined) await documentClient.send(new DeleteCommand({ TableName: tableName, Key: cursorKey }));
   const schema = kind === 'GROUP_SYNC' ? groupSyncMarkerSchema : revocationMarkerSchema;
-  return { markers: Items.map((item) => schema.parse(item)) as never, more: LastEvaluatedKey !== undefined };
+  return { markers: items.map((item) => schema.parse(item)) as never, more: next !== undefined };
 }
 
 /** Drops a marker whose repair is moot (the identity or event is gone, or nothing is left to do). */

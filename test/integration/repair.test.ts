@@ -179,6 +179,24 @@ describe('a Cognito group sync that failed at sign-in', () => {
       expect(await groupSyncMarker(user.userName)).toBeUndefined();
     }
   });
+
+  it('goes on from where the last run stopped, so items that keep failing do not hold back the others', async () => {
+    const users = [await oktaTriggerUser(userPoolId, 'repair-turn-one'), await oktaTriggerUser(userPoolId, 'repair-turn-two')];
+    failCognito(GROUP_COMMANDS, 'injected Cognito outage');
+    for (const user of users) await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+
+    const first = await repairRecordedFailures({ limit: 1 });
+    const second = await repairRecordedFailures({ limit: 1 });
+    const third = await repairRecordedFailures({ limit: 1 });
+    expect([first, second, third].map((report) => report.items.map((item) => item.result))).toEqual([['failed'], ['failed'], ['failed']]);
+    const tried = [first, second, third].map((report) => report.items[0]?.of);
+    expect(new Set(tried.slice(0, 2))).toEqual(new Set(users.map((user) => subjectOf(user.userName))));
+    expect(tried[2]).toBe(tried[0]); // round again
+
+    clearCognitoFault();
+    await repairRecordedFailures();
+    for (const user of users) expect(await groupSyncMarker(user.userName)).toBeUndefined();
+  });
 });
 
 describe('a revocation that failed after deprovisioning', () => {
@@ -205,7 +223,7 @@ describe('a revocation that failed after deprovisioning', () => {
     // No scans: markers are a Query of their partition, the rest key reads and writes.
     expect(commands).not.toContain('ScanCommand');
     expect([...new Set(commands)].sort()).toEqual(expect.arrayContaining(['GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']));
-    expect(commands.every((command) => ['GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand', 'DeleteItemCommand'].includes(command))).toBe(true);
+    expect(commands.every((command) => ['GetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand', 'UpdateItemCommand', 'DeleteItemCommand'].includes(command))).toBe(true);
   });
 
   it('is not redone for a user who got access back meanwhile: the marker is dropped and the event says why', async () => {
