@@ -130,7 +130,13 @@ export async function repairMarkers<K extends 'GROUP_SYNC' | 'REVOCATION'>(
   // Moved before the items are processed: a run that dies midway leaves them for the next round.
   if (next !== undefined) {
     await documentClient.send(
-      new UpdateCommand({ TableName: tableName, Key: cursorKey, UpdateExpression: 'SET entity = :entity, #after = :after', ExpressionAttributeNames: { '#after': 'after' }, ExpressionAttributeValues: { ':entity': ENTITY.repairCursor, ':after': next } }),
+      new UpdateCommand({
+        TableName: tableName,
+        Key: cursorKey,
+        UpdateExpression: 'SET entity = :entity, #after = :after',
+        ExpressionAttributeNames: { '#after': 'after' },
+        ExpressionAttributeValues: { ':entity': ENTITY.repairCursor, ':after': next },
+      }),
     );
   } else if (after !== undefined) await documentClient.send(new DeleteCommand({ TableName: tableName, Key: cursorKey }));
   const schema = kind === 'GROUP_SYNC' ? groupSyncMarkerSchema : revocationMarkerSchema;
