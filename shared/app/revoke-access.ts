@@ -58,19 +58,36 @@ export async function revokeCognitoAccessIfNoneLeft(user: LinkedCognitoUser, dis
   return revoke({ userPoolId: user.userPoolId, username: user.cognitoUsername }, disable);
 }
 
+export type RevocationResult = { status: 'done' | 'not needed'; detail?: string } | { status: 'failed'; detail: string; error: Error };
+
 /**
  * Revokes the Cognito session of a user who signed in through Cognito and has no active
- * membership left; records what it did on the event. Never throws: the soft-delete stands.
+ * membership left; records what it did on the event, and a failure with a repair marker (the
+ * scheduled repair calls this again). Never throws: the soft-delete stands. `notNeeded`, given
+ * by the repair, is recorded when there is nothing to revoke (the user has access again), so
+ * the failure it follows does not read as the last word; otherwise that case records nothing.
  */
-export async function revokeIfNoAccessLeft(event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>, user: LinkedCognitoUser, disable: boolean): Promise<void> {
+export async function revokeIfNoAccessLeft(
+  event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>,
+  user: LinkedCognitoUser,
+  disable: boolean,
+  options: { notNeeded?: string } = {},
+): Promise<RevocationResult> {
+  const target = { userId: user.userId, cognitoUsername: user.cognitoUsername, userPoolId: user.userPoolId, disable };
   try {
     const detail = await revokeCognitoAccessIfNoneLeft(user, disable);
-    if (detail) await recordRevocation(event, { status: 'done', detail });
+    if (detail) await recordRevocation(event, { status: 'done', detail }, target);
+    else if (options.notNeeded) await recordRevocation(event, { status: 'skipped', detail: options.notNeeded }, target);
+    return detail ? { status: 'done', detail } : { status: 'not needed' };
   } catch (error) {
     logger.error('could not revoke the Cognito session; the next token refresh is refused anyway', {
       connectionId: event.connectionId,
       error: error as Error,
     });
-    await recordRevocation(event, { status: 'failed', detail: (error as Error).message }).catch(() => undefined);
+    const detail = (error as Error).message;
+    await recordRevocation(event, { status: 'failed', detail }, target).catch((recordError: unknown) =>
+      logger.error('could not record the failed revocation for repair', { connectionId: event.connectionId, error: recordError as Error }),
+    );
+    return { status: 'failed', detail, error: error as Error };
   }
 }

@@ -10,7 +10,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   decideAdmission,
-  managedGroupChanges,
   refusalMessage,
   tokenGroups,
   type AccountDecision,
@@ -20,11 +19,11 @@ import { readGroupsClaim } from '../domain/groups-claim.js';
 import { maskEmail, normaliseEmail } from '../domain/privacy.js';
 import { federatedIdentity, idpSubject, providerNameFromUserName, resolveProviderName, type Provenance } from '../domain/provenance.js';
 import { membershipsAfter, planSignIn, wantedRoleGroups, type DirectoryGrants } from '../domain/sign-in-plan.js';
-import { addToGroup, groupsOfUser, removeFromGroup } from '../idp/cognito.js';
 import { logger } from '../logger.js';
 import type { Connection } from '../store/connections.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
-import { identityBySubject, recordGroupSync, type LinkedIdentity } from '../store/identities.js';
+import { identityBySubject, type LinkedIdentity } from '../store/identities.js';
+import { syncManagedGroups } from './managed-groups.js';
 import { applySignIn } from '../store/sign-in-commit.js';
 import { lastChangedBy, type Membership } from '../domain/memberships.js';
 
@@ -107,24 +106,18 @@ export async function checkSignUp(user: TriggerUser, settings: SignInSettings): 
 }
 
 /**
- * Brings the managed Cognito groups in line: removals first, so a failed add never leaves a
- * higher role's group in place, and each change on its own, so one failure stops nothing else.
- * A failure is recorded for repair and never fails the sign-in.
+ * Brings the managed Cognito groups in line (shared/app/managed-groups.ts). A failure is recorded
+ * for the scheduled repair and never fails the sign-in.
  */
-async function syncCognitoGroups(user: TriggerUser, connectionId: string, subject: string, wanted: string[]): Promise<void> {
+async function syncCognitoGroups(user: TriggerUser, identity: LinkedIdentity | undefined, connectionId: string, subject: string, wanted: string[]): Promise<void> {
   const cognitoUser = { userPoolId: user.userPoolId, username: user.userName };
-  const failures: Error[] = [];
-  try {
-    const { add, remove } = managedGroupChanges(await groupsOfUser(cognitoUser), wanted);
-    const changes = [...remove.map((group) => () => removeFromGroup(cognitoUser, group)), ...add.map((group) => () => addToGroup(cognitoUser, group))];
-    for (const change of changes) await change().catch((error: unknown) => failures.push(error as Error));
-  } catch (error) {
-    failures.push(error as Error);
-  }
-  if (failures.length === 0) return recordGroupSync(connectionId, subject, { appliedGroups: wanted });
+  // Only an identity that recorded an error can have a marker to delete (see recordGroupSync).
+  const failures = await syncManagedGroups(cognitoUser, { connectionId, subject }, wanted, { markerMayExist: identity?.groupSyncError !== undefined }).catch(
+    (error: unknown) => [error as Error],
+  );
+  if (failures.length === 0) return;
   // The token is still right: PreTokenGeneration computes its groups from our memberships.
-  logger.error('could not update the Cognito groups; recorded for repair', { connectionId, failures: failures.length, error: failures[0] });
-  await recordGroupSync(connectionId, subject, { error: failures.map((failure) => failure.message).join('; ') }).catch(() => undefined);
+  logger.error('could not update the Cognito groups (or record them); recorded for repair where possible', { connectionId, failures: failures.length, error: failures[0] });
 }
 
 /** The date of a groups value whose freshness is unknown (recorded before dates were, or possibly kept by Cognito). */
@@ -226,7 +219,7 @@ export async function recordSignIn(user: TriggerUser, settings: SignInSettings, 
   await commit();
 
   const alreadyApplied = groupsAlreadyApplied(identity, memberships, wanted);
-  if (!alreadyApplied) await syncCognitoGroups(user, connection.connectionId, subject, wanted);
+  if (!alreadyApplied) await syncCognitoGroups(user, identity, connection.connectionId, subject, wanted);
   if (!admitsSomewhere(decisions)) throw new SignInDeniedError(refusal());
   // Admitted by the IdP, but every granted membership stays deleted (the account does not restore on sign-in).
   if (wanted.length === 0) throw new SignInDeniedError(ACCESS_REMOVED);

@@ -5,8 +5,14 @@ import type { OktaEventRecord } from '../domain/okta-events.js';
 import type { EventOutcome } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys, TTL_ATTRIBUTE } from './keys.js';
+import { revocationFailureMarker, revocationMarkerDelete, type RevocationTarget } from './repair-markers.js';
 
 export type InboxStatus = 'pending' | EventOutcome['status'];
+
+/** `skipped`: a failed revocation the repair did not redo: the user has access again, or their Cognito user is gone. */
+const revocationSchema = z.object({ status: z.enum(['done', 'failed', 'skipped']), detail: z.string(), at: z.string() });
+
+export type Revocation = z.infer<typeof revocationSchema>;
 
 export const oktaInboxEventSchema = z.object({
   entity: z.literal(ENTITY.inboxEvent),
@@ -31,7 +37,7 @@ export const oktaInboxEventSchema = z.object({
   status: z.enum(['pending', 'applied', 'skipped', 'stale', 'invalid', 'failed']),
   detail: z.optional(z.string()),
   attempts: z._default(z.number(), 0),
-  revocation: z.optional(z.object({ status: z.enum(['done', 'failed']), detail: z.string(), at: z.string() })),
+  revocation: z.optional(revocationSchema),
 });
 
 export type OktaInboxEvent = z.infer<typeof oktaInboxEventSchema>;
@@ -210,18 +216,40 @@ export async function getInboxEvent(connectionId: string, eventId: string): Prom
   return Item ? oktaInboxEventSchema.parse(Item) : undefined;
 }
 
-/** What revoking a deprovisioned user's Cognito session did, kept on the event for a person (and a repair job) to see. */
+/**
+ * What revoking a deprovisioned user's Cognito session did, kept on the event for a person to
+ * see, in one transaction with the user's repair marker: a failure counts on it (creating it),
+ * anything else deletes it, so the scheduled repair finds exactly the revocations still owed.
+ */
 export async function recordRevocation(
   event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>,
-  revocation: { status: 'done' | 'failed'; detail: string },
+  revocation: Omit<Revocation, 'at'>,
+  target: RevocationTarget,
 ): Promise<void> {
+  const now = new Date();
   await documentClient.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.inboxEvent(event.connectionId, event.eventId),
-      ConditionExpression: 'attribute_exists(pk)',
-      UpdateExpression: 'SET revocation = :revocation',
-      ExpressionAttributeValues: { ':revocation': { ...revocation, at: new Date().toISOString() } },
+    new TransactWriteCommand({
+      TransactItems: [
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.inboxEvent(event.connectionId, event.eventId),
+            // Never resurrect an event TTL has removed; the transaction then writes no marker either.
+            ConditionExpression: 'attribute_exists(pk)',
+            UpdateExpression: 'SET revocation = :revocation',
+            ExpressionAttributeValues: { ':revocation': { ...revocation, at: now.toISOString() } },
+          },
+        },
+        revocation.status === 'failed' ? revocationFailureMarker(event, target, revocation.detail, now) : revocationMarkerDelete(event, target.userId),
+      ],
     }),
   );
+}
+
+/** Whether an inbox event (of any source) is still stored: TTL removes it after the retention. */
+export async function inboxEventExists(connectionId: string, eventId: string): Promise<boolean> {
+  const { Item } = await documentClient.send(
+    new GetCommand({ TableName: tableName, Key: keys.inboxEvent(connectionId, eventId), ConsistentRead: true, ProjectionExpression: 'pk' }),
+  );
+  return Item !== undefined;
 }

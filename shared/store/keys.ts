@@ -36,6 +36,8 @@ export const ENTITY = {
   subscription: 'GraphSubscription',
   oktaLogCursor: 'OktaLogCursor',
   graphDeltaCursor: 'GraphDeltaCursor',
+  repairMarker: 'RepairMarker',
+  repairCursor: 'RepairCursor',
 } as const;
 
 export const keys = {
@@ -118,6 +120,19 @@ export const keys = {
   inboxByStatus: (status: string, connectionId: string, receivedAt: string, eventId: string) => ({
     gsi1pk: `EVENTS#${status}`,
     gsi1sk: `${connectionId}#${receivedAt}#${eventId}`,
+  }),
+  /**
+   * Query pk: what the scheduled repair should redo, one partition per kind (a failed Cognito
+   * group sync at sign-in, a failed revocation). Written with the failure, deleted when repaired.
+   */
+  repairsOf: (kind: 'GROUP_SYNC' | 'REVOCATION') => `REPAIR#${kind}`,
+  groupSyncRepair: (connectionId: string, subject: string): Key => ({ pk: keys.repairsOf('GROUP_SYNC'), sk: `${connectionId}#${subject}` }),
+  /** GetItem: where the last repair run of a kind stopped, so the next one goes on from there (every marker gets its turn). */
+  repairCursor: (kind: 'GROUP_SYNC' | 'REVOCATION'): Key => ({ pk: 'REPAIR#CURSOR', sk: kind }),
+  /** Per user too: a reconciliation revokes several users under one event, and each fails or succeeds alone. */
+  revocationRepair: (connectionId: string, eventId: string, userId: string): Key => ({
+    pk: keys.repairsOf('REVOCATION'),
+    sk: `${connectionId}#${eventId}#${userId}`,
   }),
   /** Query pk: an account's audit trail in IdP-time order. The sk is deterministic, so an effect is audited once. */
   auditOf: (accountId: string) => `AUDIT#${accountId}`,

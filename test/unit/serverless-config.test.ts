@@ -270,7 +270,7 @@ describe('least privilege: every grant names its resources', () => {
 
   it('grants Cognito actions on the stage\'s user pool only, by its ARN', () => {
     const cognito = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('cognito-idp:')));
-    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'admin-api', 'process-graph-events', 'process-okta-events']);
+    expect(cognito.map(({ owner }) => owner).sort()).toEqual(['CognitoTriggerUserPoolPolicy', 'admin-api', 'process-graph-events', 'process-okta-events', 'repair']);
     for (const { owner, statement } of cognito) {
       expect(resolveCustom(statement.Resource), owner).toEqual(USER_POOL_ARN);
       expect(actionsOf(statement).every((action) => !action.includes('*')), owner).toBe(true);
@@ -293,6 +293,31 @@ describe('least privilege: every grant names its resources', () => {
     for (const { owner, statement } of secrets) {
       expect(actionsOf(statement), owner).toEqual(owner === 'admin-api' ? ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue'] : ['secretsmanager:GetSecretValue']);
       expect(arnTexts(statement.Resource), owner).toEqual([expect.stringMatching(GRAPH_SECRETS_ARN)]);
+    }
+  });
+
+  it('lets the repair do only what sign-in\'s group sync and the revocation do: key reads and writes on the table, and their Cognito calls', () => {
+    const statements = serverless.functions.repair?.iamRoleStatements ?? [];
+    expect(serverless.functions.repair?.events).toEqual([{ schedule: "${param:repairSchedule, 'rate(15 minutes)'}" }]);
+    const dynamo = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    for (const statement of dynamo) expect(arnTexts(statement.Resource)).toEqual(['${Table.Arn}']);
+    const cognito = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('cognito-idp:')));
+    expect(cognito.flatMap(actionsOf).sort()).toEqual([
+      'cognito-idp:AdminAddUserToGroup',
+      'cognito-idp:AdminDisableUser',
+      'cognito-idp:AdminListGroupsForUser',
+      'cognito-idp:AdminRemoveUserFromGroup',
+      'cognito-idp:AdminUserGlobalSignOut',
+      'cognito-idp:CreateGroup',
+    ]);
+    expect(statements).toHaveLength(2);
+  });
+
+  it('lets the writers of a recorded failure delete its repair marker when the retry succeeds', () => {
+    for (const name of ['cognito-trigger', 'process-okta-events', 'process-graph-events']) {
+      const actions = (serverless.functions[name]?.iamRoleStatements ?? []).flatMap(actionsOf);
+      expect(actions, name).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
     }
   });
 
@@ -395,7 +420,7 @@ describe('alarms', () => {
       .filter(([, definition]) => (definition.events ?? []).some((event) => 'schedule' in event || 'stream' in event))
       .map(([name]) => name)
       .sort();
-    expect(background).toEqual(expect.arrayContaining(['poll-graph-deltas', 'poll-okta-logs', 'process-graph-events', 'process-okta-events', 'reconcile', 'renew-subscriptions']));
+    expect(background).toEqual(expect.arrayContaining(['poll-graph-deltas', 'poll-okta-logs', 'process-graph-events', 'process-okta-events', 'reconcile', 'renew-subscriptions', 'repair']));
     expect(watchedFunctions('Errors').sort()).toEqual(background);
     const streamConsumers = background.filter((name) => (serverless.functions[name]?.events ?? []).some((event) => 'stream' in event));
     expect(watchedFunctions('IteratorAge').sort()).toEqual(streamConsumers);
