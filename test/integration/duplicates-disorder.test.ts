@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { createSeededTable, itemsOf, processUntilSettled, userIdOf } from '../helpers/stack.js';
 import { oktaDelivery, oktaLogEvent, type OktaLogEvent } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../helpers/membership-oracle.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seedItems, writeSeed } from '../../shared/store/seed-writer.js';
@@ -136,7 +137,7 @@ describe('every delivery three times, shuffled, processed across batches', () =>
         }
       }),
       {
-        numRuns: 12,
+        numRuns: fuzzRuns(12),
         examples: [
           // Removed from a group, re-added, and deactivated between the two, the deactivation delivered last.
           [{ changes: [{ type: 'groupRemoved', user: 0, group: 'Dup-Admins', at: 10 }, { type: 'groupAdded', user: 0, group: 'Dup-Admins', at: 30 }, { type: 'deactivated', user: 0, group: 'Dup-Admins', at: 20 }], deliveryOf: [0, 1, 2], order: [0, 1, 2, 3, 4, 5, 6, 7, 8], drainAfter: Array(9).fill(true) }],
@@ -145,7 +146,7 @@ describe('every delivery three times, shuffled, processed across batches', () =>
         ],
       },
     );
-  }, 120_000);
+  }, Math.max(120_000, fuzzRuns(12) * 5_000));
 });
 
 /** The connection and its accounts, and these users with an active membership in every account. */

@@ -27,6 +27,7 @@ const { seedItems } = await import('../../shared/store/seed-writer.js');
 const { createSeededTable, itemsOf, SECRET_A1, testSeed } = await import('../helpers/stack.js');
 const { oktaDelivery, oktaLogEvent } = await import('../helpers/fixtures.js');
 const { postToOktaHook } = await import('../helpers/okta.js');
+const { fuzzRuns } = await import('../helpers/fuzz.js');
 const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
 
 /** Accounts only connection B serves: initech (okta-b), fabrikam (entra-b). */
@@ -190,9 +191,9 @@ describe('changes on connection A never touch what only connection B serves', ()
         expect(inbox.filter((item) => item.connectionId === 'okta-b' || item.connectionId === 'entra-b')).toEqual([]);
         expect(inbox.filter((item) => item.status === 'failed')).toEqual([]);
       }),
-      { numRuns: 8 },
+      { numRuns: fuzzRuns(8) },
     );
-  }, 120_000);
+  }, Math.max(120_000, fuzzRuns(8) * 8_000));
 
   it('the same changes do remove on A: the property above is not vacuous', async () => {
     run += 1;
