@@ -98,6 +98,34 @@ describe('Okta event hook: forged credentials', () => {
   });
 });
 
+describe('Okta event hook: retired and deactivated secrets', () => {
+  // Fresh connections, never looked up by the hook before: a warm hook keeps a connection for
+  // CONFIG_CACHE_SECONDS (README: "allow a minute between the steps"), which these do not test.
+  const delivery = () => oktaDelivery([withUser(oktaLogEvent('okta-user-deactivate.json'), 'alex.doe@example.com')]);
+
+  it('a secret retired after a rotation: 401, nothing stored; the new one works', async () => {
+    const token = await localAdminToken(admin);
+    const created = await callAdminApi('POST', '/admin/connections', { token, body: { type: 'okta', connection_id: 'forged-rotation', org_url: 'https://forged-rotation.okta.com' } });
+    const rotated = await callAdminApi('POST', '/admin/connections/forged-rotation/rotate-secret', { token });
+    expect((await callAdminApi('POST', '/admin/connections/forged-rotation/retire-secret', { token })).status).toBe(200);
+    before = await tableSnapshot();
+    expect((await postToOktaHook('forged-rotation', delivery(), { authorization: String(created.body.hook_secret) })).statusCode).toBe(401);
+    expect((await getOktaHook('forged-rotation', { authorization: String(created.body.hook_secret), 'x-okta-verification-challenge': challenge })).statusCode).toBe(401);
+    await expectNothingStored();
+    expect((await postToOktaHook('forged-rotation', delivery(), { authorization: String(rotated.body.hook_secret) })).statusCode).toBe(200);
+  });
+
+  it("a deactivated connection's secret: 401, nothing stored", async () => {
+    const token = await localAdminToken(admin);
+    const created = await callAdminApi('POST', '/admin/connections', { token, body: { type: 'okta', connection_id: 'forged-gone', org_url: 'https://forged-gone.okta.com' } });
+    expect((await callAdminApi('DELETE', '/admin/connections/forged-gone', { token })).status).toBe(200);
+    before = await tableSnapshot();
+    expect((await postToOktaHook('forged-gone', delivery(), { authorization: String(created.body.hook_secret) })).statusCode).toBe(401);
+    expect((await getOktaHook('forged-gone', { authorization: String(created.body.hook_secret), 'x-okta-verification-challenge': challenge })).statusCode).toBe(401);
+    await expectNothingStored();
+  });
+});
+
 describe('Graph notifications: forged clientState, tenant or subscription', () => {
   const objectId = '00000000-0000-4000-8000-0000000f1201';
   const deletion = (changes: Parameters<typeof graphNotification>[1] = {}) => about(graphNotification('graph-user-deleted.json', changes), objectId);
