@@ -22,7 +22,7 @@ const { getOktaHook, postToOktaHook } = await import('../helpers/okta.js');
 const { about, graphNotification, lifecycleNotification, postToGraphHook } = await import('../helpers/graph.js');
 const { tableSnapshot } = await import('../helpers/table.js');
 const { cognitoClient } = await import('../../shared/idp/cognito.js');
-const { AdminCreateUserCommand, AdminInitiateAuthCommand, AdminSetUserPasswordCommand } = await import('@aws-sdk/client-cognito-identity-provider');
+const { AdminCreateUserCommand, AdminInitiateAuthCommand, AdminSetUserPasswordCommand, CreateUserPoolClientCommand } = await import('@aws-sdk/client-cognito-identity-provider');
 
 const ENTRA_B_SUBSCRIPTION = '00000000-0000-4000-8000-0000000e5001';
 const ENTRA_B_TENANT = '00000000-0000-4000-8000-0000000e0001';
@@ -168,6 +168,12 @@ describe('Graph notifications: forged clientState, tenant or subscription', () =
     await expectNothingStored();
   });
 
+  it('a valid notification posted with a validationToken: only the handshake is answered, nothing stored', async () => {
+    const response = await postToGraphHook('entra-a', { value: [deletion()] }, { rawQueryString: 'validationToken=handshake-0001' });
+    expect(response).toMatchObject({ statusCode: 200, body: 'handshake-0001' });
+    await expectNothingStored();
+  });
+
   it("entra-a's valid notification posted to entra-b's URL: 401, nothing stored", async () => {
     expect((await postToGraphHook('entra-b', { value: [deletion()] })).statusCode).toBe(401);
     await expectNothingStored();
@@ -265,6 +271,23 @@ describe('admin API: forged, expired and foreign tokens', () => {
       vi.useRealTimers();
     }
     expect((await callAdminApi('GET', '/admin/events', { token: adminToken })).status).toBe(200);
+  });
+
+  it("the admin's own access token, issued to another app client of the same pool: 401, nothing stored", async () => {
+    const { UserPoolClient } = await cognitoClient.send(
+      new CreateUserPoolClientCommand({ UserPoolId: admin.userPoolId, ClientName: 'not-the-admin-client', ExplicitAuthFlows: ['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+    );
+    const answer = await cognitoClient.send(
+      new AdminInitiateAuthCommand({
+        UserPoolId: admin.userPoolId,
+        ClientId: UserPoolClient?.ClientId ?? '',
+        AuthFlow: 'ADMIN_USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: admin.username, PASSWORD: admin.password },
+      }),
+    );
+    const token = answer.AuthenticationResult?.AccessToken ?? '';
+    expect(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))).toMatchObject({ 'cognito:groups': ['sso-sync-admins'], token_use: 'access' });
+    await expectRefusedEverywhere(token, 401);
   });
 
   it("an admin token of another pool: 401; the admin's ID token: 401; a signed-in non-admin: 403; nothing stored", async () => {

@@ -105,7 +105,9 @@ describe('Graph notifications three times, shuffled, around the changes they ann
           notification.resourceData.eventTime = eventTime;
           return notification;
         });
-        const postAt = (step: number) => notifications.flatMap((notification, index) => [0, 1, 2].filter((copy) => index + (delays[index * 3 + copy] ?? 0) === step).map(() => notification));
+        // A copy due after the last change is posted with the last step's.
+        const dueAt = (index: number, copy: number) => Math.min(changes.length, index + (delays[index * 3 + copy] ?? 0));
+        const postAt = (step: number) => notifications.flatMap((notification, index) => [0, 1, 2].filter((copy) => dueAt(index, copy) === step).map(() => notification));
 
         for (let step = 0; step <= changes.length; step++) {
           const change = changes[step];
@@ -117,7 +119,7 @@ describe('Graph notifications three times, shuffled, around the changes they ann
             applyToGraph();
           }
           // Copies due now, in a shuffled order (delays spread them); a late copy of an old change too.
-          for (const notification of postAt(step).concat(step === changes.length ? postAt(changes.length + 1) : [])) {
+          for (const notification of postAt(step)) {
             expect((await postToGraphHook('entra-a', { value: [notification] })).statusCode).toBe(202);
           }
           if (drainAfter[step]) await stream.drain();
@@ -153,7 +155,13 @@ describe('Graph notifications three times, shuffled, around the changes they ann
           expect(status).toBe(membership.status);
         }
       }),
-      { numRuns: fuzzRuns(8) },
+      {
+        numRuns: fuzzRuns(6),
+        examples: [
+          // Removed and added back, the removal processed in between; a re-add's copies posted only at the end.
+          [{ changes: [{ type: 'deleted', user: 0, account: 'northwind' }, { type: 'added', user: 1, account: 'northwind' }, { type: 'removed', user: 1, account: 'northwind' }, { type: 'removed', user: 0, account: 'northwind' }, { type: 'added', user: 1, account: 'northwind' }, { type: 'disabled', user: 0, account: 'contoso' }], delays: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 0, 0, 0], drainAfter: [false, false, false, true, false, false, false] }],
+        ],
+      },
     );
-  }, Math.max(120_000, fuzzRuns(8) * 10_000));
+  }, Math.max(120_000, fuzzRuns(6) * 10_000));
 });
