@@ -2,8 +2,8 @@
  * Issue 12, part 2: duplicates and disorder. Random Okta changes for a few users (group removals,
  * re-adds, deactivations, deletions, suspensions), each delivery sent three times in a shuffled
  * order through the real okta-hook, the stream drained at random points in between so the real
- * process-okta-events sees them across batches, out of IdP time order. Afterwards the memberships
- * equal the model's (test/helpers/membership-oracle.ts), every access change has exactly one audit
+ * process-okta-events sees them across batches, out of IdP time order; then one person signs in
+ * with the groups value Cognito kept from before. Afterwards the memberships equal the model's (test/helpers/membership-oracle.ts), every access change has exactly one audit
  * entry, and every event has an outcome.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { createSeededTable, itemsOf, processUntilSettled, userIdOf } from '../he
 import { oktaDelivery, oktaLogEvent, type OktaLogEvent } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
+import { createUserPool } from '../helpers/cognito.js';
+import { AUTHENTICATE, invokeTrigger, oktaTriggerUser } from '../helpers/trigger.js';
 import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../helpers/membership-oracle.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seedItems, writeSeed } from '../../shared/store/seed-writer.js';
@@ -32,9 +34,11 @@ const ACCOUNTS = [...GRANTS.values()].flatMap((accounts) => [...accounts.keys()]
 const roleIn = (accountId: string) => [...GRANTS.values()].find((accounts) => accounts.has(accountId))?.get(accountId) ?? 'Viewer';
 
 let stream: LocalStream;
+let userPoolId: string;
 
 beforeAll(async () => {
   stream = await createSeededTable();
+  userPoolId = await createUserPool();
   await writeSeed(seedWith([]));
 });
 
@@ -101,6 +105,10 @@ describe('every delivery three times, shuffled, processed across batches', () =>
           if (drainAfter[step]) await stream.drain();
         }
         await processUntilSettled(stream, CONNECTION, events.map((event) => event.uuid));
+        // A stale claim: the first user signs in with the groups value Cognito kept from before
+        // every change. It is no evidence, so it restores nothing the IdP removed (README, rule 8).
+        const staleSignIn = await oktaTriggerUser(userPoolId, `dup-${run}-user-0`, emails[0], 'DupOkta');
+        await invokeTrigger(staleSignIn.event(AUTHENTICATE, JSON.stringify(GROUPS))).catch((refused: Error) => expect(refused.message).toMatch(/removed by your identity provider|no access/i));
 
         const model: IdpChange[] = changes.map((change) =>
           change.type === 'groupRemoved' || change.type === 'groupAdded'
@@ -146,6 +154,8 @@ describe('every delivery three times, shuffled, processed across batches', () =>
         ],
       },
     );
+    // The stale-claim sign-ins reached the mapping: some were admitted where access was left, and linked.
+    expect((await itemsOf('Identity')).some((identity) => String(identity.cognitoUsername ?? '').startsWith('DupOkta_'))).toBe(true);
   }, Math.max(120_000, fuzzRuns(12) * 5_000));
 });
 
