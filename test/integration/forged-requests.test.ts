@@ -126,6 +126,33 @@ describe('Okta event hook: retired and deactivated secrets', () => {
   });
 });
 
+describe('Okta event hook: a connection whose secret travels in its own header', () => {
+  const CUSTOM_SECRET = 'custom-header-secret-000000000000000000';
+  beforeAll(async () => {
+    const { parseSeed } = await import('../../shared/domain/seed.js');
+    const { writeSeed } = await import('../../shared/store/seed-writer.js');
+    await writeSeed(parseSeed({ connections: [{ id: 'okta-custom', type: 'okta', providerNames: ['OktaCustom'], hookAuthHeader: 'X-Okta-Secret', hookSecrets: [CUSTOM_SECRET] }], accounts: [], users: [] }));
+  });
+  const delivery = () => oktaDelivery([withUser(oktaLogEvent('okta-user-deactivate.json'), 'alex.doe@example.com')]);
+
+  it.each([
+    ['the right secret in Authorization instead', { authorization: CUSTOM_SECRET }],
+    ['the right secret in a similar header', { 'x-okta-secrets': CUSTOM_SECRET }],
+    ['a wrong secret in the configured header', { 'x-okta-secret': SECRET_A1 }],
+  ])('%s: 401, nothing stored', async (_, headers) => {
+    before = await tableSnapshot();
+    expect((await postToOktaHook('okta-custom', delivery(), headers)).statusCode).toBe(401);
+    expect((await getOktaHook('okta-custom', { ...headers, 'x-okta-verification-challenge': challenge })).statusCode).toBe(401);
+    await expectNothingStored();
+  });
+
+  it('the right secret in the configured header, in any case: accepted (the control)', async () => {
+    for (const name of ['x-okta-secret', 'X-Okta-Secret']) {
+      expect((await getOktaHook('okta-custom', { [name]: CUSTOM_SECRET, 'x-okta-verification-challenge': challenge })).statusCode).toBe(200);
+    }
+  });
+});
+
 describe('Graph notifications: forged clientState, tenant or subscription', () => {
   const objectId = '00000000-0000-4000-8000-0000000f1201';
   const deletion = (changes: Parameters<typeof graphNotification>[1] = {}) => about(graphNotification('graph-user-deleted.json', changes), objectId);
