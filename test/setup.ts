@@ -3,14 +3,22 @@
  * the file's own, so files never see each other's data. Configuration is read at import, as on Lambda.
  */
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { beforeAll, inject } from 'vitest';
+import { captureLogOutput, failOnLeaksAfterFile } from './helpers/log-scan.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
 process.env.TABLE_NAME = `test-${randomUUID()}`;
 process.env.AWS_REGION = 'us-east-1';
-// Keep test output readable; set LOG_LEVEL=DEBUG to see the handlers' JSON logs.
-process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
+// Every log line is kept and searched for secrets after the file (issue 12, part 5): the handlers
+// log at DEBUG, read when they are imported. The lines are shown only with LOG_LEVEL set.
+process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'DEBUG';
+captureLogOutput(process.env.LOG_LEVEL !== undefined);
+failOnLeaksAfterFile();
+// The handlers are imported by now; the scripts a test runs as child processes log as before.
+beforeAll(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.LOG_LEVEL ?? 'SILENT';
+});
 // EMF metrics are log lines for CloudWatch: noise here (test/unit/metrics.test.ts turns them on).
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.COGNITO_ENDPOINT = inject('motoEndpoint');

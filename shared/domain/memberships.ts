@@ -61,6 +61,18 @@ export const outranks = (role: Role, other: Role): boolean => ROLES.indexOf(role
 
 const strongerRemoval = (current: RemovalScope | undefined, incoming: RemovalScope): RemovalScope => (current === 'user' ? 'user' : incoming);
 const isAfter = (time: string | undefined, than: number) => time !== undefined && Date.parse(time) > than;
+/** The later of two ISO times (a membership's times never move back). */
+const later = (time: string | undefined, other: string): string => (time !== undefined && Date.parse(time) > Date.parse(other) ? time : other);
+
+/**
+ * A removal of the person is not stale against the IdP's own later changes. The IdP only ever
+ * gives access back by a re-add, which never undoes a removal of the person (rule 8): had the
+ * older deactivation been delivered first, the re-add would have restored nothing. Okta delivers
+ * unordered, so without this a deactivated person kept the access a later re-add gave back.
+ * Changes by a sign-in or an admin after the removal still make it stale.
+ */
+const removalOfPersonOutranks = (membership: Membership, request: SoftDeleteRequest): boolean =>
+  request.removal === 'user' && lastChangedBy(membership) === 'idp';
 
 export type MembershipUpdate = { before: Membership; after: Membership };
 
@@ -106,12 +118,12 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
   for (const membership of memberships) {
     if (!request.accountIds.has(membership.accountId)) continue;
     if (membership.status === 'deleted' && membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
-    else if (Date.parse(membership.changedAt) > eventTime) plan.stale.push(membership);
+    else if (Date.parse(membership.changedAt) > eventTime && !removalOfPersonOutranks(membership, request)) plan.stale.push(membership);
     else if (request.removal === 'group' && isAfter(membership.groupAddedAt, eventTime)) plan.stale.push(membership);
     else if (membership.status === 'deleted') {
       plan.alreadyDeleted.push(membership);
       const removal = removedByIdp(membership) ? strongerRemoval(membership.removal, request.removal) : request.removal;
-      const idpRemovedAt = isAfter(membership.idpRemovedAt, eventTime) ? membership.idpRemovedAt : request.occurredAt;
+      const idpRemovedAt = later(membership.idpRemovedAt, request.occurredAt);
       if (removal !== membership.removal || idpRemovedAt !== membership.idpRemovedAt || lastChangedBy(membership) !== 'idp') {
         plan.removalsRecorded?.push({ before: membership, after: { ...membership, changedBy: 'idp', removal, idpRemovedAt } });
       }
@@ -121,12 +133,12 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
         after: {
           ...membership,
           status: 'deleted',
-          changedAt: request.occurredAt,
+          changedAt: later(membership.changedAt, request.occurredAt),
           reason: request.reason,
           eventId: request.eventId,
           changedBy: 'idp',
           removal: request.removal,
-          idpRemovedAt: request.occurredAt,
+          idpRemovedAt: later(membership.idpRemovedAt, request.occurredAt),
         },
       });
     }

@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../functions/admin-api.js';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
+import { registerSecret, registerSecretHeaders, registerSecretsIn } from './log-scan.js';
 
 export type AdminRequest = { token?: string | null; query?: string; body?: unknown; headers?: Record<string, string> };
 
@@ -35,6 +36,11 @@ export type AdminAnswer = { status: number; body: Record<string, unknown>; heade
 
 /** Calls the real handler (import this after the admin pool's environment is set). */
 export async function callAdminApi(method: string, path: string, options: AdminRequest = {}): Promise<AdminAnswer> {
+  registerSecret(options.token);
+  registerSecretHeaders(options.headers);
+  registerSecretsIn(options.body);
   const result = (await handler(adminApiEvent(method, path, options), lambdaContext('admin-api'))) as APIGatewayProxyStructuredResultV2;
-  return { status: result.statusCode ?? 0, body: JSON.parse(result.body || '{}') as Record<string, unknown>, headers: result.headers ?? {} };
+  const body = JSON.parse(result.body || '{}') as Record<string, unknown>;
+  registerSecretsIn(body);
+  return { status: result.statusCode ?? 0, body, headers: result.headers ?? {} };
 }

@@ -6,6 +6,7 @@ import { graphAppSecret } from './secrets.js';
 import { handler as graphHook, lifecycleHandler } from '../../functions/graph-hook.js';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { fixture, httpApiEvent } from './fixtures.js';
+import { registerSecretsIn } from './log-scan.js';
 
 export type GraphNotification = {
   changeType: string;
@@ -50,6 +51,7 @@ export async function postToGraphHook(
   body: unknown,
   options: { lifecycle?: boolean; rawQueryString?: string; headers?: Record<string, string> } = {},
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  registerSecretsIn(typeof body === 'string' ? parsedOrNothing(body) : body);
   const event = httpApiEvent({
     method: 'POST',
     connectionId,
@@ -60,6 +62,14 @@ export async function postToGraphHook(
   });
   const handler = options.lifecycle ? lifecycleHandler : graphHook;
   return (await handler(event, lambdaContext(options.lifecycle ? 'graph-lifecycle' : 'graph-hook'))) as APIGatewayProxyStructuredResultV2;
+}
+
+function parsedOrNothing(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export { graphAppSecret } from './secrets.js';

@@ -8,9 +8,9 @@ export function captureLogLines(): string[] {
       const write = stream.write.bind(stream);
       vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
         const text = chunk.toString();
-        if (!text.startsWith('{')) return write(chunk);
-        lines.push(...text.split('\n').filter(Boolean));
-        return true;
+        if (text.startsWith('{')) lines.push(...text.split('\n').filter(Boolean));
+        // On to the capture every test file has (test/setup.ts), which keeps JSON lines out of the output.
+        return write(chunk);
       }) as typeof stream.write);
     }
   });

@@ -4,6 +4,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler as oktaHook } from '../../functions/okta-hook.js';
 import { lambdaContext } from '../../scripts/lib/local-stream.js';
 import { httpApiEvent } from './fixtures.js';
+import { registerSecretHeaders } from './log-scan.js';
 
 /** POSTs a delivery through the real handler, authenticated the way Okta does it. */
 export async function postToOktaHook(
@@ -11,6 +12,7 @@ export async function postToOktaHook(
   body: unknown,
   headers: Record<string, string>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  registerSecretHeaders(headers);
   const event = httpApiEvent({
     method: 'POST',
     connectionId,
@@ -24,6 +26,7 @@ export async function getOktaHook(
   connectionId: string,
   headers: Record<string, string>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  registerSecretHeaders(headers);
   const event = httpApiEvent({ method: 'GET', connectionId, headers });
   return (await oktaHook(event, lambdaContext('okta-hook'))) as APIGatewayProxyStructuredResultV2;
 }
@@ -53,6 +56,7 @@ export async function startOktaHookServer(): Promise<OktaHookServer> {
         const method = request.method ?? 'GET';
         const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
         received.push({ method, path: url.pathname, headers });
+        registerSecretHeaders(headers);
         if (!match || (method !== 'GET' && method !== 'POST')) {
           response.writeHead(404).end();
           return;

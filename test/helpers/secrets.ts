@@ -1,5 +1,6 @@
 /** Secrets in moto's Secrets Manager. Imports nothing that reads the configuration, so any test may import it first. */
 import { CreateSecretCommand, GetSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { registerSecret } from './log-scan.js';
 
 /**
  * The Graph app's client secret under this name in moto's Secrets Manager: created with `wanted`
@@ -13,10 +14,13 @@ export async function graphAppSecret(secretRef: string, wanted: string): Promise
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   try {
+    registerSecret(wanted);
     await secrets.send(new CreateSecretCommand({ Name: secretRef, SecretString: wanted }));
     return wanted;
   } catch (error) {
     if (!(error instanceof ResourceExistsException)) throw error;
-    return (await secrets.send(new GetSecretValueCommand({ SecretId: secretRef }))).SecretString ?? '';
+    const existing = (await secrets.send(new GetSecretValueCommand({ SecretId: secretRef }))).SecretString ?? '';
+    registerSecret(existing);
+    return existing;
   }
 }

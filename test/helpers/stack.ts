@@ -15,6 +15,7 @@ import { graphConsumer, LocalStream } from '../../scripts/lib/local-stream.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
 import { handler as processEvents } from '../../functions/process-okta-events.js';
 import { handler as processGraphEvents } from '../../functions/process-graph-events.js';
+import { registerSecretsIn } from './log-scan.js';
 
 export const SECRET_A1 = 'test-okta-a-secret-one-0000000000000000';
 export const SECRET_A2 = 'test-okta-a-secret-two-0000000000000000';
@@ -169,6 +170,7 @@ export const testSeed = {
 export const userIdOf = seededUserId;
 
 export async function createSeededTable(): Promise<LocalStream> {
+  registerSecretsIn(testSeed);
   const streamArn = await ensureTable(dynamoClient, tableName);
   await writeSeed(parseSeed(structuredClone(testSeed)));
   return new LocalStream({

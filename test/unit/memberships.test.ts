@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  lastChangedBy,
   outcomeOfPlan,
   planRestores,
   planSoftDeletes,
@@ -67,6 +68,23 @@ describe('planSoftDeletes', () => {
         },
       },
     ]);
+  });
+
+  it('an older removal of the person delivered after an IdP re-add still removes, and records itself on a group-removed membership', () => {
+    const reAddedAt = '2025-03-11T15:00:00.000Z';
+    const reAdded = membership('acme', { changedAt: reAddedAt, changedBy: 'idp', eventId: 'event-readd', groupAddedAt: reAddedAt, idpRemovedAt: '2025-03-11T13:00:00.000Z' });
+    const groupRemoved = membership('globex', { status: 'deleted', changedAt: reAddedAt, changedBy: 'idp', eventId: 'event-removal', removal: 'group', idpRemovedAt: reAddedAt });
+    const signedIn = membership('initech', { changedAt: reAddedAt, changedBy: 'sign-in' });
+    const deactivation = removal(['acme', 'globex', 'initech'], { removal: 'user', reason: 'IdP user deactivated' });
+    const plan = planSoftDeletes([reAdded, groupRemoved, signedIn], deactivation);
+    expect(plan.softDeletes.map(({ after }) => after)).toEqual([
+      { ...reAdded, status: 'deleted', changedAt: reAddedAt, reason: 'IdP user deactivated', eventId: 'event-1', changedBy: 'idp', removal: 'user', idpRemovedAt: EVENT_TIME },
+    ]);
+    expect(plan.removalsRecorded?.map(({ after }) => after)).toEqual([{ ...groupRemoved, removal: 'user' }]);
+    // A sign-in after the removal is evidence newer than it: the removal is stale there.
+    expect(plan.stale).toEqual([signedIn]);
+    // A group removal older than the re-add stays stale.
+    expect(planSoftDeletes([reAdded], removal(['acme'])).stale).toEqual([reAdded]);
   });
 
   it('does not modify the memberships it is given', () => {
@@ -222,22 +240,25 @@ describe('planSoftDeletes properties', () => {
     );
   });
 
-  it('never soft-deletes a membership whose last change is later than the event', () => {
+  it('never soft-deletes a membership whose last change is later than the event, except a removal of the person after an IdP re-add', () => {
+    const later = (a: string | undefined, b: string) => (a !== undefined && Date.parse(a) > Date.parse(b) ? a : b);
     fc.assert(
       fc.property(membershipsArb, requestArb, (memberships, request) => {
         const plan = planSoftDeletes(memberships, request);
         for (const { before, after } of plan.softDeletes) {
-          expect(Date.parse(before.changedAt)).toBeLessThanOrEqual(Date.parse(request.occurredAt));
+          // A re-add never undoes a removal of the person, so an older one delivered after it still removes.
+          const reAddedByIdp = request.removal === 'user' && lastChangedBy(before) === 'idp';
+          if (!reAddedByIdp) expect(Date.parse(before.changedAt)).toBeLessThanOrEqual(Date.parse(request.occurredAt));
           expect(before.status).toBe('active');
           expect(after).toEqual({
             ...before,
             status: 'deleted',
-            changedAt: request.occurredAt,
+            changedAt: later(before.changedAt, request.occurredAt),
             reason: request.reason,
             eventId: request.eventId,
             changedBy: 'idp',
             removal: request.removal,
-            idpRemovedAt: request.occurredAt,
+            idpRemovedAt: later(before.idpRemovedAt, request.occurredAt),
           });
         }
       }),
