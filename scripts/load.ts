@@ -102,7 +102,10 @@ async function startStack(directory: string, seedFile: string): Promise<Stack> {
   process.env.LOCAL_STACK_STATE_FILE = stateFile;
   const httpUrl = /GET\|POST (http:\/\/localhost:\d+)\/hooks\/okta\/demo-okta/.exec(output)?.[1];
   const oktaSecret = /header "authorization: (demo-okta-hook-secret[^"]+)"/.exec(output)?.[1];
-  if (!httpUrl || !oktaSecret) throw new Error('npm start did not print the demo-okta hook URL and secret');
+  if (!httpUrl || !oktaSecret) {
+    await stop();
+    throw new Error('npm start did not print the demo-okta hook URL and secret');
+  }
   return { httpUrl, oktaSecret, stop };
 }
 

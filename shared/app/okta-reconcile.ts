@@ -24,13 +24,15 @@ export type OktaReconcileDiff = {
   observedAt: string;
   /** Granting group names. */
   groups: number;
-  /** Names Okta has no group of: they grant nobody. */
+  /** Names Okta found no group of: the accounts they grant were not judged for group removals. */
   missingGroups: string[];
   linkedUsers: number;
   activeMemberships: number;
   /** Users whose status was read (left out of an account's granting groups). */
   usersChecked: number;
   removals: OktaReconcileRemoval[];
+  /** Every Okta id linked to a user with removals: each one's Cognito user is signed out if left with no access. */
+  revoke: Array<{ userId: string; objectId: string }>;
   /** Okta API requests the run made: group pages + one per checked user (+ retried 429s). */
   oktaRequests: number;
 };
@@ -45,7 +47,12 @@ async function read<T>(what: string, reading: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Every member (Okta id → status) of the Okta groups of each name; a name without a group maps to an empty map. */
+/**
+ * Every member (Okta id → status) of the Okta groups of each name. A name Okta finds no group of is
+ * left out, so it is no evidence that anyone left: a search can miss a group that exists (Okta's
+ * search index lags behind changes), and taking that for "grants nobody" would remove everyone the
+ * name grants. The outcome names it instead, for a person to fix (a renamed or deleted group).
+ */
 async function membersByGroupName(okta: OktaDirectory, names: readonly string[], progress: (message: string) => void, connectionId: string) {
   const members = new Map<string, Map<string, string>>();
   const missingGroups: string[] = [];
@@ -59,7 +66,7 @@ async function membersByGroupName(okta: OktaDirectory, names: readonly string[],
       );
       for (const { oktaUserId, status } of listed) ofName.set(oktaUserId, status);
     }
-    members.set(name, ofName);
+    if (groups.length > 0) members.set(name, ofName);
     progress(`${connectionId}: group ${index + 1}/${names.length} ${name}: ${groups.length === 0 ? 'not found in Okta' : `${ofName.size} member(s) in ${groups.length} Okta group(s)`}`);
   }
   return { members, missingGroups };
@@ -81,7 +88,7 @@ export async function oktaReconcileDiff(connection: PollableConnection, options:
   const observedAt = new Date().toISOString();
   const base = { connectionId, observedAt, groups: names.length, linkedUsers: linked.length, activeMemberships: activeMemberships.length };
   // With no active membership to judge, Okta is not asked at all.
-  if (activeMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], oktaRequests: 0 };
+  if (activeMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], revoke: [], oktaRequests: 0 };
 
   const okta = options.directory ?? oktaDirectory(connection.orgUrl, await read('the API token', () => secretValue(connection.oktaApiTokenRef)));
   const { members, missingGroups } = await membersByGroupName(okta, names, progress, connectionId);
@@ -92,11 +99,15 @@ export async function oktaReconcileDiff(connection: PollableConnection, options:
   if (usersToCheck.length > 0) progress(`${connectionId}: checked the status of ${usersToCheck.length} user(s) in no granting group`);
   const { removals } = planOktaReconcile({ ...input, userStates });
   progress(`${connectionId}: ${removals.length} membership(s) to remove`);
-  return { ...base, missingGroups, usersChecked: usersToCheck.length, removals, oktaRequests: okta.requests };
+  const removed = new Set(removals.map(({ userId }) => userId));
+  const revoke = linked.filter(({ userId }) => removed.has(userId)).map(({ userId, oktaUserId }) => ({ userId, objectId: oktaUserId }));
+  return { ...base, missingGroups, usersChecked: usersToCheck.length, removals, revoke, oktaRequests: okta.requests };
 }
 
 function summaryOf(diff: OktaReconcileDiff): string {
-  const missing = diff.missingGroups.length ? ` (${diff.missingGroups.length} not found in Okta: ${diff.missingGroups.join(', ')})` : '';
+  const missing = diff.missingGroups.length
+    ? ` (${diff.missingGroups.length} not found in Okta, the accounts they grant not checked for group removals — renamed or deleted? update the SSO config: ${diff.missingGroups.join(', ')})`
+    : '';
   return `reconciled ${diff.groups} Okta group name(s)${missing}, ${diff.linkedUsers} linked user(s), ${diff.usersChecked} user status(es) read`;
 }
 
@@ -105,6 +116,7 @@ export function applyOktaReconcileDiff(event: InboxEventRef, diff: OktaReconcile
   return applyReconciliation(event, diff.removals, {
     summary: summaryOf(diff),
     disableOnDeprovision: options.disableOnDeprovision,
+    revoke: diff.revoke,
     time: diff.observedAt,
     // Each removal carries its own scope and reason; these are never used.
     reason: GROUP_REMOVAL_REASON,

@@ -159,6 +159,8 @@ export type RemovalOptions = {
   alsoRestore?: IdpChangePlan;
   /** After the commit, also disable the Cognito user of someone left with no access (DISABLE_ON_DEPROVISION). */
   disableOnDeprovision: boolean;
+  /** Whose Cognito users to sign out if left with no access: by default each removal's user and id. */
+  revoke?: readonly LinkedUser[];
 };
 
 const pairKey = ({ userId, accountId }: { userId: string; accountId: string }) => `${userId}\u0000${accountId}`;
@@ -213,7 +215,7 @@ async function revokeLeavers(event: InboxEventRef, users: readonly LinkedUser[],
 /** applyRemovals, then sign out of Cognito those removed who have no access left. */
 export async function removeAndRevoke(event: InboxEventRef, removals: readonly ReconcileRemoval[], options: RemovalOptions): Promise<EventOutcome> {
   const outcome = await applyRemovals(event, removals, options);
-  const users = [...new Map(removals.map(({ userId, objectId }) => [userId, { userId, objectId }])).values()];
+  const users = options.revoke ?? [...new Map(removals.map(({ userId, objectId }) => [`${userId}\u0000${objectId}`, { userId, objectId }])).values()];
   await revokeLeavers(event, users, options.disableOnDeprovision);
   return outcome;
 }

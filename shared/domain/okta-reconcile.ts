@@ -72,40 +72,57 @@ function listedStatuses(members: OktaReconcileInput['members']): Map<string, str
   return statuses;
 }
 
+/**
+ * A user may have several Okta ids linked through one connection (an Okta user deleted and
+ * re-created with the same email signs in as a new subject of the same user). The person is
+ * judged by all of them: an account is left only if none of them is in a granting group, and the
+ * person is removed only if every one of them is gone, deactivated or (with the setting) suspended.
+ */
 export function planOktaReconcile(input: OktaReconcileInput): OktaReconcilePlan {
-  const oktaIdOf = new Map(input.linked.map((user) => [user.userId, user.oktaUserId]));
+  const subjectsOf = new Map<string, string[]>();
+  for (const { userId, oktaUserId } of input.linked) subjectsOf.set(userId, [...new Set([...(subjectsOf.get(userId) ?? []), oktaUserId])].sort());
   const served = new Set(input.servedAccountIds);
   const listed = listedStatuses(input.members);
   const activeByUser = new Map<string, string[]>();
   for (const { userId, accountId } of input.activeMemberships) {
-    if (oktaIdOf.has(userId) && served.has(accountId)) activeByUser.set(userId, [...(activeByUser.get(userId) ?? []), accountId]);
+    if (subjectsOf.has(userId) && served.has(accountId)) activeByUser.set(userId, [...(activeByUser.get(userId) ?? []), accountId]);
   }
 
   const removals: OktaReconcileRemoval[] = [];
   const usersToCheck: string[] = [];
   for (const [userId, accountIds] of activeByUser) {
-    const objectId = oktaIdOf.get(userId) as string;
-    const removeAll = (reason: string) => removals.push(...accountIds.map((accountId) => ({ userId, objectId, accountId, removal: 'user' as const, reason })));
-    const listedStatus = listed.get(objectId);
-    const listedReason = listedStatus === undefined ? undefined : personRemovalReason({ status: listedStatus }, input.deprovisionOnSuspend);
-    if (listedReason) {
-      removeAll(listedReason);
-      continue;
-    }
+    const subjects = subjectsOf.get(userId) as string[];
+    const objectId = subjects[0] as string;
     const left = accountIds.filter((accountId) => {
       const groups = input.grants.get(accountId);
       // An account no group grants is not judged; a group not read is never evidence of leaving.
-      return groups !== undefined && groups.length > 0 && !groups.some((group) => input.members.get(group)?.has(objectId) ?? true);
+      return groups !== undefined && groups.length > 0 && !groups.some((group) => subjects.some((subject) => input.members.get(group)?.has(subject) ?? true));
     });
-    if (left.length === 0) continue;
-    const state = input.userStates?.get(objectId);
-    if (state === undefined) {
-      usersToCheck.push(objectId);
+    // A status read now wins; a group listing's status is enough only where no account was left.
+    const stateOf = (subject: string): OktaUserState | undefined => {
+      const read = input.userStates?.get(subject);
+      const status = listed.get(subject);
+      return read ?? (left.length === 0 && status !== undefined ? { status } : undefined);
+    };
+    const listedGone = subjects.some((subject) => {
+      const status = listed.get(subject);
+      return status !== undefined && personRemovalReason({ status }, input.deprovisionOnSuspend) !== undefined;
+    });
+    // Whether the person is gone only matters if some account was left or some id is listed as gone.
+    if (left.length === 0 && !listedGone) continue;
+    const known = subjects.map(stateOf);
+    const personReasons = known.map((state) => (state === undefined ? undefined : personRemovalReason(state, input.deprovisionOnSuspend)));
+    const unknown = subjects.filter((_, index) => known[index] === undefined);
+    if (unknown.length > 0) {
+      usersToCheck.push(...unknown);
       continue;
     }
-    const reason = personRemovalReason(state, input.deprovisionOnSuspend);
-    if (reason) removeAll(reason);
-    else removals.push(...left.map((accountId) => ({ userId, objectId, accountId, removal: 'group' as const, reason: GROUP_REMOVAL_REASON })));
+    const firstReason = personReasons[0];
+    if (firstReason !== undefined && personReasons.every((reason) => reason !== undefined)) {
+      removals.push(...accountIds.map((accountId) => ({ userId, objectId, accountId, removal: 'user' as const, reason: firstReason })));
+    } else {
+      removals.push(...left.map((accountId) => ({ userId, objectId, accountId, removal: 'group' as const, reason: GROUP_REMOVAL_REASON })));
+    }
   }
   return { removals, usersToCheck: [...new Set(usersToCheck)] };
 }

@@ -46,6 +46,14 @@ export function groupNameSearch(name: string): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The directory of one org; `wait` is for tests of the 429 path. */
+/** A next link already followed would loop until the function times out: a failed read instead. */
+function unseen(next: string | undefined, seen: Set<string>, what: string): string | undefined {
+  if (next === undefined) return undefined;
+  if (seen.has(next)) throw new OktaDirectoryError(`Okta repeated a next link while listing ${what}`);
+  seen.add(next);
+  return next;
+}
+
 export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?: (ms: number) => Promise<unknown> } = {}): OktaDirectory {
   const origin = new URL(orgUrl).origin;
   const wait = options.wait ?? sleep;
@@ -57,6 +65,8 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
       return await fetch(url, {
         headers: { accept: 'application/json', authorization: `SSWS ${apiToken}` },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        // Okta answers API calls without redirects; one would be someone else's answer.
+        redirect: 'error',
       });
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
@@ -120,6 +130,7 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
       first.searchParams.set('search', groupNameSearch(name));
       first.searchParams.set('limit', String(PAGE_LIMIT));
       const groups: OktaGroup[] = [];
+      const seen = new Set<string>();
       for (let url: string | undefined = first.href; url; ) {
         const response = await get(url, what);
         if (response.status === 404) throw new OktaDirectoryError(`Okta answered status 404 for ${what}`);
@@ -128,7 +139,7 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
           // `search` matches exactly, but a name compared here too costs nothing and rules out a surprise.
           if (typeof id === 'string' && profile?.name === name) groups.push({ id, name });
         }
-        url = nextOnSamePath(response, '/api/v1/groups');
+        url = unseen(nextOnSamePath(response, '/api/v1/groups'), seen, what);
       }
       return groups;
     },
@@ -139,6 +150,7 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
       const first = new URL(path, origin);
       first.searchParams.set('limit', String(PAGE_LIMIT));
       const members: OktaGroupMember[] = [];
+      const seen = new Set<string>();
       let page = 0;
       for (let url: string | undefined = first.href; url; ) {
         const response = await get(url, what);
@@ -151,7 +163,7 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
         }
         page += 1;
         onPage?.(page, members.length);
-        url = nextOnSamePath(response, path);
+        url = unseen(nextOnSamePath(response, path), seen, what);
       }
       return members;
     },

@@ -91,6 +91,8 @@ export async function readSystemLogPage(url: string, apiToken: string): Promise<
     response = await fetch(url, {
       headers: { accept: 'application/json', authorization: `SSWS ${apiToken}` },
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      // Okta answers API calls without redirects; one would be someone else's answer.
+      redirect: 'error',
     });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';

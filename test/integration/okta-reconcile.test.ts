@@ -179,13 +179,14 @@ describe('Okta reconciliation, scheduled daily', () => {
     expect(await statuses(stayer)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
   });
 
-  it('unions the Okta groups of one name, and a name Okta has no group of grants nobody', async () => {
+  it('unions the Okta groups of one name; a name Okta finds no group of is no evidence, and the outcome says so', async () => {
     const inSecond = await oktaUser('in.second.group');
     oktaGroups({ 'Finance-Approvers': [[], [inSecond]] });
     okta.setUser(inSecond.oktaId, { status: 'ACTIVE' });
     const { event } = await scheduledRun();
-    expect(event.detail).toContain('1 not found in Okta: Payroll-Admins');
-    expect(await statuses(inSecond)).toEqual({ acme: 'active', globex: 'deleted', initech: 'active' });
+    expect(event.detail).toMatch(/1 not found in Okta, the accounts they grant not checked for group removals .*: Payroll-Admins/);
+    // Okta's search may miss a group that exists: globex (granted only by that name) is not judged.
+    expect(await statuses(inSecond)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
   });
 
   it('keeps a suspended user when the connection keeps suspended users (deprovisionOnSuspend off)', async () => {

@@ -171,4 +171,49 @@ describe('groupNameSearch', () => {
   it('quotes the name, escaping " and \\', () => {
     expect(groupNameSearch('Finance "EU" \\ Ops')).toBe('profile.name eq "Finance \\"EU\\" \\\\ Ops"');
   });
+
+  describe('a user with several Okta ids (an Okta user re-created with the same email)', () => {
+    const twoIds = (states: Record<string, OktaUserState>, members: Record<string, Array<[string, string]>>) =>
+      planOktaReconcile({
+        grants: new Map([['acme', ['Finance']]]),
+        servedAccountIds: ['acme'],
+        members: new Map(Object.entries(members).map(([name, list]) => [name, new Map(list)])),
+        linked: [
+          { userId: 'pat', oktaUserId: '00uOLD' },
+          { userId: 'pat', oktaUserId: '00uNEW' },
+        ],
+        activeMemberships: [{ userId: 'pat', accountId: 'acme' }],
+        deprovisionOnSuspend: true,
+        userStates: new Map(Object.entries(states)),
+      });
+
+    it('keeps the person while the new id is in a granting group, whatever the old one says, and reads nothing', () => {
+      for (const order of [false, true]) {
+        const plan = planOktaReconcile({
+          grants: new Map([['acme', ['Finance']]]),
+          servedAccountIds: ['acme'],
+          members: new Map([['Finance', new Map([['00uNEW', 'ACTIVE']])]]),
+          linked: order
+            ? [{ userId: 'pat', oktaUserId: '00uNEW' }, { userId: 'pat', oktaUserId: '00uOLD' }]
+            : [{ userId: 'pat', oktaUserId: '00uOLD' }, { userId: 'pat', oktaUserId: '00uNEW' }],
+          activeMemberships: [{ userId: 'pat', accountId: 'acme' }],
+          deprovisionOnSuspend: true,
+        });
+        expect(plan).toEqual({ removals: [], usersToCheck: [] });
+      }
+    });
+
+    it('reads every id of a person who left, and removes the person only if every id is gone', () => {
+      expect(twoIds({}, { Finance: [] }).usersToCheck.sort()).toEqual(['00uNEW', '00uOLD']);
+      const oneActive = twoIds({ '00uOLD': 'deleted', '00uNEW': { status: 'ACTIVE' } }, { Finance: [] });
+      expect(oneActive.removals).toEqual([expect.objectContaining({ userId: 'pat', accountId: 'acme', removal: 'group' })]);
+      const bothGone = twoIds({ '00uOLD': 'deleted', '00uNEW': { status: 'DEPROVISIONED' } }, { Finance: [] });
+      expect(bothGone.removals).toEqual([expect.objectContaining({ userId: 'pat', accountId: 'acme', removal: 'user' })]);
+    });
+
+    it('does not remove the person for one id listed as deactivated while another is active', () => {
+      const plan = twoIds({ '00uNEW': { status: 'ACTIVE' } }, { Finance: [['00uOLD', 'DEPROVISIONED'], ['00uNEW', 'ACTIVE']] });
+      expect(plan.removals).toEqual([]);
+    });
+  });
 });
