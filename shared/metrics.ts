@@ -15,7 +15,10 @@ const DEFAULT_NAMESPACE = 'sso-sync';
 export type EventMetric =
   /** New inbox items stored from webhook deliveries (duplicates not counted). */
   | 'EventsReceived'
-  /** New inbox items stored by a poller: changes no webhook had delivered first. Above zero, webhooks are losing events. */
+  /**
+   * Inbox items a poller stored. Okta: events no hook had delivered (above zero, deliveries are being
+   * lost). Graph: state hints, re-armed even when a notification brought the same change.
+   */
   | 'EventsPolled'
   | 'EventsApplied'
   /** Ended with nothing to do: skipped, stale or invalid (the outcome says why). */
