@@ -36,3 +36,11 @@ export function failOnUnhandledRejections(): void {
     expect(seen.map(String)).toEqual([]);
   });
 }
+
+/**
+ * A test's timeout for `runs` cases: vitest's 20 s default would stop a FUZZ_RUNS run midway
+ * while its property keeps writing, under the next test's table snapshot.
+ */
+export function fuzzTimeout(runs: number, msPerRun = 300): number {
+  return Math.max(20_000, runs * msPerRun);
+}

@@ -32,7 +32,7 @@ const { createSeededTable, userIdOf } = await import('../helpers/stack.js');
 const { tableSnapshot } = await import('../helpers/table.js');
 const { fuzzRuns } = await import('../helpers/fuzz.js');
 const { contentTypes, fuzzedBodies } = await import('../helpers/fuzz-bodies.js');
-const { answerOf, failOnUnhandledRejections } = await import('../helpers/fuzz-http.js');
+const { answerOf, failOnUnhandledRejections, fuzzTimeout } = await import('../helpers/fuzz-http.js');
 const { registerSecret } = await import('../helpers/log-scan.js');
 
 const MAX_ADMIN_BODY_BYTES = 256 * 1024;
@@ -128,5 +128,5 @@ describe.each(ROUTES)('admin API $method $path, fuzzed', ({ method, path }) => {
       }),
       { numRuns: fuzzRuns(method === 'GET' ? 8 : 12) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(method === 'GET' ? 8 : 12), 1_000));
 });

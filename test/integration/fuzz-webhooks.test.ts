@@ -32,7 +32,7 @@ import { tableSnapshot } from '../helpers/table.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { clearFaults, failNext } from '../helpers/faults.js';
 import { contentTypes, fuzzedBodies, noiseHeaders, spelledHeaderName, type WireBody } from '../helpers/fuzz-bodies.js';
-import { answerOf, failOnUnhandledRejections, tableChanges } from '../helpers/fuzz-http.js';
+import { answerOf, failOnUnhandledRejections, fuzzTimeout, tableChanges } from '../helpers/fuzz-http.js';
 
 const { maxWebhookBodyBytes, oktaEventTypes } = config();
 const STORE_COMMANDS = ['PutCommand', 'PutItemCommand', 'TransactWriteCommand', 'TransactWriteItemsCommand'];
@@ -117,7 +117,7 @@ describe('Okta event hook, fuzzed', () => {
       }),
       { numRuns: fuzzRuns(60) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(60)));
 
   it('an unauthenticated POST (wrong or no secret, unknown connection): 401/404 (413 over the limit), nothing stored', async () => {
     const credential = fc.oneof(
@@ -134,7 +134,7 @@ describe('Okta event hook, fuzzed', () => {
       }),
       { numRuns: fuzzRuns(40) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(40)));
 
   it("an authenticated verification GET echoes exactly the challenge, whatever it and the body are, and stores nothing", async () => {
     const challenge = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'binary', maxLength: 100 }), fc.constantFrom('', ' ', 'a,b', fixture('okta-verify.json').headers['x-okta-verification-challenge'] as string));
@@ -149,7 +149,7 @@ describe('Okta event hook, fuzzed', () => {
       }),
       { numRuns: fuzzRuns(30) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(30)));
 
   it('a storage fault on a valid delivery is a 500 (Okta retries) and leaves nothing stored', async () => {
     await fc.assert(
@@ -168,7 +168,7 @@ describe('Okta event hook, fuzzed', () => {
       }),
       { numRuns: fuzzRuns(5) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(5)));
 });
 
 const USER_ID = () => `00000000-0000-4000-8000-${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`;
@@ -207,7 +207,7 @@ describe.each([
       }),
       { numRuns: fuzzRuns(50) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(50)));
 
   it("without a known subscription's clientState, or on another connection, nothing is stored (400/401/404/413)", async () => {
     const wrongClientState = fc.oneof(fc.string({ maxLength: 200 }), fc.constant(GRAPH_CLIENT_STATE.toUpperCase()), fc.constant(`${GRAPH_CLIENT_STATE} `), fc.constant(GRAPH_CLIENT_STATE.slice(1)));
@@ -228,7 +228,7 @@ describe.each([
       }),
       { numRuns: fuzzRuns(40) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(40)));
 
   it('the validation handshake answers the decoded token as plain text, or 400, whatever else comes; nothing stored', async () => {
     const token = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 100 }), fc.constantFrom('', 'a+b', 'a%2Bb', '%', '<script>alert(1)</script>', 'x'.repeat(20_000)));
@@ -248,5 +248,5 @@ describe.each([
       }),
       { numRuns: fuzzRuns(30) },
     );
-  });
+  }, fuzzTimeout(fuzzRuns(30)));
 });
