@@ -99,8 +99,34 @@ function expectOnlyOktaInboxItems(added: Record<string, unknown>[], sent: WireBo
     expect(String(item.eventId).length).toBeLessThanOrEqual(OKTA_BOUNDS.uuidLength);
   }
   const text = Buffer.from(sent.body ?? '', sent.isBase64Encoded ? 'base64' : 'utf8').toString('utf8');
-  const events = (JSON.parse(text) as { data: { events: unknown[] } }).data.events;
+  const events = (JSON.parse(text) as { data: { events: SentEvent[] } }).data.events;
   expect(added.length).toBeLessThanOrEqual(events.length);
+  // An event over a bound is stored marked invalid, with its reason; one within every bound is not.
+  for (const item of added) {
+    const sentEvent = events.find((event) => event.uuid === item.eventId);
+    if (!sentEvent) continue; // a uuid over its bound is keyed by its hash
+    expect(Boolean(item.invalidReason), `invalidReason of ${String(item.eventId)}: ${String(item.invalidReason)}`).toBe(overABound(sentEvent));
+  }
+}
+
+type SentEvent = { uuid?: unknown; outcome?: { result?: unknown } | null; target?: Record<string, unknown>[] | null };
+
+/** The bounds of docs/architecture.md ("Bounds"), read from the event as sent. */
+function overABound(event: SentEvent): boolean {
+  const longer = (value: unknown, max: number) => typeof value === 'string' && value.length > max;
+  const targets = event.target ?? [];
+  return (
+    longer(event.uuid, OKTA_BOUNDS.uuidLength) ||
+    longer(event.outcome?.result, OKTA_BOUNDS.outcomeResultLength) ||
+    targets.length > OKTA_BOUNDS.targetsPerEvent ||
+    targets.some(
+      (target) =>
+        longer(target.alternateId, OKTA_BOUNDS.alternateIdLength) ||
+        longer(target.displayName, OKTA_BOUNDS.displayNameLength) ||
+        longer(target.id, OKTA_BOUNDS.targetIdLength) ||
+        longer(target.type, OKTA_BOUNDS.targetTypeLength),
+    )
+  );
 }
 
 describe('Okta event hook, fuzzed', () => {
