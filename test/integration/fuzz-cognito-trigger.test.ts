@@ -26,6 +26,7 @@ import { fixture } from '../helpers/fixtures.js';
 import { invokeTrigger, type TriggerEvent } from '../helpers/trigger.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { failOnUnhandledRejections, fuzzTimeout } from '../helpers/fuzz-http.js';
+import { mutated } from '../helpers/fuzz-bodies.js';
 import { findUserIdByEmail, membershipsOfUser } from '../../shared/store/directory.js';
 
 const ROLE_ORDER = ['Admin', 'Author', 'Reviewer', 'Viewer'] as const;
@@ -256,4 +257,28 @@ describe('Cognito triggers, fuzzed against a model of the admission rules', () =
       { numRuns: fuzzRuns(40) },
     );
   }, fuzzTimeout(fuzzRuns(40), 1_000));
+
+  it('an event of any shape (wrong types, missing and extra fields) gets an answer or a message for the person, never an internal text', async () => {
+    const sources = ['PreSignUp_ExternalProvider', 'PostConfirmation_ConfirmSignUp', 'PostAuthentication_Authentication', ...TOKEN_SOURCES, 'TokenGeneration_Other', 'CustomMessage_SignUp'];
+    const event = fc.constantFrom(...sources).chain((source) =>
+      mutated(() => {
+        const person = personOf({ provider: PROVIDERS[0]!, extraAttributes: {}, lowerCasedUserName: false, claim: { raw: '["Finance-Approvers"]', groups: [], format: '', exact: true } } as unknown as Scenario, ownEmail('alex@example.com'));
+        return triggerEvent(source, '2', person, { groupsToOverride: ['acme:Admin'], iamRolesToOverride: [], preferredRole: null }) as never;
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(event, async ({ document }) => {
+        try {
+          await invokeTrigger(document as never);
+        } catch (error) {
+          expect(error).toBeInstanceOf(Error);
+          const message = (error as Error).message;
+          // What Cognito shows the person: a sentence of ours, never a parser's or the SDK's words.
+          expect(message, JSON.stringify(document).slice(0, 300)).not.toMatch(/zod|invalid_type|expected (string|object|array)|TypeError|Cannot read|undefined|\[object|Unexpected token|at \w+ \(/i);
+          expect(message.length).toBeLessThan(400);
+        }
+      }),
+      { numRuns: fuzzRuns(40) },
+    );
+  }, fuzzTimeout(fuzzRuns(40), 500));
 });
