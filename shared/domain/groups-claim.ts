@@ -24,13 +24,19 @@ function cleaned(values: string[]): string[] {
   return [...new Set(values.map((value) => value.trim()).filter(Boolean))];
 }
 
-/** The complete quoted strings of a JSON array that was cut short (its last one is dropped later); undefined if one is not valid JSON text. */
-function cutJsonStrings(inner: string): string[] | undefined {
-  try {
-    return [...inner.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(([quoted]) => JSON.parse(quoted) as string);
-  } catch {
-    return undefined; // a bad escape ("CORP\Admins") or a raw control character inside quotes
+/**
+ * A JSON array of strings cut short at the attribute limit: the longest prefix that ends after a
+ * complete string and parses, closed with "]" (its last value is dropped later). Parsing the whole
+ * prefix, not picking quoted strings out of it, keeps a bad escape anywhere from shifting which
+ * quotes open a string: undefined when no such prefix parses.
+ */
+function cutJsonArray(text: string): string[] | undefined {
+  let end = text.lastIndexOf('"');
+  for (let tries = 0; end > 0 && tries < 64; tries += 1, end = text.lastIndexOf('"', end - 1)) {
+    const parsed = jsonStringArray(`${text.slice(0, end + 1)}]`);
+    if (parsed) return parsed;
   }
+  return undefined;
 }
 
 function jsonStringArray(text: string): string[] | undefined {
@@ -50,15 +56,18 @@ export function readGroupsClaim(raw: string | null | undefined): GroupsClaim {
   if (text === '') return { groups: [], unreadable: false };
   // A list cut at the limit has lost its closing bracket.
   const inner = text.startsWith('[') ? text.slice(1, text.endsWith(']') ? -1 : undefined) : undefined;
+  // Quoted JSON that does not parse is read as a list cut short only when it may have been cut (at
+  // the limit); otherwise it is malformed (an unescaped quote or backslash) and grants nothing.
+  const mayBeCut = (raw?.length ?? 0) >= COGNITO_ATTRIBUTE_LIMIT;
   const groups =
     inner === undefined
       ? text.split(',')
-      : (jsonStringArray(text) ?? (inner.trimStart().startsWith('"') ? cutJsonStrings(inner) : inner.split(',').map(formDecode)));
+      : (jsonStringArray(text) ?? (inner.trimStart().startsWith('"') ? (mayBeCut ? cutJsonArray(text) : undefined) : inner.split(',').map(formDecode)));
   if (groups === undefined) return { groups: [], unreadable: true };
   const parsed = cleaned(groups);
   // A value at the limit may have been cut short, and a cut group name could equal another,
   // shorter group ("Admins-ReadOnly" → "Admins"). Never grant from a possibly cut last value.
-  return { groups: (raw?.length ?? 0) >= COGNITO_ATTRIBUTE_LIMIT ? parsed.slice(0, -1) : parsed, unreadable: false };
+  return { groups: mayBeCut ? parsed.slice(0, -1) : parsed, unreadable: false };
 }
 
 /** The groups of a claim; an unreadable one yields none. Never throws. */

@@ -14,6 +14,13 @@ export type RouteAnswer = { status: number; body?: unknown; headers?: Record<str
 
 export type Route<P> = { method: string; path: string; handle: (request: RouteRequest<P>) => Promise<RouteAnswer> };
 
+/**
+ * No id the admin API serves is longer (ids are at most 64 characters, event ids at most 128
+ * or a hash), and a longer value would build a DynamoDB key over its limit (2,048 bytes for a
+ * partition key, 1,024 for a sort key), which DynamoDB refuses with a ValidationException: a 500.
+ */
+export const MAX_PATH_PARAMETER_BYTES = 256;
+
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const wanted = pattern.split('/');
   const given = path.replace(/\/+$/, '').split('/');
@@ -40,7 +47,11 @@ export function matchRoute<P>(routes: readonly Route<P>[], method: string, path:
     const params = matchPath(route.path, path);
     if (!params) continue;
     pathMatched = true;
-    if (route.method === method) return { route, params };
+    if (route.method !== method) continue;
+    const overLong = Object.keys(params).find((name) => Buffer.byteLength(params[name] ?? '', 'utf8') > MAX_PATH_PARAMETER_BYTES);
+    // Nothing can have such an id: not found, without reading (the value is not echoed).
+    if (overLong) throw new NotFoundError(`no such ${overLong}: at most ${MAX_PATH_PARAMETER_BYTES} bytes`);
+    return { route, params };
   }
   if (pathMatched) throw new MethodNotAllowedError(method);
   throw new NotFoundError(`no admin route ${path}`);

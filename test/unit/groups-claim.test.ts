@@ -37,6 +37,11 @@ describe('parseGroupsClaim', () => {
     expect(parsed).toEqual(names.slice(0, parsed.length));
   });
 
+  it('does not read a cut JSON array past a bad escape before the cut', () => {
+    const raw = `["Finance-Approvers","x\\", "Payroll-Admins", ${JSON.stringify(Array.from({ length: 400 }, (_, index) => `Group-${index}`)).slice(1)}`.slice(0, COGNITO_ATTRIBUTE_LIMIT);
+    expect(readGroupsClaim(raw)).toEqual({ groups: [], unreadable: true });
+  });
+
   const groupName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._&/-]{0,30}[A-Za-z0-9]$/);
   const groupList = fc.uniqueArray(groupName, { minLength: 1, maxLength: 10 });
 
@@ -58,6 +63,9 @@ describe('readGroupsClaim: a claim that cannot be read', () => {
     ['bad escapes in a bracketed JSON list', '["CORP\\Admins,CORP\\Users"]'],
     ['an unknown escape', '["IdP-Admins\\q"]'],
     ['a raw newline inside quotes', '["Finance\nApprovers"]'],
+    // Found by the trigger fuzzing (issue 12): the unterminated last string was dropped and the first one granted.
+    ['an escaped closing quote, so the last string never ends', '["Finance-Approvers","quote\\"]'],
+    ['a JSON list that is not cut but lost its closing bracket', '["Finance-Approvers","Payroll-Admins"'],
   ])('grants nothing and says so, never throws: %s', (_name, raw) => {
     expect(() => readGroupsClaim(raw)).not.toThrow();
     expect(readGroupsClaim(raw)).toEqual({ groups: [], unreadable: true });
