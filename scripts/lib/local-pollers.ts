@@ -23,10 +23,18 @@ export async function pollOnce(): Promise<PollRound> {
     }),
     pollAllGraphDeltas({ graphBaseUrl: settings.graphBaseUrl, retentionDays: settings.inboxRetentionDays }),
   ]);
+  // A failed run still carries the reports of every connection it polled (poll-connections.ts).
+  const reportsOf = <R>(reason: unknown): R[] => ((reason as { reports?: R[] }).reports ?? []);
   if (okta.status === 'fulfilled') round.okta = okta.value.reports;
-  else round.failures.push(`Okta System Log: ${(okta.reason as Error).message}`);
+  else {
+    round.okta = reportsOf<PollReport>(okta.reason);
+    round.failures.push(`Okta System Log: ${(okta.reason as Error).message}`);
+  }
   if (graph.status === 'fulfilled') round.graph = graph.value.reports;
-  else round.failures.push(`Graph deltas: ${(graph.reason as Error).message}`);
+  else {
+    round.graph = reportsOf<DeltaPollReport>(graph.reason);
+    round.failures.push(`Graph deltas: ${(graph.reason as Error).message}`);
+  }
   return round;
 }
 

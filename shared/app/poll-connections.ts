@@ -47,6 +47,7 @@ export async function pollEveryConnection<C extends Connection, R extends Record
       }
     }),
   );
-  if (failed.length > 0) throw poller.error(failed.sort());
+  // The reports go with the error: what the other connections did is still worth showing.
+  if (failed.length > 0) throw Object.assign(poller.error(failed.sort()), { reports });
   return { connections: connections.length, reports };
 }

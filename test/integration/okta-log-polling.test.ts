@@ -212,7 +212,10 @@ describe('polling every connection', () => {
     expect(await pollAllConnections(settings)).toMatchObject({ connections: 1, reports: [{ connectionId: CONNECTION, stoppedBy: 'caughtUp' }] });
 
     okta.failNext({ pathPrefix: '/api/v1/logs', status: 500, times: 1 });
-    await expect(pollAllConnections(settings)).rejects.toThrow(/1 Okta connection\(s\).*okta-a/);
+    const failed = pollAllConnections(settings);
+    await expect(failed).rejects.toThrow(/1 Okta connection\(s\).*okta-a/);
+    // The error carries every connection's report, the failed one's reason included.
+    await expect(failed).rejects.toMatchObject({ reports: [{ connectionId: CONNECTION, stoppedBy: 'failed', failure: expect.stringContaining('500') }] });
   });
 
   it('leaves a deactivated connection alone', async () => {
