@@ -38,12 +38,19 @@ type ClientWithStack = { middlewareStack: MiddlewareStack<any, any> };
 /** Counted in this process; each fault also writes one line to stderr, which the chaos run counts. */
 export const injectedFaults: Record<InjectedFaultKind, number> = { throttling: 0, internalError: 0 };
 
+let paused = false;
+
+/** While paused, no fault is injected: `npm start` seeds its table and fakes before the chaos starts. */
+export function pauseInjectedFaults(pause: boolean): void {
+  paused = pause;
+}
+
 /** Adds the fault middleware when `rate` > 0; returns the client unchanged otherwise. */
 export function withInjectedFaults<Client extends ClientWithStack>(client: Client, rate = config().chaosFailureRate, random: () => number = Math.random): Client {
   if (rate <= 0) return client;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (random() >= rate) return next(args);
+      if (paused || random() >= rate) return next(args);
       const kind: InjectedFaultKind = random() < 0.5 ? 'throttling' : 'internalError';
       injectedFaults[kind]++;
       const fault = new InjectedServiceFault(kind, context.clientName ?? 'client', context.commandName ?? 'command');
