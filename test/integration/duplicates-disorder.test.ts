@@ -14,7 +14,7 @@ import { postToOktaHook } from '../helpers/okta.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { createUserPool } from '../helpers/cognito.js';
 import { AUTHENTICATE, invokeTrigger, oktaTriggerUser } from '../helpers/trigger.js';
-import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../helpers/membership-oracle.js';
+import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../../scripts/lib/membership-oracle.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { documentClient, tableName } from '../../shared/store/client.js';
