@@ -3,7 +3,7 @@
  * re-adds, deactivations, deletions, suspensions), each delivery sent three times in a shuffled
  * order through the real okta-hook, the stream drained at random points in between so the real
  * process-okta-events sees them across batches, out of IdP time order; then one person signs in
- * with the groups value Cognito kept from before. Afterwards the memberships equal the model's (test/helpers/membership-oracle.ts), every access change has exactly one audit
+ * with the groups value Cognito kept from before. Afterwards the memberships equal the model's (scripts/lib/membership-oracle.ts), every access change has exactly one audit
  * entry, and every event has an outcome.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
