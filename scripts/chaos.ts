@@ -1,5 +1,5 @@
 /**
- * npm run chaos [-- --changes 1000] [--users 100] [--rate 0.2] [--concurrency 16]
+ * npm run chaos [-- --changes 5000] [--users 100] [--rate 0.2] [--concurrency 16]
  *
  * Issue 12's chaos run, Okta part: starts the local stack (`npm start` as a child) with
  * CHAOS_FAILURE_RATE (that share of the DynamoDB, Cognito and Secrets Manager attempts fail,
@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.js';
 import { FAKE_GRAPH_CERT_PATH } from './lib/fake-graph.js';
+import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
 import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
 import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
 
@@ -35,10 +36,16 @@ const numberOption = (name: string, fallback: number) => {
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
   return value;
 };
-const changeCount = Math.floor(numberOption('changes', 1000));
+const changeCount = Math.floor(numberOption('changes', 5000));
 const userCount = Math.max(1, Math.floor(numberOption('users', 100)));
 const failureRate = numberOption('rate', 0.2);
 const concurrency = Math.max(1, Math.floor(numberOption('concurrency', 16)));
+/** The share of the changes that are Entra's (user deletions and disables through the Graph hook). */
+const graphShare = Math.min(1, numberOption('graph-share', 0.2));
+const graphChangeCount = Math.round(changeCount * graphShare);
+const oktaChangeCount = changeCount - graphChangeCount;
+const entraCount = Math.max(1, graphChangeCount);
+const ENTRA_ROLE = 'Author';
 const POLL_INTERVAL_SECONDS = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,7 +79,7 @@ function randomChanges(): Change[] {
   const weighted: Array<[ChangeType, number]> = [['groupRemoved', 0.45], ['groupAdded', 0.45], ['deactivated', 0.04], ['deleted', 0.03], ['suspended', 0.03]];
   // Within the System Log poller's first look-back (60 min), one IdP second apart.
   const base = Date.now() - 30 * 60_000;
-  return Array.from({ length: changeCount }, (_, index) => {
+  return Array.from({ length: oktaChangeCount }, (_, index) => {
     let draw = Math.random();
     const type = weighted.find(([, weight]) => (draw -= weight) < 0)?.[0] ?? 'groupRemoved';
     return { uuid: crypto.randomUUID(), type, user: Math.floor(Math.random() * userCount), group: GROUPS[Math.floor(Math.random() * GROUPS.length)] ?? '', at: base + index * 1000 };
@@ -98,6 +105,14 @@ function chaosSeed(directory: string): string {
       email,
       identities: [{ connectionId: CONNECTION, subject: id }],
       memberships: ACCOUNTS.map((accountId) => ({ accountId, role: roleIn(accountId), changedAt: '2025-01-01T00:00:00Z' })),
+    });
+  }
+  for (let index = 0; index < entraCount; index++) {
+    const { id, email } = entraPerson(index);
+    seed.users.push({
+      email,
+      identities: [{ connectionId: DEMO_ENTRA.connectionId, subject: id }],
+      memberships: [{ accountId: DEMO_ENTRA.accountId, role: ENTRA_ROLE, changedAt: '2025-01-01T00:00:00Z' }],
     });
   }
   const file = join(directory, 'chaos-seed.json');
@@ -170,6 +185,20 @@ async function setFakeOktaFinalState(orgUrl: string, changes: Change[]): Promise
   }
 }
 
+type GraphChange = { user: number; changeType: 'deleted' | 'updated'; day: Date };
+const entraPerson = (index: number) => ({ id: `00000000-0000-4000-8c00-${String(index).padStart(12, '0')}`, email: `chaos-entra-${index}@example.com` });
+
+/** Entra deletions and disables of `entraCount` people (some disabled, then deleted; some deleted twice: Graph redelivers). */
+function randomGraphChanges(count: number): GraphChange[] {
+  const state = new Map<number, 'disabled' | 'deleted'>();
+  return Array.from({ length: count }, () => {
+    const user = Math.floor(Math.random() * entraCount);
+    const changeType = state.has(user) || Math.random() < 0.5 ? 'deleted' : 'updated';
+    state.set(user, changeType === 'deleted' ? 'deleted' : 'disabled');
+    return { user, changeType, day: new Date() };
+  });
+}
+
 type Deliveries = { attempts: number; acknowledged: number; lostInTransit: number; answered: Record<string, number>; dropped: number };
 
 /** Okta's sender: the change goes to the System Log, then to the hook; one retry, then given up. */
@@ -189,19 +218,7 @@ async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[]
           deliveries.lostInTransit++;
           continue;
         }
-        let status: string;
-        try {
-          const response = await fetch(`${stack.httpUrl}/hooks/okta/${CONNECTION}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: SECRET },
-            body,
-            signal: AbortSignal.timeout(15_000),
-          });
-          const text = await response.text();
-          status = text.includes('"LambdaTimeoutError"') ? 'offline timeout' : String(response.status);
-        } catch (error) {
-          status = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network error';
-        }
+        const status = await post(`${stack.httpUrl}/hooks/okta/${CONNECTION}`, body, { authorization: SECRET });
         deliveries.answered[status] = (deliveries.answered[status] ?? 0) + 1;
         accepted = status === '200';
       }
@@ -215,30 +232,84 @@ async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[]
   return { deliveries, acknowledged };
 }
 
+const GRAPH_MAX_ATTEMPTS = 10;
+
+/**
+ * Graph's sender: the fake Graph's user changes first (what the service reads back), then the
+ * notification, retried until accepted (202) with a pause, at most GRAPH_MAX_ATTEMPTS times.
+ */
+async function sendGraph(stack: LocalStackChild, graphBaseUrl: string, changes: GraphChange[]): Promise<{ deliveries: Deliveries; acknowledged: Set<number> }> {
+  const deliveries: Deliveries = { attempts: 0, acknowledged: 0, lostInTransit: 0, answered: {}, dropped: 0 };
+  const acknowledged = new Set<number>();
+  const fakeUsers = `${new URL(graphBaseUrl).origin}/_fake/users`;
+  const queue = changes.map((change, index) => ({ change, index }));
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { change, index } = next;
+      const { id, email } = entraPerson(change.user);
+      if (change.changeType === 'deleted') await fakeControl(`${fakeUsers}/${id}`, 'DELETE');
+      else await fakeControl(`${fakeUsers}/${id}`, 'PUT', { mail: email, userPrincipalName: email, accountEnabled: false });
+      change.day = new Date();
+      const body = JSON.stringify(graphUserNotification(id, change.changeType));
+      let accepted = false;
+      for (let attempt = 0; attempt < GRAPH_MAX_ATTEMPTS && !accepted; attempt++) {
+        if (attempt > 0) await sleep(500);
+        deliveries.attempts++;
+        if (Math.random() < failureRate) {
+          deliveries.lostInTransit++;
+          continue;
+        }
+        const status = await post(`${stack.httpUrl}/hooks/graph/${DEMO_ENTRA.connectionId}`, body, {});
+        deliveries.answered[status] = (deliveries.answered[status] ?? 0) + 1;
+        accepted = status === '202';
+      }
+      if (accepted) {
+        deliveries.acknowledged++;
+        acknowledged.add(index);
+      } else deliveries.dropped++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.floor(concurrency / 4)) }, worker));
+  return { deliveries, acknowledged };
+}
+
+/** POSTs a webhook body; the answer's status, or what went wrong. */
+async function post(url: string, body: string, headers: Record<string, string>): Promise<string> {
+  try {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(15_000) });
+    const text = await response.text();
+    // serverless-offline answers a Lambda timeout with 200 and an error body (API Gateway: 504).
+    return text.includes('"LambdaTimeoutError"') ? 'offline timeout' : String(response.status);
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'network error';
+  }
+}
+
 const FINAL = new Set(['applied', 'skipped', 'stale', 'invalid']);
 
-/** The inbox status of each change (undefined: not stored), read consistently. */
-async function inboxStatuses(changes: Change[]): Promise<Map<string, string | undefined>> {
+type InboxKey = { pk: string; sk: string };
+
+/** The inbox status of each event (undefined: not stored), read consistently; keyed `pk|sk`. */
+async function inboxStatuses(wanted: InboxKey[]): Promise<Map<string, string | undefined>> {
   const { BatchGetCommand } = await import('@aws-sdk/lib-dynamodb');
   const { documentClient, tableName } = await import('../shared/store/client.js');
-  const { keys } = await import('../shared/store/keys.js');
-  const statuses = new Map<string, string | undefined>(changes.map((change) => [change.uuid, undefined]));
-  for (let start = 0; start < changes.length; start += 100) {
-    let requested: Array<Record<string, unknown>> = changes.slice(start, start + 100).map((change) => keys.inboxEvent(CONNECTION, change.uuid));
+  const statuses = new Map<string, string | undefined>(wanted.map((key) => [`${key.pk}|${key.sk}`, undefined]));
+  for (let start = 0; start < wanted.length; start += 100) {
+    let requested: Array<Record<string, unknown>> = wanted.slice(start, start + 100);
     while (requested.length > 0) {
       const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: requested, ConsistentRead: true } } }));
-      for (const item of answer.Responses?.[tableName] ?? []) statuses.set(item.eventId as string, item.status as string);
+      for (const item of answer.Responses?.[tableName] ?? []) statuses.set(`${item.pk as string}|${item.sk as string}`, item.status as string);
       requested = (answer.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
     }
   }
   return statuses;
 }
 
-/** Waits until every change has an outcome (failed counts as one: it waits for a replay) or `ms` pass. */
-async function settle(changes: Change[], ms: number): Promise<Map<string, string | undefined>> {
+/** Waits until every event has an outcome (failed counts as one: it waits for a replay) or `ms` pass. */
+async function settle(wanted: InboxKey[], ms: number): Promise<Map<string, string | undefined>> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const statuses = await inboxStatuses(changes);
+    const statuses = await inboxStatuses(wanted);
     const open = [...statuses.values()].filter((status) => status === undefined || status === 'pending').length;
     if (open === 0 || Date.now() > deadline) return statuses;
     await sleep(2_000);
@@ -280,7 +351,7 @@ async function scan(entity: string): Promise<Record<string, unknown>[]> {
 }
 
 /** The memberships against the oracle, and every membership's audit trail. */
-async function check(changes: Change[]) {
+async function check(changes: Change[], graphChanges: GraphChange[]) {
   const { seededUserId } = await import('../shared/store/seed-writer.js');
   const emails = Array.from({ length: userCount }, (_, index) => person(index).email);
   const emailOf = new Map(emails.map((email) => [seededUserId(email), email]));
@@ -291,6 +362,13 @@ async function check(changes: Change[]) {
   );
   const initial = new Map(emails.map((email) => [email, new Map(ACCOUNTS.map((accountId): [string, ModelMembership] => [accountId, { status: 'active', role: roleIn(accountId) }]))]));
   const expected = expectedMemberships(initial, GRANTS, model);
+  // Entra: a deletion or a disable removes the person from the connection's account, for good.
+  const removedInEntra = new Set(graphChanges.map((change) => change.user));
+  for (let index = 0; index < entraCount; index++) {
+    const { email } = entraPerson(index);
+    emailOf.set(seededUserId(email), email);
+    expected.set(email, new Map([[DEMO_ENTRA.accountId, removedInEntra.has(index) ? { status: 'deleted', role: ENTRA_ROLE } : { status: 'active', role: ENTRA_ROLE }]]));
+  }
   const memberships = (await scan('Membership')).filter((item) => emailOf.has(item.userId as string));
   const actual = new Map(memberships.map((m) => [`${emailOf.get(m.userId as string)} ${m.accountId as string}`, `${m.status as string}:${m.role as string}`]));
   const mismatches: Array<{ membership: string; expected: string; actual: string | undefined }> = [];
@@ -337,27 +415,47 @@ try {
   const orgUrl = stack.state.oktaOrgUrl;
   if (!orgUrl) throw new Error('the stack runs no fake Okta (is moto_server installed?)');
   const token = await localStackAdminToken();
+  const { keys } = await import('../shared/store/keys.js');
+  const { graphRecordId } = await import('../shared/domain/graph-notifications.js');
   const changes = randomChanges();
+  const graphChanges = randomGraphChanges(graphChangeCount);
   await setFakeOktaFinalState(orgUrl, changes);
-  console.error(`sending ${changes.length} Okta changes, ${concurrency} in flight…`);
+  console.error(`sending ${changes.length} Okta changes and ${graphChanges.length} Entra changes, ${concurrency} in flight…`);
   const sendStarted = performance.now();
-  const { deliveries, acknowledged } = await sendAll(stack, orgUrl, changes);
+  const graphBaseUrl = stack.state.graphBaseUrl;
+  if (!graphBaseUrl) throw new Error('the stack runs no fake Graph');
+  const [okta, graph] = await Promise.all([sendAll(stack, orgUrl, changes), sendGraph(stack, graphBaseUrl, graphChanges)]);
   const sendS = (performance.now() - sendStarted) / 1000;
-  console.error('waiting for every change to have an outcome (the poller brings the dropped ones)…');
-  let statuses = await settle(changes, 180_000);
+
+  // Okta events are stored under their uuid; Graph notifications under a hash of the record and its
+  // day (one item per user, change type and day, however often Graph sends it).
+  const graphKey = (change: GraphChange) =>
+    keys.inboxEvent(
+      DEMO_ENTRA.connectionId,
+      graphRecordId({ kind: 'change', subscriptionId: DEMO_ENTRA.usersSubscriptionId, changeType: change.changeType, resourceType: 'users', resourceId: entraPerson(change.user).id }, change.day),
+    );
+  const acknowledgedKeys = new Set([
+    ...changes.filter((change) => okta.acknowledged.has(change.uuid)).map((change) => keys.inboxEvent(CONNECTION, change.uuid)),
+    ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey),
+  ].map((key) => `${key.pk}|${key.sk}`));
+  // Every Okta change must arrive (the poller brings what Okta gave up on); of Graph's, the acknowledged ones.
+  const wantedKeys = [...new Map([...changes.map((change) => keys.inboxEvent(CONNECTION, change.uuid)), ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey)].map((key) => [`${key.pk}|${key.sk}`, key])).values()];
+  console.error('waiting for every change to have an outcome (the pollers bring the dropped ones)…');
+  let statuses = await settle(wantedKeys, 180_000);
   const failedFirst = [...statuses.values()].filter((status) => status === 'failed').length;
   const replay = { rounds: 0, failedEvents: 0, deadLetterQueue: 0 };
   for (let round = 0; round < 5 && [...statuses.values()].some((status) => status === 'failed'); round++) {
     replay.rounds++;
     replay.deadLetterQueue += await adminReplay(stack, token, { source: 'dead-letter-queue' });
-    replay.failedEvents += await adminReplay(stack, token, { connectionId: CONNECTION, status: 'failed' });
-    statuses = await settle(changes, 120_000);
+    for (const connectionId of [CONNECTION, DEMO_ENTRA.connectionId]) replay.failedEvents += await adminReplay(stack, token, { connectionId, status: 'failed' });
+    statuses = await settle(wantedKeys, 120_000);
   }
   const outcomes: Record<string, number> = {};
   for (const status of statuses.values()) outcomes[status ?? 'not stored'] = (outcomes[status ?? 'not stored'] ?? 0) + 1;
   const withoutOutcome = [...statuses].filter(([, status]) => !status || !FINAL.has(status));
-  const lost = withoutOutcome.filter(([uuid]) => acknowledged.has(uuid)).length;
-  const result = await check(changes);
+  const lost = withoutOutcome.filter(([key]) => acknowledgedKeys.has(key)).length;
+  const result = await check(changes, graphChanges);
+  const deliveries = { okta: okta.deliveries, graph: graph.deliveries };
   const injectedAws: Record<string, number> = {};
   for (const [, name] of stack.output().matchAll(/\[chaos\] injected (\w+)/g)) injectedAws[name ?? ''] = (injectedAws[name ?? ''] ?? 0) + 1;
   const fakeFaults = {
@@ -365,21 +463,35 @@ try {
     graph: stack.state.graphAuthorityHost ? (JSON.parse((await fakeControl(`${stack.state.graphAuthorityHost}/_fake/faults`, 'GET')).body) as Record<string, number>) : {},
   };
   const report = {
-    scope: { idp: 'okta only (Graph not yet in the run)', changes: changes.length, people: userCount, accounts: ACCOUNTS.length, failureRate, concurrency, pollIntervalSeconds: POLL_INTERVAL_SECONDS },
+    scope: { changes: changes.length + graphChanges.length, oktaChanges: changes.length, entraChanges: graphChanges.length, oktaPeople: userCount, entraPeople: entraCount, accounts: ACCOUNTS.length, failureRate, concurrency, pollIntervalSeconds: POLL_INTERVAL_SECONDS },
     deliveries: { ...deliveries, sendSeconds: Math.round(sendS) },
-    injectedFaults: { aws: injectedAws, fakeIdps: fakeFaults, deliveriesLostInTransit: deliveries.lostInTransit },
-    acknowledged: acknowledged.size,
+    injectedFaults: { aws: injectedAws, fakeIdps: fakeFaults, deliveriesLostInTransit: okta.deliveries.lostInTransit + graph.deliveries.lostInTransit },
+    acknowledged: acknowledgedKeys.size,
+    events: wantedKeys.length,
     outcomes,
     applied: outcomes.applied ?? 0,
     eventsWithoutOutcome: withoutOutcome.length,
     lost,
     deadLettered: { failedBeforeReplay: failedFirst, replayedFailedEvents: replay.failedEvents, replayedFromDeadLetterQueue: replay.deadLetterQueue, replayRounds: replay.rounds },
-    memberships: { checked: result.memberships, mismatchesWithOracle: result.mismatches.length, examples: result.mismatches.slice(0, 5) },
+    memberships: {
+      checked: result.memberships,
+      mismatchesWithOracle: result.mismatches.length,
+      // With each person's Okta changes in IdP order and their outcomes, to read what happened.
+      examples: result.mismatches.slice(0, 4).map((mismatch) => ({
+        ...mismatch,
+        changes: changes
+          .filter((change) => person(change.user).email === mismatch.membership.split(' ')[0])
+          .map((change) => {
+            const key = keys.inboxEvent(CONNECTION, change.uuid);
+            return `${change.type} ${change.type.startsWith('group') ? change.group : ''} at+${(change.at - (changes[0]?.at ?? 0)) / 1000}s ${okta.acknowledged.has(change.uuid) ? 'acked' : 'dropped'} → ${statuses.get(`${key.pk}|${key.sk}`)}`;
+          }),
+      })),
+    },
     audit: { entries: result.effects, doubled: result.doubled, brokenTrails: result.brokenTrails },
     elapsedSeconds: Math.round((performance.now() - started) / 1000),
   };
   console.log(JSON.stringify(report, null, 2));
-  failed = withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0;
+  failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0;
 } finally {
   await stack.stop();
 }

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.js';
+import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
 import { localStackAdminToken, startLocalStackChild } from './lib/local-stack-child.js';
 import { round2, sleep, summarize, type LatencySummary } from './bench/stats.js';
 
@@ -36,11 +37,7 @@ const usersPerIdp = numberOption('users', 400);
 const OKTA_CONNECTION = 'demo-okta';
 const OKTA_ACCOUNT = 'demo-account';
 const OKTA_GROUP = 'Finance-Approvers';
-const ENTRA_CONNECTION = 'demo-entra';
-const ENTRA_ACCOUNT = 'demo-entra-account';
-const ENTRA_TENANT = '00000000-0000-4000-8000-0000000d0001';
-const ENTRA_USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
-const ENTRA_CLIENT_STATE = 'dev-clientstate-0000000000000000';
+const { connectionId: ENTRA_CONNECTION, accountId: ENTRA_ACCOUNT, usersSubscriptionId: ENTRA_USERS_SUBSCRIPTION } = DEMO_ENTRA;
 
 const oktaUser = (index: number) => ({ id: `00uLOAD${String(index).padStart(13, '0')}`, email: `load-okta-${index}@example.com` });
 const entraUser = (index: number) => ({ id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, email: `load-entra-${index}@example.com` });
@@ -110,22 +107,7 @@ function oktaDelivery(index: number, uuid: string) {
   };
 }
 
-function graphDeletion(index: number) {
-  const objectId = entraUser(index).id;
-  return {
-    value: [
-      {
-        changeType: 'deleted',
-        clientState: ENTRA_CLIENT_STATE,
-        resource: `Users/${objectId}`,
-        resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${objectId}`, id: objectId, organizationId: ENTRA_TENANT },
-        subscriptionExpirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
-        subscriptionId: ENTRA_USERS_SUBSCRIPTION,
-        tenantId: ENTRA_TENANT,
-      },
-    ],
-  };
-}
+const graphDeletion = (index: number) => graphUserNotification(entraUser(index).id, 'deleted');
 
 async function runLoad(stack: Stack, token: string) {
   const latencies = new Map<Route, number[]>();
