@@ -12,14 +12,13 @@
  * Everything runs on this machine (2 cores here), so the figures say how the code behaves under
  * contention, not what Lambda would do.
  */
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parseArgs } from './lib/args.js';
-import { freePort } from './lib/dynamodb-local.js';
+import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
+import { localStackAdminToken, startLocalStackChild } from './lib/local-stack-child.js';
 import { round2, sleep, summarize, type LatencySummary } from './bench/stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,11 +37,7 @@ const usersPerIdp = numberOption('users', 400);
 const OKTA_CONNECTION = 'demo-okta';
 const OKTA_ACCOUNT = 'demo-account';
 const OKTA_GROUP = 'Finance-Approvers';
-const ENTRA_CONNECTION = 'demo-entra';
-const ENTRA_ACCOUNT = 'demo-entra-account';
-const ENTRA_TENANT = '00000000-0000-4000-8000-0000000d0001';
-const ENTRA_USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
-const ENTRA_CLIENT_STATE = 'dev-clientstate-0000000000000000';
+const { connectionId: ENTRA_CONNECTION, accountId: ENTRA_ACCOUNT, usersSubscriptionId: ENTRA_USERS_SUBSCRIPTION } = DEMO_ENTRA;
 
 const oktaUser = (index: number) => ({ id: `00uLOAD${String(index).padStart(13, '0')}`, email: `load-okta-${index}@example.com` });
 const entraUser = (index: number) => ({ id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, email: `load-entra-${index}@example.com` });
@@ -67,46 +62,14 @@ function loadSeed(directory: string): string {
 type Stack = { httpUrl: string; oktaSecret: string; stop: () => Promise<void> };
 
 async function startStack(directory: string, seedFile: string): Promise<Stack> {
-  const stateFile = join(directory, 'state.json');
-  const env = {
-    ...process.env,
-    SEED_FILE: seedFile,
-    LOCAL_STACK_STATE_FILE: stateFile,
-    HTTP_PORT: String(await freePort()),
-    // The load is about the webhook path: the pollers stay out of the way.
-    POLL_INTERVAL_SECONDS: '600',
-    // serverless-offline starts a worker per request in flight and counts its cold start (loading
-    // the bundle, seconds on a busy 2-core machine) in the function's timeout: with 50 in flight the
-    // 5 s hooks time out before running a line. Lambda's init is not in the timeout; so no timeout here.
-    OFFLINE_FLAGS: '--noTimeout',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-  };
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || !child.pid) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGINT');
-    await Promise.race([exited, sleep(15_000)]);
-    if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-  };
-  for (const deadline = Date.now() + 120_000; !output.includes('Press Ctrl-C'); ) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`npm start did not come up:\n${output.slice(-2000)}`);
-    }
-    await sleep(250);
+  // The load is about the webhook path: the pollers stay out of the way.
+  const child = await startLocalStackChild(directory, seedFile, { POLL_INTERVAL_SECONDS: '600' });
+  const oktaSecret = /header "authorization: (demo-okta-hook-secret[^"]+)"/.exec(child.output())?.[1];
+  if (!oktaSecret) {
+    await child.stop();
+    throw new Error('npm start did not print the demo-okta hook secret');
   }
-  process.env.LOCAL_STACK_STATE_FILE = stateFile;
-  const httpUrl = /GET\|POST (http:\/\/localhost:\d+)\/hooks\/okta\/demo-okta/.exec(output)?.[1];
-  const oktaSecret = /header "authorization: (demo-okta-hook-secret[^"]+)"/.exec(output)?.[1];
-  if (!httpUrl || !oktaSecret) {
-    await stop();
-    throw new Error('npm start did not print the demo-okta hook URL and secret');
-  }
-  return { httpUrl, oktaSecret, stop };
+  return { httpUrl: child.httpUrl, oktaSecret, stop: child.stop };
 }
 
 type Route = 'oktaHook' | 'graphHook' | 'adminEvents' | 'adminUsers';
@@ -144,22 +107,7 @@ function oktaDelivery(index: number, uuid: string) {
   };
 }
 
-function graphDeletion(index: number) {
-  const objectId = entraUser(index).id;
-  return {
-    value: [
-      {
-        changeType: 'deleted',
-        clientState: ENTRA_CLIENT_STATE,
-        resource: `Users/${objectId}`,
-        resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${objectId}`, id: objectId, organizationId: ENTRA_TENANT },
-        subscriptionExpirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
-        subscriptionId: ENTRA_USERS_SUBSCRIPTION,
-        tenantId: ENTRA_TENANT,
-      },
-    ],
-  };
-}
+const graphDeletion = (index: number) => graphUserNotification(entraUser(index).id, 'deleted');
 
 async function runLoad(stack: Stack, token: string) {
   const latencies = new Map<Route, number[]>();
@@ -304,17 +252,7 @@ console.error(`starting the local stack with ${usersPerIdp} extra users per IdP�
 const stack = await startStack(directory, loadSeed(directory));
 let failed = true;
 try {
-  const stateEnv = { ...process.env };
-  const token = (await promisify(execFile)(join(ROOT, 'node_modules/.bin/tsx'), ['scripts/token.ts'], { cwd: ROOT, env: stateEnv })).stdout.trim();
-  const state = JSON.parse(readFileSync(process.env.LOCAL_STACK_STATE_FILE ?? '', 'utf8')) as { dynamoEndpoint: string; tableName: string };
-  Object.assign(process.env, {
-    DYNAMODB_ENDPOINT: state.dynamoEndpoint,
-    TABLE_NAME: state.tableName,
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  const token = await localStackAdminToken();
   console.error(`load: ${concurrency} in flight for ${seconds} s against ${stack.httpUrl}…`);
   const load = await runLoad(stack, token);
   console.error('waiting for the stream to apply every acknowledged event…');

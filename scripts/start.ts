@@ -6,6 +6,8 @@
  *   process-okta-events and process-graph-events handlers, a fake Okta and a fake Microsoft Graph
  *   standing in for the IdPs, and the two pollers (Okta System Log, Graph deltas) every
  *   POLL_INTERVAL_SECONDS (default 10). Ctrl-C stops everything it started.
+ *   For the chaos run only: CHAOS_FAILURE_RATE fails that share of the AWS SDK attempts
+ *   (shared/injected-faults.ts) and FAKE_IDP_FAILURE_RATE that share of the fakes' API calls, once set up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -180,6 +182,11 @@ async function main(): Promise<void> {
     console.warn(`${error.message}\nWithout it, Entra notifications that need a Graph call (user updates, group changes) fail locally.`);
   }
 
+  // The chaos run (CHAOS_FAILURE_RATE, FAKE_IDP_FAILURE_RATE): no fault while the table and fakes are set up.
+  const { pauseInjectedFaults } = await import('../shared/injected-faults.js');
+  pauseInjectedFaults(true);
+  const fakeIdpFailureRate = Number(process.env.FAKE_IDP_FAILURE_RATE ?? 0);
+
   // Configuration is read at import, so the project's modules load only now.
   const { parseSeed } = await import('../shared/domain/seed.js');
   let seed = parseSeed(JSON.parse(readFileSync(seedFile, 'utf8')));
@@ -209,6 +216,11 @@ async function main(): Promise<void> {
     consumers: [graphConsumer(graphHandler as never)],
     onDeadLetter: (records) => console.error(`${records.length} stream record(s) failed every attempt (dead-lettered)`),
   });
+  pauseInjectedFaults(false);
+  if (fakeGraph && fakeOkta && fakeIdpFailureRate > 0) {
+    fakeGraph.randomFaults.failureRate = fakeIdpFailureRate;
+    fakeOkta.randomFaults.failureRate = fakeIdpFailureRate;
+  }
   stream.start();
   stopStream = () => stream.stop();
   if (fakeOkta && fakeGraph) {

@@ -63,6 +63,8 @@ const environmentSchema = z.object({
   // Only for moto_server in tests and `npm start`; unset on AWS.
   SQS_ENDPOINT: z.optional(z.url()),
   SECRETS_PREFIX: z._default(z.string().check(z.regex(/^[\w/+=.@-]+\/$/, 'expected a name prefix ending in /')), 'sso-sync/dev/'),
+  // Only for the chaos run and tests: the share (0–1) of AWS SDK call attempts that fail (shared/injected-faults.ts).
+  CHAOS_FAILURE_RATE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0),
   AWS_REGION: z._default(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region like us-east-1')), 'us-east-1'),
 });
 
@@ -85,6 +87,7 @@ export type Config = {
   deadLetterQueueUrl: string | undefined;
   sqsEndpoint: string | undefined;
   admin: { userPoolId: string | undefined; clientIds: ReadonlySet<string>; group: string; callbackUrls: string[]; logoutUrls: string[]; secretsPrefix: string };
+  chaosFailureRate: number;
   region: string;
 };
 
@@ -123,6 +126,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       logoutUrls: vars.SSO_LOGOUT_URLS ?? [],
       secretsPrefix: vars.SECRETS_PREFIX,
     },
+    chaosFailureRate: vars.CHAOS_FAILURE_RATE,
     region: vars.AWS_REGION,
   };
 }

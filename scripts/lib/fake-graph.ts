@@ -9,6 +9,7 @@
  * The process that calls it must trust the certificate from start-up: NODE_EXTRA_CA_CERTS is
  * read once when Node starts (see assertProcessTrustsFakeGraph).
  */
+import { drawFault, randomFaults, type RandomFaults } from './fake-fault-rate.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -88,6 +89,8 @@ export type FakeGraph = {
   /** Direct members: user ids, or the ids of nested groups (whose members checkMemberGroups counts too). */
   setGroupMembers(groupId: string, memberIds: string[]): void;
   failNext(fault: FakeFault): void;
+  /** Rate-based faults on the API (not /_fake, not tokens): the chaos run's. */
+  readonly randomFaults: RandomFaults;
   /** Every deltaLink issued so far answers 410 Gone, syncStateNotFound (Graph's answer to an expired link). */
   expireDeltaLinks(): void;
   /** A subscription Graph already holds (made before the test), with Graph's defaults for what is not given. */
@@ -200,6 +203,7 @@ class FakeGraphServer implements FakeGraph {
   private readonly userVersions = new Map<string, number>();
   private readonly groups = new Map<string, string[]>();
   private readonly faults: FakeFault[] = [];
+  readonly randomFaults = randomFaults(0);
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly deltaSessions = new Map<string, DeltaSession>();
   private readonly expiredDeltaTokens = new Set<string>();
@@ -289,7 +293,12 @@ class FakeGraphServer implements FakeGraph {
     };
     this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
 
-    const fault = this.takeFault(method, rawPath);
+    if (method === 'GET' && url.pathname === '/_fake/faults') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.randomFaults.injected));
+      return;
+    }
+    const randomStatus = url.pathname.startsWith('/v1.0/') ? drawFault(this.randomFaults) : undefined;
+    const fault = randomStatus ? { pathPrefix: url.pathname, status: randomStatus, times: 1, retryAfterSeconds: 1 } : this.takeFault(method, rawPath);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     const reply = fault
       ? this.graphError(context, fault.status, fault.code ?? defaultErrorCode(fault.status), 'Injected fault.', retryAfter(fault))

@@ -31,6 +31,7 @@
  * The calling process must trust the certificate from start-up (NODE_EXTRA_CA_CERTS, see
  * scripts/lib/extra-ca.ts; vitest.config.ts sets it for the tests).
  */
+import { drawFault, randomFaults, type RandomFaults } from './fake-fault-rate.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -91,6 +92,8 @@ export type FakeOkta = {
   /** An API token this org accepts (`Authorization: SSWS <token>`). */
   addApiToken(token: string): void;
   failNext(fault: OktaFault): void;
+  /** Rate-based faults on the API (not /_fake): the chaos run's. */
+  readonly randomFaults: RandomFaults;
   /** The method and path of each authorized management call, in order: `POST /api/v1/eventHooks/who…/lifecycle/verify`. */
   calls(): string[];
   /** Appends a LogEvent to the System Log, stored now or at `storedAt` (a polling request's `since` compares with this). */
@@ -178,6 +181,7 @@ class FakeOktaServer implements FakeOkta {
   /** authScheme.value per hook: Okta keeps it and never returns it. */
   private readonly hookSecrets = new Map<string, string>();
   private faults: OktaFault[] = [];
+  readonly randomFaults = randomFaults(0);
   /** The System Log in storage order; `after` cursors are positions in it. */
   private readonly logEvents: Array<{ event: FakeLogEvent; storedAt: number }> = [];
   /** Group names per Okta user id (`GET /api/v1/users/{id}/groups`). */
@@ -280,14 +284,14 @@ class FakeOktaServer implements FakeOkta {
     const authorized = authorization.startsWith('SSWS ') && this.apiTokens.has(authorization.slice(5));
     let reply: Reply;
     if (url.pathname.startsWith('/_fake/')) {
-      reply = this.control(method, url.pathname, body);
+      reply = method === 'GET' && url.pathname === '/_fake/faults' ? { status: 200, body: this.randomFaults.injected } : this.control(method, url.pathname, body);
       response.writeHead(reply.status, reply.body === undefined ? {} : { 'content-type': 'application/json' });
       response.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
       return;
     }
     this.requests.push({ method, path: url.pathname, authorized, query: url.search });
     try {
-      reply = this.injectedFault(method, url.pathname) ?? (authorized ? await this.route(method, url, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
+      reply = this.injectedFault(method, url.pathname) ?? this.randomFault(method, url.pathname) ?? (authorized ? await this.route(method, url, body) : oktaError(401, 'E0000011', 'Invalid token provided'));
     } catch {
       reply = oktaError(500, 'E0000009', 'Internal Server Error');
     }
@@ -341,8 +345,15 @@ class FakeOktaServer implements FakeOkta {
     return { status: 404, body: { error: 'POST /_fake/logs, PUT /_fake/users/{id} or PUT /_fake/users/{id}/groups' } };
   }
 
-  private injectedFault(method: string, path: string): Reply | undefined {
-    const fault = this.faults.find((candidate) => (candidate.method ?? method) === method && path.startsWith(candidate.pathPrefix) && candidate.times > 0);
+  private randomFault(method: string, path: string): Reply | undefined {
+    if (!path.startsWith('/api/v1/')) return undefined;
+    const status = drawFault(this.randomFaults);
+    if (status === undefined) return undefined;
+    return this.injectedFault(method, path, { pathPrefix: path, status, times: 1, resetInSeconds: 1 });
+  }
+
+  private injectedFault(method: string, path: string, given?: OktaFault): Reply | undefined {
+    const fault = given ?? this.faults.find((candidate) => (candidate.method ?? method) === method && path.startsWith(candidate.pathPrefix) && candidate.times > 0);
     if (!fault) return undefined;
     if ((fault.skip ?? 0) > 0) {
       fault.skip = (fault.skip ?? 0) - 1;

@@ -14,10 +14,11 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { clientOptions, config } from '../config.js';
+import { withInjectedFaults } from '../injected-faults.js';
 
 const endpoint = config().cognitoEndpoint;
 
-export const cognitoClient = new CognitoIdentityProviderClient(clientOptions(endpoint));
+export const cognitoClient = withInjectedFaults(new CognitoIdentityProviderClient(clientOptions(endpoint)));
 
 export type CognitoUser = { userPoolId: string; username: string };
 

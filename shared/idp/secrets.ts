@@ -11,11 +11,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { clientOptions, config } from '../config.js';
+import { withInjectedFaults } from '../injected-faults.js';
 import { cached } from '../store/cache.js';
 
 const { secretsManagerEndpoint, configCacheMs } = config();
 
-export const secretsClient = new SecretsManagerClient(clientOptions(secretsManagerEndpoint));
+export const secretsClient = withInjectedFaults(new SecretsManagerClient(clientOptions(secretsManagerEndpoint)));
 
 export class SecretUnavailableError extends Error {
   override name = 'SecretUnavailableError';

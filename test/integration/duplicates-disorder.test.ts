@@ -3,7 +3,7 @@
  * re-adds, deactivations, deletions, suspensions), each delivery sent three times in a shuffled
  * order through the real okta-hook, the stream drained at random points in between so the real
  * process-okta-events sees them across batches, out of IdP time order; then one person signs in
- * with the groups value Cognito kept from before. Afterwards the memberships equal the model's (test/helpers/membership-oracle.ts), every access change has exactly one audit
+ * with the groups value Cognito kept from before. Afterwards the memberships equal the model's (scripts/lib/membership-oracle.ts), every access change has exactly one audit
  * entry, and every event has an outcome.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { postToOktaHook } from '../helpers/okta.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { createUserPool } from '../helpers/cognito.js';
 import { AUTHENTICATE, invokeTrigger, oktaTriggerUser } from '../helpers/trigger.js';
-import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../helpers/membership-oracle.js';
+import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../../scripts/lib/membership-oracle.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { documentClient, tableName } from '../../shared/store/client.js';

@@ -54,6 +54,7 @@ describe('readConfig', () => {
       SSO_CALLBACK_URLS: 'https://app.example.com/callback',
       SSO_LOGOUT_URLS: 'https://app.example.com/',
       SECRETS_PREFIX: 'sso-sync/prod/',
+      CHAOS_FAILURE_RATE: '0.2',
       AWS_REGION: 'eu-west-1',
     });
     expect(config).toEqual({
@@ -82,6 +83,7 @@ describe('readConfig', () => {
         logoutUrls: ['https://app.example.com/'],
         secretsPrefix: 'sso-sync/prod/',
       },
+      chaosFailureRate: 0.2,
       region: 'eu-west-1',
     });
   });

@@ -359,6 +359,12 @@ describe('the deployed functions\' environment', () => {
     }
   });
 
+  it('never switches on the chaos run\'s fault injection (CHAOS_FAILURE_RATE)', () => {
+    for (const [name, environment] of deployedEnvironments()) {
+      expect(Object.keys(environment).filter((variable) => variable.startsWith('CHAOS_')), name).toEqual([]);
+    }
+  });
+
   it('names no local address', () => {
     for (const [name, environment] of deployedEnvironments()) {
       expect(expandedText(environment), name).not.toMatch(/localhost|127\.0\.0\.1|\[::1\]/);

@@ -1,0 +1,503 @@
+/**
+ * npm run chaos [-- --changes 5000] [--users 100] [--rate 0.2] [--concurrency 16]
+ *
+ * Issue 12's chaos run, Okta part: starts the local stack (`npm start` as a child) with
+ * CHAOS_FAILURE_RATE (that share of the DynamoDB, Cognito and Secrets Manager attempts fail,
+ * throttled or 500: shared/injected-faults.ts) and FAKE_IDP_FAILURE_RATE (the fake Okta and Graph
+ * answer that share of API calls 429 or 503), and the pollers every 5 s. Then `changes` random Okta
+ * changes (group removals and re-adds over four accounts, deactivations, deletions, suspensions) of
+ * `users` people go through the real hook route as Okta sends them: each change is first written
+ * to the fake Okta's System Log, then delivered; `rate` of the deliveries are lost on the way, a
+ * failed delivery (non-200, timeout, lost) is retried once and then dropped, so the System Log
+ * poller must bring it. The fake Okta holds each person's final groups and status (what its API
+ * answers the service's current-state checks with).
+ *
+ * Afterwards: every change has an outcome; failed events and the dead-letter queue are replayed
+ * through POST /admin/events/replay until nothing is failed; the memberships equal the oracle
+ * (scripts/lib/membership-oracle.ts) computed from the change list in IdP time; every membership's
+ * audit entries have one entry per event and flip its status. Prints one JSON object; exits 1 on
+ * any loss, mismatch or doubled effect.
+ */
+import { request as httpsRequest } from 'node:https';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from './lib/args.js';
+import { FAKE_GRAPH_CERT_PATH } from './lib/fake-graph.js';
+import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
+import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
+import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { options } = parseArgs(process.argv.slice(2));
+const numberOption = (name: string, fallback: number) => {
+  const value = Number(options.get(name) ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+  return value;
+};
+const changeCount = Math.floor(numberOption('changes', 5000));
+const userCount = Math.max(1, Math.floor(numberOption('users', 100)));
+const failureRate = numberOption('rate', 0.2);
+const concurrency = Math.max(1, Math.floor(numberOption('concurrency', 16)));
+/** The share of the changes that are Entra's (user deletions and disables through the Graph hook). */
+const graphShare = Math.min(1, numberOption('graph-share', 0.2));
+const graphChangeCount = Math.round(changeCount * graphShare);
+const oktaChangeCount = changeCount - graphChangeCount;
+const entraCount = Math.max(1, graphChangeCount);
+const ENTRA_ROLE = 'Author';
+const POLL_INTERVAL_SECONDS = 5;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const CONNECTION = 'chaos-okta';
+const PROVIDER = 'ChaosOkta';
+const SECRET = 'chaos-okta-hook-secret-000000000000000000';
+/** Group → (account → role): each account granted by one group, one group granting two accounts. */
+const GRANTS: Grants = new Map([
+  ['Chaos-Admins', new Map([['chaos-one', 'Admin']])],
+  ['Chaos-Viewers', new Map([['chaos-two', 'Viewer']])],
+  ['Chaos-Authors', new Map([['chaos-three', 'Author'], ['chaos-four', 'Author']])],
+]);
+const GROUPS = [...GRANTS.keys()];
+const GROUP_IDS = new Map(GROUPS.map((group, index) => [group, `00gCHAOS${String(index).padStart(12, '0')}`]));
+const ACCOUNTS = [...GRANTS.values()].flatMap((accounts) => [...accounts.keys()]);
+const roleIn = (accountId: string) => [...GRANTS.values()].find((accounts) => accounts.has(accountId))?.get(accountId) ?? 'Viewer';
+const person = (index: number) => ({ id: `00uCHAOS${String(index).padStart(12, '0')}`, email: `chaos-${index}@example.com` });
+
+const EVENT_TYPES = {
+  groupRemoved: 'group.user_membership.remove',
+  groupAdded: 'group.user_membership.add',
+  deactivated: 'user.lifecycle.deactivate',
+  deleted: 'user.lifecycle.delete.initiated',
+  suspended: 'user.lifecycle.suspend',
+} as const;
+type ChangeType = keyof typeof EVENT_TYPES;
+type Change = { uuid: string; type: ChangeType; user: number; group: string; at: number };
+
+/** Mostly group removals and re-adds; a removal of the person now and then (it is for good). */
+function randomChanges(): Change[] {
+  const weighted: Array<[ChangeType, number]> = [['groupRemoved', 0.45], ['groupAdded', 0.45], ['deactivated', 0.04], ['deleted', 0.03], ['suspended', 0.03]];
+  // Within the System Log poller's first look-back (60 min), one IdP second apart.
+  const base = Date.now() - 30 * 60_000;
+  return Array.from({ length: oktaChangeCount }, (_, index) => {
+    let draw = Math.random();
+    const type = weighted.find(([, weight]) => (draw -= weight) < 0)?.[0] ?? 'groupRemoved';
+    return { uuid: crypto.randomUUID(), type, user: Math.floor(Math.random() * userCount), group: GROUPS[Math.floor(Math.random() * GROUPS.length)] ?? '', at: base + index * 1000 };
+  });
+}
+
+function chaosSeed(directory: string): string {
+  const seed = JSON.parse(readFileSync(join(ROOT, 'seed/demo.json'), 'utf8')) as { connections: unknown[]; accounts: unknown[]; users: unknown[] };
+  seed.connections.push({ id: CONNECTION, type: 'okta', providerNames: [PROVIDER], hookSecrets: [SECRET] });
+  for (const id of ACCOUNTS) {
+    seed.accounts.push({
+      id,
+      ssoConfig: {
+        active: true,
+        allowedDomains: ['example.com'],
+        providers: [{ connectionId: CONNECTION, providerName: PROVIDER, groups: GROUPS.flatMap((group) => (GRANTS.get(group)?.has(id) ? [{ group, role: roleIn(id) }] : [])) }],
+      },
+    });
+  }
+  for (let index = 0; index < userCount; index++) {
+    const { id, email } = person(index);
+    seed.users.push({
+      email,
+      identities: [{ connectionId: CONNECTION, subject: id }],
+      memberships: ACCOUNTS.map((accountId) => ({ accountId, role: roleIn(accountId), changedAt: '2025-01-01T00:00:00Z' })),
+    });
+  }
+  for (let index = 0; index < entraCount; index++) {
+    const { id, email } = entraPerson(index);
+    seed.users.push({
+      email,
+      identities: [{ connectionId: DEMO_ENTRA.connectionId, subject: id }],
+      memberships: [{ accountId: DEMO_ENTRA.accountId, role: ENTRA_ROLE, changedAt: '2025-01-01T00:00:00Z' }],
+    });
+  }
+  const file = join(directory, 'chaos-seed.json');
+  writeFileSync(file, JSON.stringify(seed));
+  return file;
+}
+
+/** The LogEvent Okta writes for a change (and delivers to the event hook). */
+function logEventOf(change: Change) {
+  const { id, email } = person(change.user);
+  const isGroupChange = change.type === 'groupRemoved' || change.type === 'groupAdded';
+  return {
+    uuid: change.uuid,
+    published: new Date(change.at).toISOString(),
+    eventType: EVENT_TYPES[change.type],
+    version: '0',
+    displayMessage: change.type,
+    severity: 'INFO',
+    actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
+    outcome: { result: 'SUCCESS', reason: null },
+    target: [
+      { id, type: 'User', alternateId: email, displayName: `Chaos ${change.user}` },
+      ...(isGroupChange ? [{ id: GROUP_IDS.get(change.group), type: 'UserGroup', alternateId: 'unknown', displayName: change.group }] : []),
+    ],
+  };
+}
+
+function hookDelivery(events: unknown[]) {
+  return {
+    eventType: 'com.okta.event_hook',
+    eventTypeVersion: '1.0',
+    cloudEventsVersion: '0.1',
+    source: 'https://dev-00000000.okta.com/api/v1/eventHooks/who0000000000000DEV1',
+    eventId: crypto.randomUUID(),
+    eventTime: new Date().toISOString(),
+    contentType: 'application/json',
+    data: { events },
+  };
+}
+
+/** A call to a fake IdP's /_fake control endpoint (HTTPS with the fakes' test certificate). */
+const fakeCa = readFileSync(FAKE_GRAPH_CERT_PATH);
+function fakeControl(url: string, method: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request = httpsRequest(url, { method, ca: fakeCa, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+/** The fake Okta's answers for each person: their groups and status after every change (IdP order). */
+async function setFakeOktaFinalState(orgUrl: string, changes: Change[]): Promise<void> {
+  const groups = new Map(Array.from({ length: userCount }, (_, index) => [index, new Set(GROUPS)]));
+  const status = new Map<number, string>();
+  for (const change of [...changes].sort((a, b) => a.at - b.at)) {
+    if (change.type === 'groupRemoved') groups.get(change.user)?.delete(change.group);
+    else if (change.type === 'groupAdded') groups.get(change.user)?.add(change.group);
+    else status.set(change.user, change.type === 'suspended' ? 'SUSPENDED' : 'DEPROVISIONED');
+  }
+  for (let index = 0; index < userCount; index++) {
+    const { id, email } = person(index);
+    await fakeControl(`${orgUrl}/_fake/users/${id}/groups`, 'PUT', [...(groups.get(index) ?? [])]);
+    const finalStatus = status.get(index);
+    if (finalStatus) await fakeControl(`${orgUrl}/_fake/users/${id}`, 'PUT', { status: finalStatus, login: email, email });
+  }
+}
+
+type GraphChange = { user: number; changeType: 'deleted' | 'updated'; day: Date };
+const entraPerson = (index: number) => ({ id: `00000000-0000-4000-8c00-${String(index).padStart(12, '0')}`, email: `chaos-entra-${index}@example.com` });
+
+/** Entra deletions and disables of `entraCount` people (some disabled, then deleted; some deleted twice: Graph redelivers). */
+function randomGraphChanges(count: number): GraphChange[] {
+  const state = new Map<number, 'disabled' | 'deleted'>();
+  return Array.from({ length: count }, () => {
+    const user = Math.floor(Math.random() * entraCount);
+    const changeType = state.has(user) || Math.random() < 0.5 ? 'deleted' : 'updated';
+    state.set(user, changeType === 'deleted' ? 'deleted' : 'disabled');
+    return { user, changeType, day: new Date() };
+  });
+}
+
+type Deliveries = { attempts: number; acknowledged: number; lostInTransit: number; answered: Record<string, number>; dropped: number };
+
+/** Okta's sender: the change goes to the System Log, then to the hook; one retry, then given up. */
+async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[]): Promise<{ deliveries: Deliveries; acknowledged: Set<string> }> {
+  const deliveries: Deliveries = { attempts: 0, acknowledged: 0, lostInTransit: 0, answered: {}, dropped: 0 };
+  const acknowledged = new Set<string>();
+  const queue = [...changes];
+  const worker = async () => {
+    for (let change = queue.shift(); change; change = queue.shift()) {
+      const event = logEventOf(change);
+      await fakeControl(`${orgUrl}/_fake/logs`, 'POST', event);
+      const body = JSON.stringify(hookDelivery([event]));
+      let accepted = false;
+      for (let attempt = 0; attempt < 2 && !accepted; attempt++) {
+        deliveries.attempts++;
+        if (Math.random() < failureRate) {
+          deliveries.lostInTransit++;
+          continue;
+        }
+        const status = await post(`${stack.httpUrl}/hooks/okta/${CONNECTION}`, body, { authorization: SECRET });
+        deliveries.answered[status] = (deliveries.answered[status] ?? 0) + 1;
+        accepted = status === '200';
+      }
+      if (accepted) {
+        deliveries.acknowledged++;
+        acknowledged.add(change.uuid);
+      } else deliveries.dropped++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { deliveries, acknowledged };
+}
+
+const GRAPH_MAX_ATTEMPTS = 10;
+
+/**
+ * Graph's sender: the fake Graph's user changes first (what the service reads back), then the
+ * notification, retried until accepted (202) with a pause, at most GRAPH_MAX_ATTEMPTS times.
+ */
+async function sendGraph(stack: LocalStackChild, graphBaseUrl: string, changes: GraphChange[]): Promise<{ deliveries: Deliveries; acknowledged: Set<number> }> {
+  const deliveries: Deliveries = { attempts: 0, acknowledged: 0, lostInTransit: 0, answered: {}, dropped: 0 };
+  const acknowledged = new Set<number>();
+  const fakeUsers = `${new URL(graphBaseUrl).origin}/_fake/users`;
+  const queue = changes.map((change, index) => ({ change, index }));
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { change, index } = next;
+      const { id, email } = entraPerson(change.user);
+      if (change.changeType === 'deleted') await fakeControl(`${fakeUsers}/${id}`, 'DELETE');
+      else await fakeControl(`${fakeUsers}/${id}`, 'PUT', { mail: email, userPrincipalName: email, accountEnabled: false });
+      change.day = new Date();
+      const body = JSON.stringify(graphUserNotification(id, change.changeType));
+      let accepted = false;
+      for (let attempt = 0; attempt < GRAPH_MAX_ATTEMPTS && !accepted; attempt++) {
+        if (attempt > 0) await sleep(500);
+        deliveries.attempts++;
+        if (Math.random() < failureRate) {
+          deliveries.lostInTransit++;
+          continue;
+        }
+        const status = await post(`${stack.httpUrl}/hooks/graph/${DEMO_ENTRA.connectionId}`, body, {});
+        deliveries.answered[status] = (deliveries.answered[status] ?? 0) + 1;
+        accepted = status === '202';
+      }
+      if (accepted) {
+        deliveries.acknowledged++;
+        acknowledged.add(index);
+      } else deliveries.dropped++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.floor(concurrency / 4)) }, worker));
+  return { deliveries, acknowledged };
+}
+
+/** POSTs a webhook body; the answer's status, or what went wrong. */
+async function post(url: string, body: string, headers: Record<string, string>): Promise<string> {
+  try {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(15_000) });
+    const text = await response.text();
+    // serverless-offline answers a Lambda timeout with 200 and an error body (API Gateway: 504).
+    return text.includes('"LambdaTimeoutError"') ? 'offline timeout' : String(response.status);
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'network error';
+  }
+}
+
+const FINAL = new Set(['applied', 'skipped', 'stale', 'invalid']);
+
+type InboxKey = { pk: string; sk: string };
+
+/** The inbox status of each event (undefined: not stored), read consistently; keyed `pk|sk`. */
+async function inboxStatuses(wanted: InboxKey[]): Promise<Map<string, string | undefined>> {
+  const { BatchGetCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { documentClient, tableName } = await import('../shared/store/client.js');
+  const statuses = new Map<string, string | undefined>(wanted.map((key) => [`${key.pk}|${key.sk}`, undefined]));
+  for (let start = 0; start < wanted.length; start += 100) {
+    let requested: Array<Record<string, unknown>> = wanted.slice(start, start + 100);
+    while (requested.length > 0) {
+      const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: requested, ConsistentRead: true } } }));
+      for (const item of answer.Responses?.[tableName] ?? []) statuses.set(`${item.pk as string}|${item.sk as string}`, item.status as string);
+      requested = (answer.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
+    }
+  }
+  return statuses;
+}
+
+/** Waits until every event has an outcome (failed counts as one: it waits for a replay) or `ms` pass. */
+async function settle(wanted: InboxKey[], ms: number): Promise<Map<string, string | undefined>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const statuses = await inboxStatuses(wanted);
+    const open = [...statuses.values()].filter((status) => status === undefined || status === 'pending').length;
+    if (open === 0 || Date.now() > deadline) return statuses;
+    await sleep(2_000);
+  }
+}
+
+async function adminReplay(stack: LocalStackChild, token: string, body: unknown): Promise<number> {
+  let replayed = 0;
+  for (let call = 0; call < 50; call++) {
+    const response = await fetch(`${stack.httpUrl}/admin/events/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const answer = (await response.json().catch(() => ({}))) as { replayed?: number; more?: boolean };
+    if (response.status !== 202) {
+      // An injected fault may fail the admin call itself: the admin tries again.
+      await sleep(500);
+      continue;
+    }
+    replayed += answer.replayed ?? 0;
+    if (!answer.more) break;
+  }
+  return replayed;
+}
+
+async function scan(entity: string): Promise<Record<string, unknown>[]> {
+  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { documentClient, tableName } = await import('../shared/store/client.js');
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(new ScanCommand({ TableName: tableName, FilterExpression: 'entity = :entity', ExpressionAttributeValues: { ':entity': entity }, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** The memberships against the oracle, and every membership's audit trail. */
+async function check(changes: Change[], graphChanges: GraphChange[]) {
+  const { seededUserId } = await import('../shared/store/seed-writer.js');
+  const emails = Array.from({ length: userCount }, (_, index) => person(index).email);
+  const emailOf = new Map(emails.map((email) => [seededUserId(email), email]));
+  const model: IdpChange[] = changes.map((change) =>
+    change.type === 'groupRemoved' || change.type === 'groupAdded'
+      ? { kind: change.type, user: person(change.user).email, group: change.group, at: change.at }
+      : { kind: 'userRemoved', user: person(change.user).email, at: change.at },
+  );
+  const initial = new Map(emails.map((email) => [email, new Map(ACCOUNTS.map((accountId): [string, ModelMembership] => [accountId, { status: 'active', role: roleIn(accountId) }]))]));
+  const expected = expectedMemberships(initial, GRANTS, model);
+  // Entra: a deletion or a disable removes the person from the connection's account, for good.
+  const removedInEntra = new Set(graphChanges.map((change) => change.user));
+  for (let index = 0; index < entraCount; index++) {
+    const { email } = entraPerson(index);
+    emailOf.set(seededUserId(email), email);
+    expected.set(email, new Map([[DEMO_ENTRA.accountId, removedInEntra.has(index) ? { status: 'deleted', role: ENTRA_ROLE } : { status: 'active', role: ENTRA_ROLE }]]));
+  }
+  const memberships = (await scan('Membership')).filter((item) => emailOf.has(item.userId as string));
+  const actual = new Map(memberships.map((m) => [`${emailOf.get(m.userId as string)} ${m.accountId as string}`, `${m.status as string}:${m.role as string}`]));
+  const mismatches: Array<{ membership: string; expected: string; actual: string | undefined }> = [];
+  for (const [email, accounts] of expected) {
+    for (const [accountId, membership] of accounts) {
+      const key = `${email} ${accountId}`;
+      const wanted = `${membership.status}:${membership.role}`;
+      if (actual.get(key) !== wanted) mismatches.push({ membership: key, expected: wanted, actual: actual.get(key) });
+    }
+  }
+  const audits = (await scan('Audit')).filter((item) => emailOf.has(item.userId as string));
+  let doubled = 0;
+  let brokenTrails = 0;
+  let effects = 0;
+  for (const membership of memberships) {
+    const own = audits
+      .filter((audit) => audit.userId === membership.userId && audit.accountId === membership.accountId)
+      .sort((a, b) => String(a.recordedAt).localeCompare(String(b.recordedAt)) || String(a.occurredAt).localeCompare(String(b.occurredAt)));
+    effects += own.length;
+    doubled += own.length - new Set(own.map((audit) => audit.eventId)).size;
+    let status = 'active';
+    let broken = false;
+    for (const audit of own) {
+      const before = (audit.before as { status?: string } | undefined)?.status;
+      const after = (audit.after as { status?: string } | undefined)?.status;
+      if (before !== status || after === before) broken = true;
+      status = after ?? status;
+    }
+    if (broken || status !== membership.status) brokenTrails++;
+  }
+  return { memberships: memberships.length, mismatches, effects, doubled, brokenTrails };
+}
+
+const started = performance.now();
+const directory = mkdtempSync(join(tmpdir(), 'sso-sync-chaos-'));
+console.error(`starting the local stack (${userCount} people, AWS and fake IdP failure rate ${failureRate})…`);
+const stack = await startLocalStackChild(directory, chaosSeed(directory), {
+  CHAOS_FAILURE_RATE: String(failureRate),
+  FAKE_IDP_FAILURE_RATE: String(failureRate),
+  POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
+});
+let failed = true;
+try {
+  const orgUrl = stack.state.oktaOrgUrl;
+  if (!orgUrl) throw new Error('the stack runs no fake Okta (is moto_server installed?)');
+  const token = await localStackAdminToken();
+  const { keys } = await import('../shared/store/keys.js');
+  const { graphRecordId } = await import('../shared/domain/graph-notifications.js');
+  const changes = randomChanges();
+  const graphChanges = randomGraphChanges(graphChangeCount);
+  await setFakeOktaFinalState(orgUrl, changes);
+  console.error(`sending ${changes.length} Okta changes and ${graphChanges.length} Entra changes, ${concurrency} in flight…`);
+  const sendStarted = performance.now();
+  const graphBaseUrl = stack.state.graphBaseUrl;
+  if (!graphBaseUrl) throw new Error('the stack runs no fake Graph');
+  const [okta, graph] = await Promise.all([sendAll(stack, orgUrl, changes), sendGraph(stack, graphBaseUrl, graphChanges)]);
+  const sendS = (performance.now() - sendStarted) / 1000;
+
+  // Okta events are stored under their uuid; Graph notifications under a hash of the record and its
+  // day (one item per user, change type and day, however often Graph sends it).
+  const graphKey = (change: GraphChange) =>
+    keys.inboxEvent(
+      DEMO_ENTRA.connectionId,
+      graphRecordId({ kind: 'change', subscriptionId: DEMO_ENTRA.usersSubscriptionId, changeType: change.changeType, resourceType: 'users', resourceId: entraPerson(change.user).id }, change.day),
+    );
+  const acknowledgedKeys = new Set([
+    ...changes.filter((change) => okta.acknowledged.has(change.uuid)).map((change) => keys.inboxEvent(CONNECTION, change.uuid)),
+    ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey),
+  ].map((key) => `${key.pk}|${key.sk}`));
+  // Every Okta change must arrive (the poller brings what Okta gave up on); of Graph's, the acknowledged ones.
+  const wantedKeys = [...new Map([...changes.map((change) => keys.inboxEvent(CONNECTION, change.uuid)), ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey)].map((key) => [`${key.pk}|${key.sk}`, key])).values()];
+  console.error('waiting for every change to have an outcome (the pollers bring the dropped ones)…');
+  let statuses = await settle(wantedKeys, 180_000);
+  const failedFirst = [...statuses.values()].filter((status) => status === 'failed').length;
+  const replay = { rounds: 0, failedEvents: 0, deadLetterQueue: 0 };
+  // Replayed while anything is failed or still pending (a batch the stream gave up on whose events
+  // could not be marked failed, the marking write being failed too, stays pending).
+  const open = () => [...statuses.values()].some((status) => !status || status === 'failed' || status === 'pending');
+  for (let round = 0; round < 3 && open(); round++) {
+    replay.rounds++;
+    replay.deadLetterQueue += await adminReplay(stack, token, { source: 'dead-letter-queue' });
+    for (const connectionId of [CONNECTION, DEMO_ENTRA.connectionId]) replay.failedEvents += await adminReplay(stack, token, { connectionId, status: 'failed' });
+    statuses = await settle(wantedKeys, 60_000);
+  }
+  const outcomes: Record<string, number> = {};
+  for (const status of statuses.values()) outcomes[status ?? 'not stored'] = (outcomes[status ?? 'not stored'] ?? 0) + 1;
+  const withoutOutcome = [...statuses].filter(([, status]) => !status || !FINAL.has(status));
+  const lost = withoutOutcome.filter(([key]) => acknowledgedKeys.has(key)).length;
+  const result = await check(changes, graphChanges);
+  const deliveries = { okta: okta.deliveries, graph: graph.deliveries };
+  const streamDeadLettered = [...stack.output().matchAll(/(\d+) stream record\(s\) failed every attempt/g)].reduce((sum, [, count]) => sum + Number(count), 0);
+  const injectedAws: Record<string, number> = {};
+  for (const [, name] of stack.output().matchAll(/\[chaos\] injected (\w+)/g)) injectedAws[name ?? ''] = (injectedAws[name ?? ''] ?? 0) + 1;
+  const fakeFaults = {
+    okta: JSON.parse((await fakeControl(`${orgUrl}/_fake/faults`, 'GET')).body) as Record<string, number>,
+    graph: stack.state.graphAuthorityHost ? (JSON.parse((await fakeControl(`${stack.state.graphAuthorityHost}/_fake/faults`, 'GET')).body) as Record<string, number>) : {},
+  };
+  const report = {
+    scope: { changes: changes.length + graphChanges.length, oktaChanges: changes.length, entraChanges: graphChanges.length, oktaPeople: userCount, entraPeople: entraCount, accounts: ACCOUNTS.length, failureRate, concurrency, pollIntervalSeconds: POLL_INTERVAL_SECONDS },
+    deliveries: { ...deliveries, sendSeconds: Math.round(sendS) },
+    injectedFaults: { aws: injectedAws, fakeIdps: fakeFaults, deliveriesLostInTransit: okta.deliveries.lostInTransit + graph.deliveries.lostInTransit },
+    acknowledged: acknowledgedKeys.size,
+    events: wantedKeys.length,
+    outcomes,
+    applied: outcomes.applied ?? 0,
+    eventsWithoutOutcome: withoutOutcome.length,
+    withoutOutcomeExamples: withoutOutcome.slice(0, 5).map(([key, status]) => `${key} ${status ?? 'not stored'}${acknowledgedKeys.has(key) ? ' (acknowledged)' : ''}`),
+    lost,
+    deadLettered: { streamRecordsDeadLettered: streamDeadLettered, failedBeforeReplay: failedFirst, replayedFailedEvents: replay.failedEvents, replayedFromDeadLetterQueue: replay.deadLetterQueue, replayRounds: replay.rounds },
+    memberships: {
+      checked: result.memberships,
+      mismatchesWithOracle: result.mismatches.length,
+      // With each person's Okta changes in IdP order and their outcomes, to read what happened.
+      examples: result.mismatches.slice(0, 4).map((mismatch) => ({
+        ...mismatch,
+        changes: changes
+          .filter((change) => person(change.user).email === mismatch.membership.split(' ')[0])
+          .map((change) => {
+            const key = keys.inboxEvent(CONNECTION, change.uuid);
+            return `${change.type} ${change.type.startsWith('group') ? change.group : ''} at+${(change.at - (changes[0]?.at ?? 0)) / 1000}s ${okta.acknowledged.has(change.uuid) ? 'acked' : 'dropped'} → ${statuses.get(`${key.pk}|${key.sk}`)}`;
+          }),
+      })),
+    },
+    audit: { entries: result.effects, doubled: result.doubled, brokenTrails: result.brokenTrails },
+    elapsedSeconds: Math.round((performance.now() - started) / 1000),
+  };
+  console.log(JSON.stringify(report, null, 2));
+  failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0;
+} finally {
+  await stack.stop();
+}
+process.exit(failed ? 1 : 0);
