@@ -8,18 +8,13 @@
  * Defaults to the running `npm start` stack (its table, fake Okta and fake Graph), if there is one.
  */
 import { parseArgs } from './lib/args.js';
-import { readState, useLocalGraph } from './lib/local-stack-state.js';
+import { readState, useLocalGraph, useStackTable } from './lib/local-stack-state.js';
 import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 
 const { options } = parseArgs(process.argv.slice(2));
 const stack = readState();
-const endpoint = options.get('endpoint') ?? stack?.dynamoEndpoint;
-const table = options.get('table') ?? stack?.tableName;
-if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
-process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+useStackTable(options, stack);
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // CloudWatch's log lines, noise in a terminal
 // Against `npm start`: its fake Graph and fake Okta (one test-only certificate this process must trust).
 if (!options.get('endpoint') && useLocalGraph(stack)) await relaunchTrustingFakeGraph();
 

@@ -6,20 +6,15 @@
  * running `npm start` stack's table and its moto Cognito, if there is one. Exits 1 if any still fails.
  */
 import { parseArgs } from './lib/args.js';
-import { readState } from './lib/local-stack-state.js';
+import { readState, useStackTable } from './lib/local-stack-state.js';
 
 const { options } = parseArgs(process.argv.slice(2));
 const stack = readState();
-const endpoint = options.get('endpoint') ?? stack?.dynamoEndpoint;
-const table = options.get('table') ?? stack?.tableName;
-if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
-process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
+useStackTable(options, stack);
 // npm start's user pools live in its moto_server, the same one that serves its Secrets Manager.
 const cognitoEndpoint = options.get('cognito-endpoint') ?? (options.get('endpoint') ? undefined : stack?.secretsManagerEndpoint);
 if (typeof cognitoEndpoint === 'string') process.env.COGNITO_ENDPOINT = cognitoEndpoint;
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const limitOption = options.get('limit');
 const limit = typeof limitOption === 'string' ? Number(limitOption) : undefined;

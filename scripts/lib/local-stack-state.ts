@@ -55,3 +55,17 @@ export function useLocalGraph(state: LocalStackState | undefined): boolean {
   });
   return true;
 }
+
+/**
+ * Points a command-line script at its table: `--endpoint` and `--table`, else the running
+ * `npm start` stack's, else TABLE_NAME or sso-sync-dev. Also quiets what a terminal does not need:
+ * the SDK's Node version warning and the EMF metric lines (CloudWatch's, noise here).
+ */
+export function useStackTable(options: ReadonlyMap<string, string | true>, stack: LocalStackState | undefined): void {
+  const endpoint = options.get('endpoint') ?? stack?.dynamoEndpoint;
+  const table = options.get('table') ?? stack?.tableName;
+  if (typeof endpoint === 'string') process.env.DYNAMODB_ENDPOINT = endpoint;
+  process.env.TABLE_NAME = typeof table === 'string' ? table : (process.env.TABLE_NAME ?? 'sso-sync-dev');
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}

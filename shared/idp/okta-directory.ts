@@ -16,8 +16,8 @@
  */
 import type { OktaUserState } from '../domain/okta-reconcile.js';
 import { nextLinkOf } from './okta-system-log.js';
+import { getFromOkta } from './okta-request.js';
 
-const REQUEST_TIMEOUT_MS = 10_000;
 const PAGE_LIMIT = 200;
 /** A 429 whose window resets within this is waited out once; a later one fails the read. */
 const MAX_RATE_LIMIT_WAIT_MS = 10_000;
@@ -62,15 +62,9 @@ export function oktaDirectory(orgUrl: string, apiToken: string, options: { wait?
   async function send(url: string, what: string): Promise<Response> {
     requests += 1;
     try {
-      return await fetch(url, {
-        headers: { accept: 'application/json', authorization: `SSWS ${apiToken}` },
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        // Okta answers API calls without redirects; one would be someone else's answer.
-        redirect: 'error',
-      });
+      return await getFromOkta(url, apiToken);
     } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new OktaDirectoryError(timedOut ? `no answer from Okta within ${REQUEST_TIMEOUT_MS / 1000} s for ${what}` : `Okta could not be reached for ${what}`);
+      throw new OktaDirectoryError(`${(error as Error).message} for ${what}`);
     }
   }
 

@@ -12,8 +12,9 @@
  * in X-Rate-Limit-Limit/-Remaining/-Reset (epoch seconds) on every answer, and a 429 when spent
  * (https://developer.okta.com/docs/reference/rl-best-practices/).
  */
+import { getFromOkta } from './okta-request.js';
+
 export const SYSTEM_LOG_PATH = '/api/v1/logs';
-const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_SUMMARY_LENGTH = 300;
 
 export type RateLimit = { remaining: number | undefined; resetAt: Date | undefined };
@@ -88,15 +89,9 @@ async function errorDetail(response: Response, apiToken: string): Promise<string
 export async function readSystemLogPage(url: string, apiToken: string): Promise<SystemLogPage> {
   let response: Response;
   try {
-    response = await fetch(url, {
-      headers: { accept: 'application/json', authorization: `SSWS ${apiToken}` },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      // Okta answers API calls without redirects; one would be someone else's answer.
-      redirect: 'error',
-    });
+    response = await getFromOkta(url, apiToken);
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    return { kind: 'failed', status: 0, detail: timedOut ? `no answer from Okta within ${REQUEST_TIMEOUT_MS / 1000} s` : 'Okta could not be reached' };
+    return { kind: 'failed', status: 0, detail: (error as Error).message };
   }
   const rateLimit = rateLimitOf(response.headers);
   if (response.status === 429) {

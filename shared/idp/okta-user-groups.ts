@@ -8,8 +8,8 @@
  * Okta does not know is 404 (E0000007); a spent rate limit is 429.
  */
 import { nextLinkOf } from './okta-system-log.js';
+import { getFromOkta } from './okta-request.js';
 
-const REQUEST_TIMEOUT_MS = 10_000;
 const PAGE_LIMIT = 200;
 /** A user in more groups than this is answered from what was read: a bound on calls per event. */
 const MAX_PAGES = 10;
@@ -38,15 +38,9 @@ function isUserGroupsUrlOf(orgUrl: string, oktaUserId: string, candidate: string
 
 async function getPage(url: string, apiToken: string): Promise<Response> {
   try {
-    return await fetch(url, {
-      headers: { accept: 'application/json', authorization: `SSWS ${apiToken}` },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      // Okta answers API calls without redirects; one would be someone else's answer.
-      redirect: 'error',
-    });
+    return await getFromOkta(url, apiToken);
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    throw new OktaLookupError(timedOut ? `no answer from Okta within ${REQUEST_TIMEOUT_MS / 1000} s` : 'Okta could not be reached');
+    throw new OktaLookupError((error as Error).message);
   }
 }
 
