@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.js';
 import { FAKE_GRAPH_CERT_PATH } from './lib/fake-graph.js';
 import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
+import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
 import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
 
@@ -124,33 +125,14 @@ function chaosSeed(directory: string): string {
 function logEventOf(change: Change) {
   const { id, email } = person(change.user);
   const isGroupChange = change.type === 'groupRemoved' || change.type === 'groupAdded';
-  return {
+  return oktaLogEvent({
     uuid: change.uuid,
     published: new Date(change.at).toISOString(),
     eventType: EVENT_TYPES[change.type],
-    version: '0',
     displayMessage: change.type,
-    severity: 'INFO',
-    actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
-    outcome: { result: 'SUCCESS', reason: null },
-    target: [
-      { id, type: 'User', alternateId: email, displayName: `Chaos ${change.user}` },
-      ...(isGroupChange ? [{ id: GROUP_IDS.get(change.group), type: 'UserGroup', alternateId: 'unknown', displayName: change.group }] : []),
-    ],
-  };
-}
-
-function hookDelivery(events: unknown[]) {
-  return {
-    eventType: 'com.okta.event_hook',
-    eventTypeVersion: '1.0',
-    cloudEventsVersion: '0.1',
-    source: 'https://dev-00000000.okta.com/api/v1/eventHooks/who0000000000000DEV1',
-    eventId: crypto.randomUUID(),
-    eventTime: new Date().toISOString(),
-    contentType: 'application/json',
-    data: { events },
-  };
+    user: { id, email, displayName: `Chaos ${change.user}` },
+    ...(isGroupChange ? { group: { id: GROUP_IDS.get(change.group) as string, name: change.group } } : {}),
+  });
 }
 
 /** A call to a fake IdP's /_fake control endpoint (HTTPS with the fakes' test certificate). */
@@ -210,7 +192,7 @@ async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[]
     for (let change = queue.shift(); change; change = queue.shift()) {
       const event = logEventOf(change);
       await fakeControl(`${orgUrl}/_fake/logs`, 'POST', event);
-      const body = JSON.stringify(hookDelivery([event]));
+      const body = JSON.stringify(oktaHookDelivery([event]));
       let accepted = false;
       for (let attempt = 0; attempt < 2 && !accepted; attempt++) {
         deliveries.attempts++;

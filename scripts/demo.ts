@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readState } from './lib/local-stack-state.js';
+import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { relaunchTrustingFakeGraph } from './lib/extra-ca.js';
 
 const CONNECTION_ID = 'demo-okta';
@@ -109,33 +110,16 @@ console.log('\n— Okta: a group removal —');
 await activeMembership(CONNECTION_ID, EMAIL, ACCOUNT_ID);
 
 const eventId = crypto.randomUUID();
-const delivery = {
-  eventType: 'com.okta.event_hook',
-  eventTypeVersion: '1.0',
-  cloudEventsVersion: '0.1',
-  source: 'https://dev-00000000.okta.com/api/v1/eventHooks/who0000000000000DEV1',
-  eventId: crypto.randomUUID(),
-  eventTime: new Date().toISOString(),
-  contentType: 'application/json',
-  data: {
-    events: [
-      {
-        uuid: eventId,
-        published: new Date().toISOString(),
-        eventType: 'group.user_membership.remove',
-        version: '0',
-        displayMessage: 'Remove user from group membership',
-        severity: 'INFO',
-        actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
-        outcome: { result: 'SUCCESS', reason: null },
-        target: [
-          { id: '00u0000000000000DEV1', type: 'User', alternateId: EMAIL, displayName: 'Alex Doe' },
-          { id: '00g0000000000000DEV1', type: 'UserGroup', alternateId: 'unknown', displayName: GROUP },
-        ],
-      },
-    ],
-  },
-};
+const delivery = oktaHookDelivery([
+  oktaLogEvent({
+    uuid: eventId,
+    published: new Date().toISOString(),
+    eventType: 'group.user_membership.remove',
+    displayMessage: 'Remove user from group membership',
+    user: { id: '00u0000000000000DEV1', email: EMAIL, displayName: 'Alex Doe' },
+    group: { id: '00g0000000000000DEV1', name: GROUP },
+  }),
+]);
 
 const url = `${httpUrl}/hooks/okta/${CONNECTION_ID}`;
 const started = Date.now();
@@ -288,17 +272,17 @@ async function pollDemo(): Promise<boolean> {
   await activeMembership(CONNECTION_ID, 'riley.chen@example.com', ACCOUNT_ID);
   const oktaStarted = Date.now();
   const now = new Date().toISOString();
-  await changeFakeOkta('POST', 'logs', {
-    uuid: crypto.randomUUID(),
-    published: now,
-    eventType: 'user.lifecycle.deactivate',
-    version: '0',
-    displayMessage: 'Deactivate Okta user',
-    severity: 'INFO',
-    actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
-    outcome: { result: 'SUCCESS', reason: null },
-    target: [{ id: '00u0000000000000DEV2', type: 'User', alternateId: 'riley.chen@example.com', displayName: 'Riley Chen' }],
-  });
+  await changeFakeOkta(
+    'POST',
+    'logs',
+    oktaLogEvent({
+      uuid: crypto.randomUUID(),
+      published: now,
+      eventType: 'user.lifecycle.deactivate',
+      displayMessage: 'Deactivate Okta user',
+      user: { id: '00u0000000000000DEV2', email: 'riley.chen@example.com', displayName: 'Riley Chen' },
+    }),
+  );
   // What deactivating does in Okta: the user's status (reconciliation reads it) and the System Log entry (the poller reads it).
   await changeFakeOkta('PUT', 'users/00u0000000000000DEV2', { status: 'DEPROVISIONED', login: 'riley.chen@example.com', email: 'riley.chen@example.com' });
   console.log(`change  user.lifecycle.deactivate added to ${state.oktaOrgUrl}/api/v1/logs at ${now}`);

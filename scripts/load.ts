@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { parseArgs } from './lib/args.js';
 import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
 import { localStackAdminToken, startLocalStackChild } from './lib/local-stack-child.js';
@@ -77,34 +78,16 @@ type Sent = { okta: string[]; graph: Array<{ id: string; day: Date }> };
 
 function oktaDelivery(index: number, uuid: string) {
   const user = oktaUser(index);
-  const now = new Date().toISOString();
-  return {
-    eventType: 'com.okta.event_hook',
-    eventTypeVersion: '1.0',
-    cloudEventsVersion: '0.1',
-    source: 'https://dev-00000000.okta.com/api/v1/eventHooks/who0000000000000DEV1',
-    eventId: crypto.randomUUID(),
-    eventTime: now,
-    contentType: 'application/json',
-    data: {
-      events: [
-        {
-          uuid,
-          published: now,
-          eventType: 'group.user_membership.remove',
-          version: '0',
-          displayMessage: 'Remove user from group membership',
-          severity: 'INFO',
-          actor: { id: '00u0000000000000ADM1', type: 'User', alternateId: 'okta.admin@example.com', displayName: 'Okta Admin' },
-          outcome: { result: 'SUCCESS', reason: null },
-          target: [
-            { id: user.id, type: 'User', alternateId: user.email, displayName: `Load ${index}` },
-            { id: '00g0000000000000DEV1', type: 'UserGroup', alternateId: 'unknown', displayName: OKTA_GROUP },
-          ],
-        },
-      ],
-    },
-  };
+  return oktaHookDelivery([
+    oktaLogEvent({
+      uuid,
+      published: new Date().toISOString(),
+      eventType: 'group.user_membership.remove',
+      displayMessage: 'Remove user from group membership',
+      user: { id: user.id, email: user.email, displayName: `Load ${index}` },
+      group: { id: '00g0000000000000DEV1', name: OKTA_GROUP },
+    }),
+  ]);
 }
 
 const graphDeletion = (index: number) => graphUserNotification(entraUser(index).id, 'deleted');
