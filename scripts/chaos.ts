@@ -28,7 +28,7 @@ import { FAKE_GRAPH_CERT_PATH } from './lib/fake-graph.js';
 import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
 import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
-import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
+import { expectedMemberships, grantedAccounts, grantedRole, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { options } = parseArgs(process.argv.slice(2));
@@ -61,8 +61,8 @@ const GRANTS: Grants = new Map([
 ]);
 const GROUPS = [...GRANTS.keys()];
 const GROUP_IDS = new Map(GROUPS.map((group, index) => [group, `00gCHAOS${String(index).padStart(12, '0')}`]));
-const ACCOUNTS = [...GRANTS.values()].flatMap((accounts) => [...accounts.keys()]);
-const roleIn = (accountId: string) => [...GRANTS.values()].find((accounts) => accounts.has(accountId))?.get(accountId) ?? 'Viewer';
+const ACCOUNTS = grantedAccounts(GRANTS);
+const roleIn = (accountId: string) => grantedRole(GRANTS, accountId);
 const person = (index: number) => ({ id: `00uCHAOS${String(index).padStart(12, '0')}`, email: `chaos-${index}@example.com` });
 
 const EVENT_TYPES = {

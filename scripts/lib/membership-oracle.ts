@@ -19,6 +19,16 @@ export type ModelMembership = { status: 'active' | 'deleted'; role: string; remo
 
 export type Grants = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
+/** Every account some group grants. */
+export function grantedAccounts(grants: Grants): string[] {
+  return [...grants.values()].flatMap((accounts) => [...accounts.keys()]);
+}
+
+/** The role the group that grants this account gives (Viewer if none does). */
+export function grantedRole(grants: Grants, accountId: string): string {
+  return [...grants.values()].find((accounts) => accounts.has(accountId))?.get(accountId) ?? 'Viewer';
+}
+
 /** `grants`: group → (account → role). `initial`: user → (account → membership), all active. */
 export function expectedMemberships(
   initial: ReadonlyMap<string, ReadonlyMap<string, ModelMembership>>,

@@ -14,7 +14,7 @@ import { postToOktaHook } from '../helpers/okta.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { createUserPool } from '../helpers/cognito.js';
 import { AUTHENTICATE, invokeTrigger, oktaTriggerUser } from '../helpers/trigger.js';
-import { expectedMemberships, type Grants, type IdpChange, type ModelMembership } from '../../scripts/lib/membership-oracle.js';
+import { expectedMemberships, grantedAccounts, grantedRole, type Grants, type IdpChange, type ModelMembership } from '../../scripts/lib/membership-oracle.js';
 import { parseSeed } from '../../shared/domain/seed.js';
 import { seedItems, writeSeed } from '../../shared/store/seed-writer.js';
 import { documentClient, tableName } from '../../shared/store/client.js';
@@ -30,8 +30,8 @@ const GRANTS: Grants = new Map([
   ['Dup-Authors', new Map([['dup-three', 'Author'], ['dup-four', 'Author']])],
 ]);
 const GROUPS = [...GRANTS.keys()];
-const ACCOUNTS = [...GRANTS.values()].flatMap((accounts) => [...accounts.keys()]);
-const roleIn = (accountId: string) => [...GRANTS.values()].find((accounts) => accounts.has(accountId))?.get(accountId) ?? 'Viewer';
+const ACCOUNTS = grantedAccounts(GRANTS);
+const roleIn = (accountId: string) => grantedRole(GRANTS, accountId);
 
 let stream: LocalStream;
 let userPoolId: string;
