@@ -3,13 +3,14 @@
  * file, and each Entra connection's client secret in moto's Secrets Manager, so notifications that
  * need a Graph call, lifecycle events, reconciliation and `npm run subscriptions` work locally.
  *
- * What the fake knows is made up from the seed: every user linked to an Entra connection exists and
- * is enabled, and is a member of each group that grants their role in an account where their
- * membership is active. The subscriptions of the seed exist in Graph too.
+ * What the fake knows is made up from the seed (seed-directory.ts): every user linked to an Entra
+ * connection exists and is enabled, in the groups that grant their role where their membership is
+ * active. The subscriptions of the seed exist in Graph too.
  */
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Seed } from '../../shared/domain/seed.js';
 import type { FakeGraph } from './fake-graph.js';
+import { seedDirectory } from './seed-directory.js';
 import { subscriptionUrls } from '../../shared/app/graph-subscriptions.js';
 
 /** Any value works: the fake accepts what it was told; this is what both sides are told. */
@@ -46,25 +47,7 @@ export async function populateLocalGraph(fake: FakeGraph, seed: Seed, options: {
     }
   }
 
-  const entraIds = new Set(entra.map((connection) => connection.id));
-  const members = new Map<string, string[]>();
-  for (const user of seed.users) {
-    for (const identity of user.identities) {
-      if (!entraIds.has(identity.connectionId) || !identity.subject) continue;
-      fake.setUser({ id: identity.subject, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
-      for (const membership of user.memberships.filter((candidate) => candidate.status === 'active')) {
-        const account = seed.accounts.find((candidate) => candidate.id === membership.accountId);
-        const grants = (account?.ssoConfig.providers ?? [])
-          .filter((provider) => provider.connectionId === identity.connectionId)
-          .flatMap((provider) => provider.groups)
-          .filter((grant) => grant.role === membership.role);
-        for (const { group } of grants) members.set(group, [...(members.get(group) ?? []), identity.subject]);
-      }
-    }
-  }
-  // Every configured group exists, members or not (an unknown group makes reconciliation fail).
-  const configured = seed.accounts.flatMap((account) =>
-    account.ssoConfig.providers.filter((provider) => entraIds.has(provider.connectionId)).flatMap((provider) => provider.groups.map(({ group }) => group)),
-  );
-  for (const group of new Set(configured)) fake.setGroupMembers(group, [...new Set(members.get(group) ?? [])]);
+  const { identities, groupMembers } = seedDirectory(seed, new Set(entra.map((connection) => connection.id)));
+  for (const { subject, email } of identities) fake.setUser({ id: subject, mail: email, userPrincipalName: email, accountEnabled: true });
+  for (const [group, members] of groupMembers) fake.setGroupMembers(group, members);
 }

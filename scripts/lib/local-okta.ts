@@ -10,6 +10,7 @@
 import type { Seed } from '../../shared/domain/seed.js';
 import type { FakeOkta } from './fake-okta.js';
 import { putSecret } from './local-graph.js';
+import { seedDirectory } from './seed-directory.js';
 
 /** Any value works: the fake accepts what it was told; this is what both sides are told. */
 export const LOCAL_OKTA_API_TOKEN = 'local-okta-api-token-for-npm-start';
@@ -32,27 +33,11 @@ export async function populateLocalOkta(fake: FakeOkta, seed: Seed, options: { s
   const okta = seed.connections.filter((connection) => connection.type === 'okta');
   for (const connection of okta) await putSecret(options.secretsEndpoint, tokenSecretName(connection.id), LOCAL_OKTA_API_TOKEN);
 
-  const oktaIds = new Set(okta.map((connection) => connection.id));
-  const members = new Map<string, Set<string>>();
-  for (const user of seed.users) {
-    for (const identity of user.identities) {
-      if (!oktaIds.has(identity.connectionId) || !identity.subject) continue;
-      const groups = user.memberships
-        .filter((membership) => membership.status === 'active')
-        .flatMap((membership) =>
-          (seed.accounts.find((account) => account.id === membership.accountId)?.ssoConfig.providers ?? [])
-            .filter((provider) => provider.connectionId === identity.connectionId)
-            .flatMap((provider) => provider.groups.filter((grant) => grant.role === membership.role).map(({ group }) => group)),
-        );
-      fake.setUser(identity.subject, { status: 'ACTIVE', login: user.email, email: user.email });
-      fake.setUserGroups(identity.subject, [...new Set(groups)]);
-      for (const group of groups) members.set(group, (members.get(group) ?? new Set()).add(identity.subject));
-    }
+  const { identities, groupMembers } = seedDirectory(seed, new Set(okta.map((connection) => connection.id)));
+  for (const { subject, email, groups } of identities) {
+    fake.setUser(subject, { status: 'ACTIVE', login: email, email });
+    fake.setUserGroups(subject, groups);
   }
-  // Every configured group exists, members or not (reconciliation reads each by name). One fake
-  // org stands in for every Okta org of the seed, so a group name two connections use is one group.
-  const configured = seed.accounts.flatMap((account) =>
-    account.ssoConfig.providers.filter((provider) => oktaIds.has(provider.connectionId)).flatMap((provider) => provider.groups.map(({ group }) => group)),
-  );
-  for (const name of new Set(configured)) fake.setGroupMembers(fake.addGroup(name), [...(members.get(name) ?? [])]);
+  // One fake org stands in for every Okta org of the seed, so a group name two connections use is one group.
+  for (const [name, members] of groupMembers) fake.setGroupMembers(fake.addGroup(name), members);
 }
