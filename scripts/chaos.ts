@@ -78,8 +78,9 @@ type Change = { uuid: string; type: ChangeType; user: number; group: string; at:
 /** Mostly group removals and re-adds; a removal of the person now and then (it is for good). */
 function randomChanges(): Change[] {
   const weighted: Array<[ChangeType, number]> = [['groupRemoved', 0.45], ['groupAdded', 0.45], ['deactivated', 0.04], ['deleted', 0.03], ['suspended', 0.03]];
-  // Within the System Log poller's first look-back (60 min), one IdP second apart.
-  const base = Date.now() - 30 * 60_000;
+  // One IdP second apart, every one in the past: a `published` later than arrival is capped at
+  // arrival (as it must be), which would turn a late (polled) change into the newest one.
+  const base = Date.now() - (oktaChangeCount + 60) * 1000;
   return Array.from({ length: oktaChangeCount }, (_, index) => {
     let draw = Math.random();
     const type = weighted.find(([, weight]) => (draw -= weight) < 0)?.[0] ?? 'groupRemoved';
