@@ -15,8 +15,9 @@
  * Afterwards: every change has an outcome; failed events and the dead-letter queue are replayed
  * through POST /admin/events/replay until nothing is failed; the memberships equal the oracle
  * (scripts/lib/membership-oracle.ts) computed from the change list in IdP time; every membership's
- * audit entries have one entry per event and flip its status. Prints one JSON object; exits 1 on
- * any loss, mismatch or doubled effect.
+ * audit entries have one entry per event and flip its status; no line the stack wrote (handlers at
+ * DEBUG) holds a secret of the run or a token. Prints one JSON object; exits 1 on any loss,
+ * mismatch, doubled effect or leaked secret.
  */
 import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js'
 import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
 import { expectedMemberships, grantedAccounts, grantedRole, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
+import { leaksIn, registerSecret, registerSecretsIn } from './lib/log-scan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { options } = parseArgs(process.argv.slice(2));
@@ -118,6 +120,7 @@ function chaosSeed(directory: string): string {
     });
   }
   const file = join(directory, 'chaos-seed.json');
+  registerSecretsIn(seed);
   writeFileSync(file, JSON.stringify(seed));
   return file;
 }
@@ -392,12 +395,18 @@ const stack = await startLocalStackChild(directory, chaosSeed(directory), {
   CHAOS_FAILURE_RATE: String(failureRate),
   FAKE_IDP_FAILURE_RATE: String(failureRate),
   POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
+  // Every line the handlers can write, so the secrets scan reads as much as the tests' does.
+  POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  OFFLINE_FLAGS: '--noTimeout --param logLevel=DEBUG',
 });
+// Imported once the stack is up: these modules read the table's settings when loaded.
+registerSecret(SECRET, (await import('./lib/local-okta.js')).LOCAL_OKTA_API_TOKEN, (await import('./lib/local-graph.js')).LOCAL_GRAPH_CLIENT_SECRET);
 let failed = true;
 try {
   const orgUrl = stack.state.oktaOrgUrl;
   if (!orgUrl) throw new Error('the stack runs no fake Okta (is moto_server installed?)');
   const token = await localStackAdminToken();
+  registerSecret(token);
   const { keys } = await import('../shared/store/keys.js');
   const { graphRecordId } = await import('../shared/domain/graph-notifications.js');
   const changes = randomChanges();
@@ -449,6 +458,13 @@ try {
     okta: JSON.parse((await fakeControl(`${orgUrl}/_fake/faults`, 'GET')).body) as Record<string, number>,
     graph: stack.state.graphAuthorityHost ? (JSON.parse((await fakeControl(`${stack.state.graphAuthorityHost}/_fake/faults`, 'GET')).body) as Record<string, number>) : {},
   };
+  // Issue 12, part 5: no configured secret, clientState, API token, client secret or JWT in any line the stack wrote.
+  // Everything after npm start's banner (which shows the seed file's demo hook secrets, for curl).
+  const output = stack.output();
+  const bannerEnd = output.indexOf('Press Ctrl-C');
+  const logLines = output.slice(bannerEnd < 0 ? 0 : bannerEnd).split('\n').filter(Boolean);
+  if (process.env.CHAOS_OUTPUT_FILE) writeFileSync(process.env.CHAOS_OUTPUT_FILE, output);
+  const leaks = leaksIn(logLines);
   const report = {
     scope: { changes: changes.length + graphChanges.length, oktaChanges: changes.length, entraChanges: graphChanges.length, oktaPeople: userCount, entraPeople: entraCount, accounts: ACCOUNTS.length, failureRate, concurrency, pollIntervalSeconds: POLL_INTERVAL_SECONDS },
     deliveries: { ...deliveries, sendSeconds: Math.round(sendS) },
@@ -476,10 +492,11 @@ try {
       })),
     },
     audit: { entries: result.effects, doubled: result.doubled, brokenTrails: result.brokenTrails },
+    secretsInLogs: { linesScanned: logLines.length, found: leaks.length, examples: leaks.slice(0, 3) },
     elapsedSeconds: Math.round((performance.now() - started) / 1000),
   };
   console.log(JSON.stringify(report, null, 2));
-  failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0;
+  failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0 || leaks.length > 0;
 } finally {
   await stack.stop();
 }
