@@ -13,9 +13,13 @@ export const DEFAULT_OKTA_EVENT_TYPES = [
   'group.user_membership.add',
   'user.lifecycle.delete.initiated',
   'user.lifecycle.deactivate',
-  // Acted on only where the connection's deprovisionOnSuspend is on (the default). Its undo,
-  // user.lifecycle.unsuspend, is left out: lifting a suspension restores nothing by itself.
+  // Acted on only where the connection's deprovisionOnSuspend is on (the default).
   'user.lifecycle.suspend',
+  // The person active again (a deactivated user activated, a suspension lifted): recorded so an
+  // older deactivation or suspension delivered later is stale. They give no access back by themselves.
+  'user.lifecycle.activate',
+  'user.lifecycle.reactivate',
+  'user.lifecycle.unsuspend',
 ] as const;
 
 const commaList = z.pipe(

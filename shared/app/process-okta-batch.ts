@@ -32,7 +32,7 @@ export type EventResult = { outcome: EventOutcome } | { error: unknown };
 async function prefetch(events: OktaInboxEvent[], settings: ProcessingSettings): Promise<{ lookups: EventLookups; identities: EmailIdentity[] }> {
   const intents = events.flatMap((event) => {
     const decision = decideOktaEvent(event, settings.actedOnTypes);
-    return decision.action === 'deprovision' || decision.action === 'restore' ? [{ event, intent: decision.intent }] : [];
+    return decision.action === 'deprovision' || decision.action === 'restore' || decision.action === 'reinstate' ? [{ event, intent: decision.intent }] : [];
   });
   const identities = await emailIdentities(intents.map(({ event, intent }) => ({ connectionId: event.connectionId, email: intent.email })));
   const userIds = new Map(identities.map((identity) => [identityLookupKey(identity.connectionId, identity.email), identity.userId]));

@@ -4,8 +4,10 @@
  * reads; committing writes the effects, their audit entries and the outcome in one
  * transaction. This path never creates a user or a membership.
  */
-import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent } from '../domain/okta-events.js';
-import { outcomeOfPlan, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
+import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent, type ReinstateIntent } from '../domain/okta-events.js';
+
+type OktaIntent = DeprovisionIntent | ReAddIntent | ReinstateIntent;
+import { outcomeOfPlan, planReinstatements, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
 import { emailDomain } from '../domain/admission.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
 import type { AccountLookups } from '../store/sso-configs.js';
@@ -57,7 +59,7 @@ export function directLookups(settings: ProcessingSettings): EventLookups {
  * A suspension acts only where the connection's deprovisionOnSuspend is on (the default, also for
  * a connection written before the setting existed); the reason to skip otherwise.
  */
-async function suspensionKeptBy(connectionId: string, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<string | undefined> {
+async function suspensionKeptBy(connectionId: string, intent: OktaIntent, lookups: EventLookups): Promise<string | undefined> {
   if (intent.kind !== 'userDeprovisioned' || intent.cause !== 'suspended') return undefined;
   const connection = await lookups.connection(connectionId);
   return connection?.deprovisionOnSuspend === false
@@ -65,9 +67,9 @@ async function suspensionKeptBy(connectionId: string, intent: DeprovisionIntent 
     : undefined;
 }
 
-/** The accounts an intent covers: those granted by the group, or every account of the connection (rule 4). */
-export function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: DeprovisionIntent | ReAddIntent): Promise<string[]> {
-  return intent.kind !== 'userDeprovisioned'
+/** The accounts an intent covers: those granted by the group, or, for the person, every account of the connection (rule 4). */
+export function accountsCoveredBy(accounts: AccountLookups, connectionId: string, intent: OktaIntent): Promise<string[]> {
+  return intent.kind === 'groupRemoval' || intent.kind === 'groupAdded'
     ? accounts.accountIdsGrantedByGroup(connectionId, intent.group)
     : accounts.accountIdsServedBy(connectionId);
 }
@@ -137,7 +139,7 @@ function withStillGranted(outcome: EventOutcome, { kept, note }: StillGranted): 
   return note ? { ...outcome, detail: `${outcome.detail} (${note})` } : outcome;
 }
 
-async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReAddIntent, lookups: EventLookups): Promise<PlannedEvent> {
+async function planIntent(event: OktaInboxEvent, intent: OktaIntent, lookups: EventLookups): Promise<PlannedEvent> {
   const kept = await suspensionKeptBy(event.connectionId, intent, lookups);
   if (kept) return { event, outcome: { status: 'skipped', detail: kept } };
   const [grants, accountIds, userId] = await Promise.all([
@@ -148,7 +150,7 @@ async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReA
   const skipped = (detail: string): PlannedEvent => ({ event, outcome: { status: 'skipped', detail } });
   if (accountIds.length === 0) {
     return skipped(
-      intent.kind !== 'userDeprovisioned'
+      intent.kind === 'groupRemoval' || intent.kind === 'groupAdded'
         ? `group "${intent.group}" is not configured for any account of this connection`
         : 'this connection serves no account',
     );
@@ -157,6 +159,10 @@ async function planIntent(event: OktaInboxEvent, intent: DeprovisionIntent | ReA
 
   const memberships = await lookups.memberships(userId, accountIds);
   const change = { occurredAt: intent.occurredAt, eventId: event.eventId, reason: intent.reason };
+  if (intent.kind === 'userReinstated') {
+    const plan = planReinstatements(memberships, { accountIds: new Set(accountIds), occurredAt: intent.occurredAt });
+    return { event, plan, outcome: outcomeOfPlan(plan) };
+  }
   if (grants) {
     const plan = planRestores(memberships, { ...change, roles: await grantsWhereSignInAdmits(grants, event.connectionId, intent.email, lookups.accounts) });
     return { event, plan, outcome: outcomeOfPlan(plan) };
@@ -179,6 +185,7 @@ export async function planOktaEvent(event: OktaInboxEvent, actedOnTypes: Readonl
       return { event, outcome: { status: 'invalid', detail: decision.reason } };
     case 'deprovision':
     case 'restore':
+    case 'reinstate':
       return planIntent(event, decision.intent, lookups);
   }
 }

@@ -36,6 +36,11 @@ export const membershipSchema = z.object({
    * group removal delivered later is stale (Okta delivers unordered). Never against a removal of the person.
    */
   groupAddedAt: z.optional(z.string()),
+  /**
+   * The latest time the IdP made the person active again (Okta: activated, reactivated,
+   * unsuspended): an older removal of the person delivered later is stale. Gives nothing back.
+   */
+  reinstatedAt: z.optional(z.string()),
 });
 
 export type Membership = z.infer<typeof membershipSchema>;
@@ -96,6 +101,10 @@ export type IdpChangePlan = {
   keptActive?: Membership[];
   /** Re-add: removed by a sign-in or an admin, or the person was deprovisioned: not a re-add's to undo. */
   notRestorable?: Membership[];
+  /** The person active again: reinstatedAt recorded (access unchanged). */
+  reinstatementsRecorded?: MembershipUpdate[];
+  /** The person active again: a reinstatement at this time or later was recorded already. */
+  reinstatedEarlier?: Membership[];
 };
 
 export type SoftDeleteRequest = {
@@ -118,6 +127,7 @@ export function planSoftDeletes(memberships: readonly Membership[], request: Sof
   for (const membership of memberships) {
     if (!request.accountIds.has(membership.accountId)) continue;
     if (membership.status === 'deleted' && membership.eventId === request.eventId) plan.appliedEarlier.push(membership);
+    else if (request.removal === 'user' && isAfter(membership.reinstatedAt, eventTime)) plan.stale.push(membership);
     else if (Date.parse(membership.changedAt) > eventTime && !removalOfPersonOutranks(membership, request)) plan.stale.push(membership);
     else if (request.removal === 'group' && isAfter(membership.groupAddedAt, eventTime)) plan.stale.push(membership);
     else if (membership.status === 'deleted') {
@@ -187,6 +197,24 @@ export function planRestores(memberships: readonly Membership[], request: Restor
   return plan;
 }
 
+export type ReinstatementRequest = { accountIds: ReadonlySet<string>; occurredAt: string };
+
+/**
+ * The person active again in the IdP: each of their memberships in the accounts records the time
+ * (reinstatedAt, only ever later), so a removal of the person from before it, delivered later, is
+ * stale. Nothing else changes: a removal of the person is undone only by a sign-in or an admin.
+ */
+export function planReinstatements(memberships: readonly Membership[], request: ReinstatementRequest): IdpChangePlan {
+  const plan: IdpChangePlan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], reinstatementsRecorded: [], reinstatedEarlier: [] };
+  const eventTime = Date.parse(request.occurredAt);
+  for (const membership of memberships) {
+    if (!request.accountIds.has(membership.accountId)) continue;
+    if (isAfter(membership.reinstatedAt, eventTime - 1)) plan.reinstatedEarlier?.push(membership);
+    else plan.reinstatementsRecorded?.push({ before: membership, after: { ...membership, reinstatedAt: request.occurredAt } });
+  }
+  return plan;
+}
+
 /** Two plans of one event, as one. A membership both would write (planned from reads at different times) is left to the first. */
 export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChangePlan {
   const key = ({ after }: MembershipUpdate) => `${after.userId}\u0000${after.accountId}`;
@@ -232,6 +260,10 @@ export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
     ...(restored.length > 0 ? [`restored membership in ${accountList(restored)}`] : []),
   ];
   if (effects.length > 0) return { status: 'applied', detail: effects.join('; ') };
+  const reinstated = [...(plan.reinstatementsRecorded ?? []).map(({ after }) => after), ...(plan.reinstatedEarlier ?? [])];
+  if (reinstated.length > 0) {
+    return { status: 'skipped', detail: `the person is active again: recorded in ${accountList(reinstated)}, so an older removal of the person delivered later is stale (access unchanged)` };
+  }
   const confirmed = [...restores.filter(({ before }) => before.status === 'active').map(({ after }) => after), ...(plan.keptActive ?? [])];
   if (confirmed.length > 0) return { status: 'skipped', detail: `already active in ${accountList(confirmed)} (an older group removal delivered later is stale)` };
   if (plan.stale.length > 0) {

@@ -148,7 +148,8 @@ export const OKTA_GROUP_ADDED = 'group.user_membership.add';
 export const OKTA_USER_DEACTIVATED = 'user.lifecycle.deactivate';
 export const OKTA_USER_DELETE_INITIATED = 'user.lifecycle.delete.initiated';
 export const OKTA_USER_SUSPENDED = 'user.lifecycle.suspend';
-/** Not subscribed to by default: an unsuspension restores nothing by itself (see decideOktaEvent). */
+export const OKTA_USER_ACTIVATED = 'user.lifecycle.activate';
+export const OKTA_USER_REACTIVATED = 'user.lifecycle.reactivate';
 export const OKTA_USER_UNSUSPENDED = 'user.lifecycle.unsuspend';
 
 /** What an event asks us to do, in the domain's words. */
@@ -172,9 +173,23 @@ const USER_REMOVALS: Readonly<Record<string, { cause: UserRemovalCause; reason: 
 /** A user (re-)added to a group: memberships the IdP removed come back (rule 8: evidence from the IdP). */
 export type ReAddIntent = { kind: 'groupAdded'; email: string; group: string; occurredAt: string; reason: string };
 
+/**
+ * The person active again in Okta (activated after a deactivation, reactivated, unsuspended):
+ * recorded on their memberships so an older removal of the person, delivered later, is stale.
+ * It gives no access back by itself (a removal of the person is undone only by a sign-in or an admin).
+ */
+export type ReinstateIntent = { kind: 'userReinstated'; email: string; occurredAt: string; reason: string };
+
+const USER_REINSTATEMENTS: Readonly<Record<string, string>> = {
+  [OKTA_USER_ACTIVATED]: 'IdP user activated',
+  [OKTA_USER_REACTIVATED]: 'IdP user reactivated',
+  [OKTA_USER_UNSUSPENDED]: 'IdP user unsuspended',
+};
+
 export type OktaEventDecision =
   | { action: 'deprovision'; intent: DeprovisionIntent }
   | { action: 'restore'; intent: ReAddIntent }
+  | { action: 'reinstate'; intent: ReinstateIntent }
   | { action: 'skip'; reason: string }
   | { action: 'invalid'; reason: string };
 
@@ -231,10 +246,10 @@ export function decideOktaEvent(record: OktaEventRecord, actedOnTypes: ReadonlyS
       const { cause, reason } = USER_REMOVALS[record.eventType]!;
       return { action: 'deprovision', intent: { kind: 'userDeprovisioned', cause, email: user.email, occurredAt: record.published, reason } };
     }
+    case OKTA_USER_ACTIVATED:
+    case OKTA_USER_REACTIVATED:
     case OKTA_USER_UNSUSPENDED:
-      // A suspension is a removal of the person, which only a fresh groups value at sign-in or an
-      // admin's restore undoes (a re-add does not): lifting it in Okta gives nothing back by itself.
-      return { action: 'skip', reason: 'an unsuspension restores nothing by itself (only a fresh groups value at sign-in or an admin undoes a removal of the person)' };
+      return { action: 'reinstate', intent: { kind: 'userReinstated', email: user.email, occurredAt: record.published, reason: USER_REINSTATEMENTS[record.eventType]! } };
     default:
       return { action: 'skip', reason: `no deprovisioning rule for event type ${record.eventType}` };
   }

@@ -30,9 +30,9 @@ export const MAX_TRANSACTION_ACTIONS = 100;
 type UpdateKind = 'soft_deleted' | 'restored' | 'removal_recorded' | 'confirmed';
 
 /** The attributes an IdP event may change; any other (userId, keys) stays as it is. */
-const UPDATED = ['status', 'role', 'changedAt', 'reason', 'eventId', 'changedBy', 'removal', 'idpRemovedAt', 'groupAddedAt'] as const;
+const UPDATED = ['status', 'role', 'changedAt', 'reason', 'eventId', 'changedBy', 'removal', 'idpRemovedAt', 'groupAddedAt', 'reinstatedAt'] as const;
 /** The attributes the plan was made from: another writer changing one cancels the transaction. */
-const SEEN = ['status', 'changedAt', 'idpRemovedAt', 'groupAddedAt'] as const;
+const SEEN = ['status', 'changedAt', 'idpRemovedAt', 'groupAddedAt', 'reinstatedAt'] as const;
 
 function updateKind({ before, after }: MembershipUpdate): UpdateKind {
   if (before.status !== after.status) return after.status === 'deleted' ? 'soft_deleted' : 'restored';
@@ -72,7 +72,12 @@ function membershipUpdateActions(event: InboxEventRef, update: MembershipUpdate)
   return [updateAction, membershipAuditPut(update, kind, { eventId: event.eventId, connectionId: event.connectionId })];
 }
 
-const updatesOf = (plan: IdpChangePlan | undefined): MembershipUpdate[] => [...(plan?.softDeletes ?? []), ...(plan?.removalsRecorded ?? []), ...(plan?.restores ?? [])];
+const updatesOf = (plan: IdpChangePlan | undefined): MembershipUpdate[] => [
+  ...(plan?.softDeletes ?? []),
+  ...(plan?.removalsRecorded ?? []),
+  ...(plan?.restores ?? []),
+  ...(plan?.reinstatementsRecorded ?? []),
+];
 
 /** The writes of one planned event, one group per membership (its update and audit entry), then the event's outcome. */
 function plannedEffects({ event, plan }: PlannedEvent<InboxEventRef>): TransactItem[][] {

@@ -201,6 +201,57 @@ describe('re-adds from Okta', () => {
     expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
   });
 
+  describe('the person active again in Okta (activated, reactivated, unsuspended)', () => {
+    const lifecycle = (email: string, eventType: string, published: string) => withUser(oktaLogEvent('okta-user-deactivate.json', { eventType, published }), email);
+    /** Signs the user in, then gives IdP times after the sign-in that are in the past by the time they are delivered. */
+    async function signedInThenTimes(user: Awaited<ReturnType<typeof oktaTriggerUser>>) {
+      await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));
+      const signedInAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return (offset: number) => new Date(signedInAt + offset).toISOString();
+    }
+
+    it('a deactivation delivered after the reactivation and a re-add is stale: the person keeps access', async () => {
+      const user = await oktaTriggerUser(userPoolId, 'late-deactivation');
+      const at = await signedInThenTimes(user);
+      const [activated] = await fromOkta(lifecycle(user.email, 'user.lifecycle.activate', at(20)));
+      expect(activated).toMatchObject({ status: 'skipped', detail: expect.stringContaining('active again') });
+      await fromOkta(addedTo(user.email, 'Finance-Approvers', at(30)));
+      const [deactivated] = await fromOkta(lifecycle(user.email, 'user.lifecycle.deactivate', at(10)));
+      expect(deactivated?.status).toBe('stale');
+      expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+      expect(await auditActions(user.email)).not.toContain('soft_deleted');
+    });
+
+    it('a suspension delivered after its unsuspension is stale', async () => {
+      const user = await oktaTriggerUser(userPoolId, 'late-suspension');
+      const at = await signedInThenTimes(user);
+      await fromOkta(lifecycle(user.email, 'user.lifecycle.unsuspend', at(20)));
+      const [suspended] = await fromOkta(lifecycle(user.email, 'user.lifecycle.suspend', at(10)));
+      expect(suspended?.status).toBe('stale');
+      expect(await rolesOf(user.email)).toEqual({ acme: 'active:Admin' });
+    });
+
+    it('in order, a reactivation gives nothing back by itself, and a redelivery records nothing twice', async () => {
+      const user = await oktaTriggerUser(userPoolId, 'reactivation-in-order');
+      const at = await signedInThenTimes(user);
+      const [deactivated] = await fromOkta(lifecycle(user.email, 'user.lifecycle.deactivate', at(10)));
+      expect(deactivated?.status).toBe('applied');
+      const reactivation = lifecycle(user.email, 'user.lifecycle.reactivate', at(20));
+      const [first] = await fromOkta(reactivation);
+      const [again] = await fromOkta(reactivation);
+      expect(again).toMatchObject({ status: first?.status, detail: first?.detail });
+      expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+      expect((await traceOf(user.email)).memberships[0]).toMatchObject({ status: 'deleted', removal: 'user', reinstatedAt: at(20) });
+      // An older deactivation delivered now is stale; a re-add still restores nothing (a removal of the person).
+      const [older] = await fromOkta(lifecycle(user.email, 'user.lifecycle.deactivate', at(5)));
+      expect(older?.status).toBe('stale');
+      const [readd] = await fromOkta(addedTo(user.email, 'Finance-Approvers', at(30)));
+      expect(readd?.status).toBe('skipped');
+      expect(await rolesOf(user.email)).toEqual({ acme: 'deleted:Admin' });
+    });
+  });
+
   it('a removal that finds the membership deleted is recorded: a deactivation after a group removal is not undone by a re-add', async () => {
     const user = await oktaTriggerUser(userPoolId, 'removed-then-deactivated');
     await invokeTrigger(user.event(CONFIRM, '["Finance-Approvers"]'));

@@ -11,6 +11,8 @@ import {
   OKTA_USER_DELETE_INITIATED,
   OKTA_USER_SUSPENDED,
   OKTA_USER_UNSUSPENDED,
+  OKTA_USER_ACTIVATED,
+  OKTA_USER_REACTIVATED,
   oktaDeliverySchema,
   toOktaEventRecord,
   type OktaEventRecord,
@@ -192,17 +194,17 @@ describe('decideOktaEvent: user lifecycle', () => {
     });
   });
 
-  it('acts on a suspension by default (DEFAULT_OKTA_EVENT_TYPES lists it), and not on an unsuspension', () => {
-    expect(DEFAULT_OKTA_EVENT_TYPES).toContain(OKTA_USER_SUSPENDED);
-    expect(DEFAULT_OKTA_EVENT_TYPES).not.toContain(OKTA_USER_UNSUSPENDED);
+  it('acts by default on a suspension and on the person becoming active again (DEFAULT_OKTA_EVENT_TYPES lists them)', () => {
+    expect(DEFAULT_OKTA_EVENT_TYPES).toEqual(expect.arrayContaining([OKTA_USER_SUSPENDED, OKTA_USER_UNSUSPENDED, OKTA_USER_ACTIVATED, OKTA_USER_REACTIVATED]));
   });
 
-  it('skips an unsuspension with its reason even where it is configured: it restores nothing by itself', () => {
-    const decision = decideOktaEvent(
-      eventRecord({ eventType: OKTA_USER_UNSUSPENDED, targets: [userTarget()] }),
-      new Set([...ACTED_ON, OKTA_USER_UNSUSPENDED]),
-    );
-    expect(decision).toEqual({ action: 'skip', reason: expect.stringContaining('an unsuspension restores nothing by itself') });
+  it.each([
+    [OKTA_USER_ACTIVATED, 'IdP user activated'],
+    [OKTA_USER_REACTIVATED, 'IdP user reactivated'],
+    [OKTA_USER_UNSUSPENDED, 'IdP user unsuspended'],
+  ])('turns %s into a userReinstated intent (recorded, it gives nothing back by itself)', (eventType, reason) => {
+    const decision = decideOktaEvent(eventRecord({ eventType, targets: [userTarget()] }), new Set([...ACTED_ON, eventType]));
+    expect(decision).toEqual({ action: 'reinstate', intent: { kind: 'userReinstated', email: 'alex.doe@example.com', occurredAt: '2025-03-11T14:02:07.417Z', reason } });
   });
 
   it('does not require a UserGroup target for a deactivation', () => {
