@@ -172,10 +172,12 @@ describe('user suspended', () => {
     expect(await auditsFor(event.uuid)).toHaveLength(0);
   });
 
-  it('does not store an unsuspension: it is not subscribed to by default, and would restore nothing', async () => {
+  it('records an unsuspension (acted on by default): skipped, access unchanged, nothing audited', async () => {
     const email = await addUser('unsuspended@example.com');
-    const [outcome] = await deliver(withUser(oktaLogEvent('okta-user-deactivate.json', { eventType: 'user.lifecycle.unsuspend' }), email));
-    expect(outcome).toBeUndefined();
+    const event = withUser(oktaLogEvent('okta-user-deactivate.json', { eventType: 'user.lifecycle.unsuspend' }), email);
+    const [outcome] = await deliver(event);
+    expect(outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('the person is active again') });
+    expect(await auditsFor(event.uuid)).toHaveLength(0);
   });
 });
 

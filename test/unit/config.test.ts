@@ -22,9 +22,12 @@ describe('readConfig', () => {
     expect([...config.oktaEventTypes].sort()).toEqual([
       'group.user_membership.add',
       'group.user_membership.remove',
+      'user.lifecycle.activate',
       'user.lifecycle.deactivate',
       'user.lifecycle.delete.initiated',
+      'user.lifecycle.reactivate',
       'user.lifecycle.suspend',
+      'user.lifecycle.unsuspend',
     ]);
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
@@ -131,7 +134,7 @@ describe('readConfig', () => {
       MAX_WEBHOOK_BODY_BYTES: '',
     });
     expect(config.dynamoEndpoint).toBeUndefined();
-    expect(config.oktaEventTypes.size).toBe(5);
+    expect(config.oktaEventTypes.size).toBe(8);
     expect(config.configCacheMs).toBe(60_000);
     expect(config.maxWebhookBodyBytes).toBe(1024 * 1024);
   });
