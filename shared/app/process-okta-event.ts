@@ -7,7 +7,7 @@
 import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent, type ReinstateIntent } from '../domain/okta-events.js';
 
 type OktaIntent = DeprovisionIntent | ReAddIntent | ReinstateIntent;
-import { outcomeOfPlan, planReinstatements, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
+import { outcomeOfPlan, outranks, planDemotions, planReinstatements, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
 import { emailDomain } from '../domain/admission.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
 import type { AccountLookups } from '../store/sso-configs.js';
@@ -86,14 +86,15 @@ async function grantsWhereSignInAdmits(grants: ReadonlyMap<string, Role>, connec
   );
 }
 
-/** Accounts a group removal keeps, each with the Okta group that still grants it, and a note for the outcome. */
-type StillGranted = { kept: Map<string, string>; note?: string };
+/** Accounts a group removal keeps, each with the Okta group that still grants it and that group's role there, and a note for the outcome. */
+type StillGranted = { kept: Map<string, { group: string; role: Role }>; note?: string };
 
 /**
  * Issue 11: a group removal takes away only what no other group of the user still grants. For the
  * memberships the removal would soft-delete in accounts that another group of this connection
  * also grants, the user's current Okta groups are asked for (one call, only then); an account
- * one of those groups grants is kept. Without an API token, today's rule, said in the outcome; a
+ * one of those groups grants is kept, with the highest role they grant there (a lower one than
+ * the membership's is a demotion). Without an API token, today's rule, said in the outcome; a
  * user Okta no longer knows loses the memberships; any other failure throws (the stream retries).
  */
 async function stillGrantedByOtherGroups(
@@ -105,14 +106,14 @@ async function stillGrantedByOtherGroups(
   const none: StillGranted = { kept: new Map() };
   if (wouldDelete.length === 0) return none;
   const candidates = new Set(wouldDelete);
-  const otherGroups = new Map<string, string[]>();
+  const otherGroups = new Map<string, Array<{ group: string; role: Role }>>();
   for (const { accountId, ssoConfig } of await lookups.accounts.ssoConfigsServedBy(connectionId)) {
     if (!candidates.has(accountId)) continue;
-    const groups = ssoConfig.providers
+    const grants = ssoConfig.providers
       .filter((provider) => provider.connectionId === connectionId)
-      .flatMap((provider) => provider.groups.map(({ group }) => group))
-      .filter((group) => group !== intent.group);
-    if (groups.length > 0) otherGroups.set(accountId, [...new Set(groups)].sort());
+      .flatMap((provider) => provider.groups)
+      .filter(({ group }) => group !== intent.group);
+    if (grants.length > 0) otherGroups.set(accountId, grants);
   }
   if (otherGroups.size === 0) return none;
   const connection = await lookups.connection(connectionId);
@@ -120,9 +121,12 @@ async function stillGrantedByOtherGroups(
   if (!intent.oktaUserId) return { ...none, note: 'the event names no Okta user id: other groups not checked' };
   const answer = await lookups.oktaUserGroups(connection, intent.oktaUserId);
   if (answer.kind === 'userGone') return { ...none, note: 'the user is not found in Okta: other groups not checked' };
-  const kept = new Map<string, string>();
-  for (const [accountId, groups] of otherGroups) {
-    const granting = groups.find((group) => answer.names.has(group));
+  const kept = new Map<string, { group: string; role: Role }>();
+  for (const [accountId, grants] of otherGroups) {
+    // The highest role of the groups Okta still lists (a sign-in would map the same); ties by name, for a stable outcome.
+    const granting = grants
+      .filter(({ group }) => answer.names.has(group))
+      .sort((a, b) => (outranks(a.role, b.role) ? -1 : outranks(b.role, a.role) ? 1 : a.group.localeCompare(b.group)))[0];
     if (granting) kept.set(accountId, granting);
   }
   return { kept };
@@ -131,7 +135,7 @@ async function stillGrantedByOtherGroups(
 function withStillGranted(outcome: EventOutcome, { kept, note }: StillGranted): EventOutcome {
   const keptDetail = [...kept]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([accountId, group]) => `kept membership in ${accountId}: still granted by Okta group "${group}"`)
+    .map(([accountId, { group }]) => `kept membership in ${accountId}: still granted by Okta group "${group}"`)
     .join('; ');
   if (keptDetail) {
     return outcome.status === 'applied' ? { status: 'applied', detail: `${outcome.detail}; ${keptDetail}` } : { status: 'skipped', detail: keptDetail };
@@ -171,8 +175,11 @@ async function planIntent(event: OktaInboxEvent, intent: OktaIntent, lookups: Ev
     planSoftDeletes(memberships, { ...change, accountIds: new Set(covered), removal: intent.kind === 'groupRemoval' ? 'group' : 'user' });
   const plan = softDeletes(accountIds);
   if (intent.kind !== 'groupRemoval') return { event, plan, outcome: outcomeOfPlan(plan) };
+  // (A membership this event demoted earlier is active, so a redelivery asks about it again and reads the same.)
   const still = await stillGrantedByOtherGroups(event.connectionId, intent, plan.softDeletes.map(({ before }) => before.accountId), lookups);
-  const narrowed = still.kept.size > 0 ? softDeletes(accountIds.filter((accountId) => !still.kept.has(accountId))) : plan;
+  if (still.kept.size === 0) return { event, plan, outcome: withStillGranted(outcomeOfPlan(plan), still) };
+  const roles = new Map([...still.kept].map(([accountId, { role }]) => [accountId, role]));
+  const narrowed = { ...softDeletes(accountIds.filter((accountId) => !still.kept.has(accountId))), ...planDemotions(memberships, { ...change, roles }) };
   return { event, plan: narrowed, outcome: withStillGranted(outcomeOfPlan(narrowed), still) };
 }
 

@@ -101,6 +101,10 @@ export type IdpChangePlan = {
   keptActive?: Membership[];
   /** Re-add: removed by a sign-in or an admin, or the person was deprovisioned: not a re-add's to undo. */
   notRestorable?: Membership[];
+  /** Kept through another group that grants a lower role: the role lowered to it (audited). */
+  demotions?: MembershipUpdate[];
+  /** Lowered earlier by this same event (a redelivery). */
+  demotedEarlier?: Membership[];
   /** The person active again: reinstatedAt recorded (access unchanged). */
   reinstatementsRecorded?: MembershipUpdate[];
   /** The person active again: a reinstatement at this time or later was recorded already. */
@@ -197,6 +201,38 @@ export function planRestores(memberships: readonly Membership[], request: Restor
   return plan;
 }
 
+export type DemotionRequest = {
+  /** Per account, the highest role the user's remaining groups grant there. */
+  roles: ReadonlyMap<string, Role>;
+  occurredAt: string;
+  eventId: string;
+  reason: string;
+};
+
+/**
+ * A group removal that keeps a membership through another group: where that group grants a lower
+ * role, the role is lowered to it (a person taken out of the admin group keeps only what their
+ * other groups give). Not where the membership changed after the removal (a later sign-in or
+ * re-add decides), and never raised.
+ */
+export function planDemotions(memberships: readonly Membership[], request: DemotionRequest): Pick<IdpChangePlan, 'demotions' | 'demotedEarlier'> {
+  const eventTime = Date.parse(request.occurredAt);
+  const plan = { demotions: [] as MembershipUpdate[], demotedEarlier: [] as Membership[] };
+  for (const membership of memberships) {
+    const role = request.roles.get(membership.accountId);
+    if (!role || membership.status !== 'active') continue;
+    if (membership.eventId === request.eventId && membership.role === role) plan.demotedEarlier.push(membership);
+    else if (!outranks(membership.role, role)) continue;
+    else if (Date.parse(membership.changedAt) > eventTime || isAfter(membership.groupAddedAt, eventTime)) continue;
+    else {
+      // groupAddedAt confirmed the old, higher role: it says nothing of the lower one.
+      const { groupAddedAt: _higherRoleConfirmed, ...rest } = membership;
+      plan.demotions.push({ before: membership, after: { ...rest, role, changedAt: later(membership.changedAt, request.occurredAt), reason: request.reason, eventId: request.eventId, changedBy: 'idp' } });
+    }
+  }
+  return plan;
+}
+
 export type ReinstatementRequest = { accountIds: ReadonlySet<string>; occurredAt: string };
 
 /**
@@ -255,8 +291,10 @@ export function outcomeOfPlan(plan: IdpChangePlan): EventOutcome {
   const restores = plan.restores ?? [];
   const deleted = [...plan.softDeletes.map(({ after }) => after), ...plan.appliedEarlier.filter((m) => m.status === 'deleted')];
   const restored = [...restores.filter(({ before }) => before.status === 'deleted').map(({ after }) => after), ...plan.appliedEarlier.filter((m) => m.status === 'active')];
+  const demoted = [...(plan.demotions ?? []).map(({ after }) => after), ...(plan.demotedEarlier ?? [])];
   const effects = [
     ...(deleted.length > 0 ? [`soft-deleted membership in ${accountList(deleted)}`] : []),
+    ...(demoted.length > 0 ? [`lowered the role in ${accountList(demoted)} to what the user's other groups grant`] : []),
     ...(restored.length > 0 ? [`restored membership in ${accountList(restored)}`] : []),
   ];
   if (effects.length > 0) return { status: 'applied', detail: effects.join('; ') };

@@ -26,8 +26,8 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 /** A transaction holds at most 100 actions. */
 export const MAX_TRANSACTION_ACTIONS = 100;
 
-/** What a membership update of an IdP event is; only the first two change access, and are audited. */
-type UpdateKind = 'soft_deleted' | 'restored' | 'removal_recorded' | 'confirmed';
+/** What a membership update of an IdP event is; only the first three change access, and are audited. */
+type UpdateKind = 'soft_deleted' | 'restored' | 'role_changed' | 'removal_recorded' | 'confirmed';
 
 /** The attributes an IdP event may change; any other (userId, keys) stays as it is. */
 const UPDATED = ['status', 'role', 'changedAt', 'reason', 'eventId', 'changedBy', 'removal', 'idpRemovedAt', 'groupAddedAt', 'reinstatedAt'] as const;
@@ -36,7 +36,8 @@ const SEEN = ['status', 'changedAt', 'idpRemovedAt', 'groupAddedAt', 'reinstated
 
 function updateKind({ before, after }: MembershipUpdate): UpdateKind {
   if (before.status !== after.status) return after.status === 'deleted' ? 'soft_deleted' : 'restored';
-  return after.status === 'deleted' ? 'removal_recorded' : 'confirmed';
+  if (after.status === 'deleted') return 'removal_recorded';
+  return before.role !== after.role ? 'role_changed' : 'confirmed';
 }
 
 /**
@@ -77,6 +78,7 @@ const updatesOf = (plan: IdpChangePlan | undefined): MembershipUpdate[] => [
   ...(plan?.removalsRecorded ?? []),
   ...(plan?.restores ?? []),
   ...(plan?.reinstatementsRecorded ?? []),
+  ...(plan?.demotions ?? []),
 ];
 
 /** The writes of one planned event, one group per membership (its update and audit entry), then the event's outcome. */

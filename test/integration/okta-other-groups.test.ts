@@ -16,6 +16,7 @@ import { postToOktaHook } from '../helpers/okta.js';
 import { documentClient, tableName } from '../../shared/store/client.js';
 import { keys } from '../../shared/store/keys.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
+import { replayEvent } from '../../shared/app/admin-events.js';
 
 const TOKEN_REF = `sso-sync/test-groups-${crypto.randomUUID().slice(0, 8)}/okta-a/okta-api-token`;
 
@@ -101,6 +102,34 @@ describe('a group removal where another Okta group of the user still grants the 
     const [outcome] = await deliver(removal(user, 'Finance-Approvers'));
     expect(outcome).toMatchObject({ status: 'applied', detail: 'soft-deleted membership in acme (the user is not found in Okta: other groups not checked)' });
     expect((await membership(user.email, 'acme'))?.status).toBe('deleted');
+  });
+
+  it('lowers an Admin of acme to Author when they leave Finance-Approvers (Admin) but stay in Payroll-Admins (Author); a redelivery changes nothing more', async () => {
+    const user = await oktaUser('demoted.admin');
+    const userId = (await membership(user.email, 'acme'))?.userId as string;
+    await documentClient.send(
+      new UpdateCommand({ TableName: tableName, Key: keys.membership(userId, 'acme'), UpdateExpression: 'SET #role = :admin', ExpressionAttributeNames: { '#role': 'role' }, ExpressionAttributeValues: { ':admin': 'Admin' } }),
+    );
+    okta.setUserGroups(user.oktaId, ['Everyone', 'Payroll-Admins']);
+    const event = removal(user, 'Finance-Approvers');
+    const [outcome] = await deliver(event);
+
+    const expected = {
+      status: 'applied',
+      detail: "lowered the role in acme to what the user's other groups grant; kept membership in acme: still granted by Okta group \"Payroll-Admins\"",
+    };
+    expect(outcome).toMatchObject(expected);
+    expect(await membership(user.email, 'acme')).toMatchObject({ status: 'active', role: 'Author', eventId: event.uuid, changedBy: 'idp' });
+    const audits = () => itemsOf('Audit').then((entries) => entries.filter((entry) => entry.eventId === event.uuid));
+    expect(await audits()).toEqual([expect.objectContaining({ action: 'membership.role_changed', before: expect.objectContaining({ role: 'Admin' }), after: { status: 'active', role: 'Author' } })]);
+
+    // Processed again (an admin replay: the stream plans it anew from the demoted membership).
+    await replayEvent('okta-a', event.uuid);
+    await processUntilSettled(stream, 'okta-a', [event.uuid]);
+    expect(await getInboxEvent('okta-a', event.uuid)).toMatchObject(expected);
+    expect(groupCalls()).toHaveLength(2); // it was planned again: Okta asked again
+    expect(await membership(user.email, 'acme')).toMatchObject({ status: 'active', role: 'Author' });
+    expect(await audits()).toHaveLength(1);
   });
 
   it('keeps only the account another group grants: a removal from Payroll-Admins loses globex, keeps acme', async () => {

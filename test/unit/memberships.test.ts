@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import {
   lastChangedBy,
   outcomeOfPlan,
+  planDemotions,
+  planReinstatements,
   planRestores,
   planSoftDeletes,
   ROLES,
@@ -356,5 +358,46 @@ describe('planRestores (an IdP re-add)', () => {
     const again = planRestores(after, reAdd);
     expect(again.restores).toEqual([]);
     expect(outcomeOfPlan(again).status).toBe('applied');
+  });
+});
+
+describe('planDemotions (a group removal that another group of the user still grants, at a lower role)', () => {
+  const request = { roles: new Map([['acme', 'Author' as const]]), occurredAt: EVENT_TIME, eventId: 'event-1', reason: 'removed from IdP group "Admins"' };
+
+  it('lowers a higher role to the remaining group\'s, with the event, and forgets the old role\'s confirmation', () => {
+    const before = membership('acme', { role: 'Admin', groupAddedAt: '2025-03-02T00:00:00.000Z' });
+    const { demotions } = planDemotions([before], request);
+    const { groupAddedAt: _confirmedTheAdminRole, ...rest } = before;
+    expect(demotions).toEqual([{ before, after: { ...rest, role: 'Author', changedAt: EVENT_TIME, reason: request.reason, eventId: 'event-1', changedBy: 'idp' } }]);
+    expect(outcomeOfPlan({ softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], demotions })).toMatchObject({ status: 'applied', detail: expect.stringContaining('lowered the role in acme') });
+  });
+
+  it('never raises, never touches a deleted membership, and leaves one changed after the event (a later sign-in or re-add decides)', () => {
+    expect(planDemotions([membership('acme', { role: 'Viewer' })], request).demotions).toEqual([]);
+    expect(planDemotions([membership('acme', { role: 'Admin', status: 'deleted' })], request).demotions).toEqual([]);
+    expect(planDemotions([membership('acme', { role: 'Admin', changedAt: '2025-03-12T00:00:00.000Z' })], request).demotions).toEqual([]);
+    expect(planDemotions([membership('acme', { role: 'Admin', groupAddedAt: '2025-03-12T00:00:00.000Z' })], request).demotions).toEqual([]);
+  });
+
+  it('a redelivery finds the membership demoted earlier by the same event and reads the same outcome', () => {
+    const demoted = membership('acme', { role: 'Author', eventId: 'event-1', changedAt: EVENT_TIME, changedBy: 'idp' });
+    const plan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], ...planDemotions([demoted], request) };
+    expect(plan.demotions).toEqual([]);
+    expect(outcomeOfPlan(plan)).toMatchObject({ status: 'applied', detail: expect.stringContaining('lowered the role in acme') });
+  });
+});
+
+describe('planReinstatements (the person active again in the IdP)', () => {
+  it('records the time on each membership in the accounts, only ever later; an older removal of the person is then stale', () => {
+    const active = membership('acme');
+    const deleted = membership('globex', { status: 'deleted', removal: 'user', eventId: 'old', changedBy: 'idp' });
+    const plan = planReinstatements([active, deleted, membership('initech')], { accountIds: new Set(['acme', 'globex']), occurredAt: EVENT_TIME });
+    expect(plan.reinstatementsRecorded?.map(({ after }) => [after.accountId, after.reinstatedAt])).toEqual([['acme', EVENT_TIME], ['globex', EVENT_TIME]]);
+    const reinstated = { ...active, reinstatedAt: EVENT_TIME };
+    expect(planReinstatements([reinstated], { accountIds: new Set(['acme']), occurredAt: '2025-03-10T00:00:00.000Z' }).reinstatementsRecorded).toEqual([]);
+    const older = planSoftDeletes([reinstated], removal(['acme'], { occurredAt: '2025-03-10T00:00:00.000Z', removal: 'user' }));
+    expect(older.stale).toEqual([reinstated]);
+    const newer = planSoftDeletes([reinstated], removal(['acme'], { occurredAt: '2025-03-12T00:00:00.000Z', removal: 'user' }));
+    expect(newer.softDeletes).toHaveLength(1);
   });
 });
