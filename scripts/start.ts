@@ -124,7 +124,8 @@ async function startOffline(wantedPort: number): Promise<string> {
     offline = child;
     const httpUrl = `http://localhost:${httpPort}`;
     try {
-      await waitForHttp(httpUrl, child, 60_000);
+      // Bundling every function first takes 10-30 s alone, minutes on a loaded 2-core machine.
+      await waitForHttp(httpUrl, child, 150_000);
     } catch (error) {
       if (child.exitCode === null || attempt >= 3) throw error;
       console.error(`serverless-offline could not start on port ${httpPort}; trying another port`);

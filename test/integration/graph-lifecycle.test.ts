@@ -197,7 +197,8 @@ describe('npm run reconcile', () => {
     }
   };
 
-  it('shows progress and the diff; --dry-run writes nothing, a real run soft-deletes and records the outcome', async () => {
+  // Three CLI runs (tsx starting each): generous for a loaded machine.
+  it('shows progress and the diff; --dry-run writes nothing, a real run soft-deletes and records the outcome', { timeout: 90_000 }, async () => {
     const leaver = await entraUser(['northwind']);
     const stayer = await entraUser(['northwind']);
     fake.setGroupMembers(GROUP_NORTHWIND, [stayer.objectId]);

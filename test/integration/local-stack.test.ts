@@ -41,9 +41,9 @@ describe('npm start and npm run demo', async () => {
     if (stack.exitCode === null && stack.pid) process.kill(-stack.pid, 'SIGKILL');
   });
 
-  it('starts, prints the hook URLs and secrets, and the demo shows a membership deleted', { timeout: 240_000 }, async () => {
+  it('starts, prints the hook URLs and secrets, and the demo shows a membership deleted', { timeout: 300_000 }, async () => {
     // Generous: on a busy 2-core machine, bundling and starting every function can take over 90 s.
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 200_000;
     while (!output.includes('Press Ctrl-C') && Date.now() < deadline && stack.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
