@@ -52,7 +52,7 @@ export async function startLocalStackChild(directory: string, seedFile: string, 
     await Promise.race([exited, sleep(15_000)]);
     if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
   };
-  for (const deadline = Date.now() + 120_000; !output.includes('Press Ctrl-C'); ) {
+  for (const deadline = Date.now() + 200_000; !output.includes('Press Ctrl-C'); ) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`npm start did not come up:\n${output.slice(-2000)}`);
