@@ -217,8 +217,8 @@ describe.each([
           }
         }
       }),
-      { numRuns: fuzzRuns(25, STREAM_BATCHES) },
+      { numRuns: fuzzRuns(10, STREAM_BATCHES) },
     );
     await watch.expectTableMatchesModel();
-  }, fuzzTimeout(fuzzRuns(25, STREAM_BATCHES), 2_000));
+  }, fuzzTimeout(fuzzRuns(10, STREAM_BATCHES), 2_000));
 });
