@@ -55,6 +55,7 @@ const tallyFile = join(work, 'tally.jsonl');
 const reportFile = join(work, 'vitest.json');
 const started = Date.now();
 
+let interrupted = false;
 const exitCode = await new Promise<number>((resolve) => {
   const child = spawn(
     join(ROOT, 'node_modules/.bin/vitest'),
@@ -62,13 +63,25 @@ const exitCode = await new Promise<number>((resolve) => {
     { cwd: ROOT, stdio: 'inherit', env: { ...process.env, FUZZ_FULL: '1', FUZZ_SCALE: String(scale), FUZZ_TALLY_FILE: tallyFile } },
   );
   child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  // Stopped (Ctrl-C, a time limit): vitest is stopped too, and the summary still says how far each file got.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      interrupted = true;
+      child.kill('SIGTERM');
+    });
+  }
 });
 const durationSeconds = Math.round((Date.now() - started) / 1000);
 
-type Tally = { file: string; routes: Record<string, number> };
-const tallies: Tally[] = existsSync(tallyFile)
-  ? readFileSync(tallyFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Tally)
-  : [];
+type Tally = { file: string; final: boolean; routes: Record<string, number> };
+// Each file's last line: its final counts, or how far it got when the run stopped.
+const lastOfFile = new Map<string, Tally>();
+if (existsSync(tallyFile)) for (const line of readFileSync(tallyFile, 'utf8').split('\n').filter(Boolean)) {
+  const tally = JSON.parse(line) as Tally;
+  lastOfFile.set(tally.file, tally);
+}
+const tallies = [...lastOfFile.values()];
+const unfinishedFiles = tallies.filter((tally) => !tally.final).map((tally) => tally.file);
 const casesPerRoute: Record<string, number> = {};
 for (const { routes } of tallies) for (const [route, cases] of Object.entries(routes)) casesPerRoute[route] = (casesPerRoute[route] ?? 0) + cases;
 
@@ -86,9 +99,11 @@ const routesUnderTarget = Object.entries(casesPerRoute)
   .map(([route, cases]) => ({ route, cases, expected: targetOf(route) }));
 const filesWithoutCases = FILES.filter((file) => !tallies.some((tally) => tally.file === file));
 
-const passed = exitCode === 0 && failures.length === 0 && routesUnderTarget.length === 0 && filesWithoutCases.length === 0;
+const passed = !interrupted && exitCode === 0 && failures.length === 0 && routesUnderTarget.length === 0 && filesWithoutCases.length === 0 && unfinishedFiles.length === 0;
 const summary = {
   passed,
+  interrupted,
+  unfinishedFiles,
   scale,
   casesPerRouteTarget: target,
   otherTargets: Object.fromEntries(Object.keys(COUNT_OF).map((route) => [route, targetOf(route)])),

@@ -26,6 +26,7 @@ function fuzzScale(): number {
 }
 
 const tally = new Map<string, number>();
+let tallyFile: string | undefined;
 let sinceLogScan = 0;
 /** Lines kept between scans (test/helpers/log-scan.ts): a full run makes millions; they are scanned and let go every so often. */
 const LOG_SCAN_EVERY = 1_000;
@@ -42,13 +43,21 @@ export function countCase(route: string): void {
     sinceLogScan = 0;
     expect(leaksIn(capturedLogLines()), 'log lines of this fuzz run hold secrets or tokens').toEqual([]);
     dropCapturedLogLines();
+    // The counts so far, so a run stopped midway still says how far it got.
+    writeTally(false);
   }
 }
 
-/** After the file: its cases per route, appended as one JSON line to FUZZ_TALLY_FILE (set by npm run fuzz). */
+function writeTally(final: boolean): void {
+  const path = process.env.FUZZ_TALLY_FILE;
+  if (path && tallyFile) appendFileSync(path, `${JSON.stringify({ file: tallyFile, final, routes: Object.fromEntries(tally) })}\n`);
+}
+
+/**
+ * The file's cases per route, appended as JSON lines to FUZZ_TALLY_FILE (set by npm run fuzz): every
+ * LOG_SCAN_EVERY cases (`final: false`) and after the file (`final: true`); the last line of a file counts.
+ */
 export function reportFuzzTally(file: string): void {
-  afterAll(() => {
-    const path = process.env.FUZZ_TALLY_FILE;
-    if (path) appendFileSync(path, `${JSON.stringify({ file, routes: Object.fromEntries(tally) })}\n`);
-  });
+  tallyFile = file;
+  afterAll(() => writeTally(true));
 }
