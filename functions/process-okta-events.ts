@@ -16,7 +16,7 @@ import { oktaInboxEventSchema, type OktaInboxEvent } from '../shared/store/inbox
 import { failAttempt } from '../shared/app/fail-attempt.js';
 import { cachedAccountLookups } from '../shared/store/sso-configs.js';
 import { cachedConnectionLookup } from '../shared/store/connections.js';
-import { processOktaBatch, type EventResult } from '../shared/app/process-okta-batch.js';
+import { processOktaBatch, resultKey, type EventResult } from '../shared/app/process-okta-batch.js';
 import { maskEmail } from '../shared/domain/privacy.js';
 import { revokeLeavers } from '../shared/app/revoke-access.js';
 import { ConnectionCounts } from '../shared/metrics.js';
@@ -40,7 +40,7 @@ function logContext(event: OktaInboxEvent) {
 async function reportRecord(record: DynamoDBRecord, results: Map<string, EventResult>, counts: ConnectionCounts): Promise<void> {
   const event = inboxEventOf(record);
   logger.setCorrelationId(event.eventId);
-  const result = results.get(event.eventId) ?? { error: new Error('the event was not processed') };
+  const result = results.get(resultKey(event)) ?? { error: new Error('the event was not processed') };
   if ('outcome' in result) {
     counts.addOutcome(event.connectionId, result.outcome.status);
     logger.info('event processed', { ...logContext(event), status: result.outcome.status, detail: result.outcome.detail });
@@ -61,7 +61,7 @@ async function processEvents(event: DynamoDBStreamEvent, context: Context) {
   });
   const { results, identities } = await processOktaBatch(events, processing);
   const applied = events.filter((inboxEvent) => {
-    const result = results.get(inboxEvent.eventId);
+    const result = results.get(resultKey(inboxEvent));
     return result !== undefined && 'outcome' in result && result.outcome.status === 'applied';
   });
   // After the commit, and never failing it: a revocation problem is recorded on the event.

@@ -112,9 +112,16 @@ async function processAlone(event: OktaInboxEvent, settings: ProcessingSettings)
 /** Each event's result, and the users' email identities the batch read (revocation reuses them). */
 export type BatchOutcome = { results: Map<string, EventResult>; identities?: EmailIdentity[] };
 
+/**
+ * The key of an event's result: its connection and its id. Not the id alone: two connections'
+ * events may share one (Okta's uuids are the sender's to choose), and one's result then stood for
+ * both, so a failed event could be reported as done and never retried (found by fuzzing the processor).
+ */
+export const resultKey = (event: Pick<OktaInboxEvent, 'connectionId' | 'eventId'>) => JSON.stringify([event.connectionId, event.eventId]);
+
 export async function processOktaBatch(events: OktaInboxEvent[], settings: ProcessingSettings): Promise<BatchOutcome> {
   const results = new Map<string, EventResult>();
-  const one = async (event: OktaInboxEvent) => results.set(event.eventId, await processAlone(event, settings));
+  const one = async (event: OktaInboxEvent) => results.set(resultKey(event), await processAlone(event, settings));
 
   let lookups: EventLookups;
   let identities: EmailIdentity[];
@@ -133,7 +140,7 @@ export async function processOktaBatch(events: OktaInboxEvent[], settings: Proce
       planned.push(await planOktaEvent(event, settings.actedOnTypes, lookups));
     } catch (error) {
       // Okta did not answer: asking again alone would only call it twice; the stream retries the event.
-      if (error instanceof OktaLookupError) results.set(event.eventId, { error });
+      if (error instanceof OktaLookupError) results.set(resultKey(event), { error });
       else unplanned.push(event);
     }
   }
@@ -143,7 +150,7 @@ export async function processOktaBatch(events: OktaInboxEvent[], settings: Proce
   for (const group of groups) {
     try {
       await applyPlannedGroup(group);
-      for (const plan of group) results.set(plan.event.eventId, { outcome: plan.outcome });
+      for (const plan of group) results.set(resultKey(plan.event), { outcome: plan.outcome });
     } catch (error) {
       logger.warn('group commit failed; committing its events one at a time', { events: group.length, error: error as Error });
       for (const plan of group) await one(plan.event);

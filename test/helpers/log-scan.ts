@@ -18,6 +18,11 @@ export function capturedLogLines(): readonly string[] {
   return lines;
 }
 
+/** Lets go of the lines captured so far, once they have been searched (the fuzz runs, every so often). */
+export function dropCapturedLogLines(): void {
+  lines.length = 0;
+}
+
 type Write = typeof process.stdout.write;
 
 /**

@@ -8,10 +8,15 @@ export async function tableSnapshot(): Promise<string[]> {
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await documentClient.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []).map(canonical));
+    items.push(...(page.Items ?? []).map(canonicalItem));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return items.sort();
+}
+
+/** One item as tableSnapshot has it. */
+export function canonicalItem(item: Record<string, unknown>): string {
+  return canonical(item);
 }
 
 /** JSON with every object's keys sorted, so the same item always reads the same. */

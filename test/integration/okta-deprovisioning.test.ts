@@ -212,7 +212,7 @@ describe('at-least-once delivery, exactly-once effects', () => {
     expect((await postToOktaHook('okta-a', oktaDelivery([later, earlier]), { authorization: SECRET_A1 })).statusCode).toBe(200);
     // The stream may cut a batch anywhere, so hand the processor this batch directly, newest first:
     // within a batch, `published` decides the order, not the position.
-    const { processOktaBatch } = await import('../../shared/app/process-okta-batch.js');
+    const { processOktaBatch, resultKey } = await import('../../shared/app/process-okta-batch.js');
     const { cachedAccountLookups } = await import('../../shared/store/sso-configs.js');
     const batch = await Promise.all([later, earlier].map(async (event) => (await getInboxEvent('okta-a', event.uuid))!));
     const { results } = await processOktaBatch(batch, {
@@ -220,8 +220,8 @@ describe('at-least-once delivery, exactly-once effects', () => {
       accounts: cachedAccountLookups(0),
       connection: async () => undefined,
     });
-    expect(results.get(earlier.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme (no Okta API token: other groups not checked)' } });
-    expect(results.get(later.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in globex' } });
+    expect(results.get(resultKey({ connectionId: 'okta-a', eventId: earlier.uuid }))).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme (no Okta API token: other groups not checked)' } });
+    expect(results.get(resultKey({ connectionId: 'okta-a', eventId: later.uuid }))).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in globex' } });
     expect(await membership(email, 'acme')).toMatchObject({ status: 'deleted', eventId: earlier.uuid });
     expect(await membership(email, 'globex')).toMatchObject({ status: 'deleted', eventId: later.uuid });
   });

@@ -188,7 +188,7 @@ describe('a batch', () => {
     okta.setUserGroups(removed.oktaId, []);
     const events = [removal(kept, 'Finance-Approvers'), removal(removed, 'Finance-Approvers'), removal(noCall, 'Everyone')];
     expect((await postToOktaHook('okta-a', oktaDelivery(events), { authorization: SECRET_A1 })).statusCode).toBe(200);
-    const { processOktaBatch } = await import('../../shared/app/process-okta-batch.js');
+    const { processOktaBatch, resultKey } = await import('../../shared/app/process-okta-batch.js');
     const { cachedAccountLookups } = await import('../../shared/store/sso-configs.js');
     const { cachedConnectionLookup } = await import('../../shared/store/connections.js');
     const { DEFAULT_OKTA_EVENT_TYPES } = await import('../../shared/config.js');
@@ -198,9 +198,9 @@ describe('a batch', () => {
       accounts: cachedAccountLookups(0),
       connection: cachedConnectionLookup(0),
     });
-    expect(results.get(events[0]!.uuid)).toEqual({ outcome: { status: 'skipped', detail: 'kept membership in acme: still granted by Okta group "Payroll-Admins"' } });
-    expect(results.get(events[1]!.uuid)).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme' } });
-    expect(results.get(events[2]!.uuid)).toMatchObject({ outcome: { status: 'skipped' } });
+    expect(results.get(resultKey({ connectionId: 'okta-a', eventId: events[0]!.uuid }))).toEqual({ outcome: { status: 'skipped', detail: 'kept membership in acme: still granted by Okta group "Payroll-Admins"' } });
+    expect(results.get(resultKey({ connectionId: 'okta-a', eventId: events[1]!.uuid }))).toEqual({ outcome: { status: 'applied', detail: 'soft-deleted membership in acme' } });
+    expect(results.get(resultKey({ connectionId: 'okta-a', eventId: events[2]!.uuid }))).toMatchObject({ outcome: { status: 'skipped' } });
     expect(groupCalls().sort()).toEqual([`/api/v1/users/${kept.oktaId}/groups`, `/api/v1/users/${removed.oktaId}/groups`].sort());
     expect((await membership(kept.email, 'acme'))?.status).toBe('active');
     expect((await membership(removed.email, 'acme'))?.status).toBe('deleted');
