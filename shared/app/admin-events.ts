@@ -7,8 +7,9 @@ import * as z from 'zod/mini';
 import { ConfigError, config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.js';
 import { logger } from '../logger.js';
-import { eventsByStatus, getEventItem, markForReplay } from '../store/admin-directory.js';
-import { deleteDeadLetters, receiveDeadLetters } from '../store/dead-letter-queue.js';
+import { eventsByStatus, getEventItem, markForReplay, rearmPendingEvent } from '../store/admin-directory.js';
+import { deleteDeadLetters, receiveDeadLetters, type StreamBatchRecord } from '../store/dead-letter-queue.js';
+import { inboxKeysOfBatch } from '../store/stream-batches.js';
 
 export const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
 const connectionIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/));
@@ -98,20 +99,48 @@ async function replayFailedEvents(connectionId: string | undefined): Promise<Rep
 }
 
 /**
+ * The events of the dead-lettered batches that are still `pending`, read back from the stream
+ * (it keeps records 24 hours), put back to their processor; each event once however many
+ * batches name it. `expired`: batches the stream no longer holds.
+ */
+async function rearmBatches(batches: StreamBatchRecord[]): Promise<{ rearmed: number; expired: number }> {
+  const found = new Map<string, { pk: string; sk: string }>();
+  let expired = 0;
+  for (const batch of batches) {
+    const eventKeys = await inboxKeysOfBatch(batch.DDBStreamBatchInfo);
+    if (!eventKeys) expired++;
+    for (const key of eventKeys ?? []) found.set(`${key.pk}|${key.sk}`, key);
+  }
+  const eventKeys = [...found.values()];
+  let rearmed = 0;
+  for (let start = 0; start < eventKeys.length; start += PARALLEL_REPLAYS) {
+    const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REPLAYS).map(rearmPendingEvent));
+    rearmed += outcomes.filter(Boolean).length;
+  }
+  return { rearmed, expired };
+}
+
+/**
  * Lambda's on-failure record names a stream batch (shard and sequence numbers), not the items
- * in it, and the stream keeps records for 24 hours only. What the batch stands for is on the
- * table: each failed attempt leaves its inbox event `failed` before the batch is dead-lettered.
- * So: take the messages first, then put every failed event back to pending, and only then
- * delete the messages — a message is never deleted before the events it stands for are pending
- * again. When this call could not replay them all, the messages stay and come back later.
+ * in it. Two cases: an attempt that ran and failed left its inbox event `failed` (the status
+ * index finds it); an attempt that never got that far (a timeout, a crash, the failure's own
+ * write failing) left it `pending`, and only the stream says which events those are. So: take
+ * the messages first; read each batch's records back from the stream and re-arm its events still
+ * pending; put every failed event back to pending; only then delete the messages — a message is
+ * never deleted before the events it stands for are pending again. A batch older than the
+ * stream's 24 hours is deleted after the failed events are replayed (its pending events, if
+ * any, wait for reconciliation). When this call could not do it all, `more` says to call again.
  */
 async function replayDeadLetters(queueUrl: string) {
   const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY);
+  const batches = letters.flatMap((letter) => (letter.batch ? [{ ...letter, batch: letter.batch }] : []));
+  const { rearmed, expired } = await rearmBatches(batches.map((letter) => letter.batch));
   const counts = await replayFailedEvents(undefined);
-  const batches = letters.filter((letter) => letter.batch !== undefined);
   const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, batches.map((letter) => letter.receiptHandle));
   if (batches.length < letters.length) logger.warn('dead-letter messages that are not stream batch records were left in the queue', { count: letters.length - batches.length });
-  return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, ...counts };
+  if (expired > 0) logger.warn('dead-lettered batches no longer in the stream: only their failed events could be replayed', { count: expired });
+  const more = counts.more || letters.length >= MAX_DEAD_LETTERS_PER_REPLAY;
+  return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, expired, rearmed, ...counts, more };
 }
 
 /** POST /admin/events/replay: replays in bulk and answers with counts. */
