@@ -337,6 +337,7 @@ async function adminReplay(stack: LocalStackChild, token: string, body: unknown)
     });
     const answer = (await response.json().catch(() => ({}))) as ReplayAnswer;
     if (response.status !== 202) {
+      console.error(`POST /admin/events/replay ${JSON.stringify(body)} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
       // An injected fault may fail the admin call itself: the admin tries again.
       await sleep(500);
       continue;
@@ -550,5 +551,8 @@ try {
   failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0;
 } finally {
   await stack.stop();
+  // The stack's own output (its logs, the stream's dead-letter lines), to read what happened.
+  writeFileSync(join(directory, 'stack.log'), stack.output());
+  console.error(`the stack's output: ${join(directory, 'stack.log')}`);
 }
 process.exit(failed ? 1 : 0);

@@ -8,8 +8,9 @@ import { ConfigError, config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.js';
 import { logger } from '../logger.js';
 import { eventsByStatus, getEventItem, markForReplay, rearmPendingEvent } from '../store/admin-directory.js';
-import { deleteDeadLetters, receiveDeadLetters, type StreamBatchRecord } from '../store/dead-letter-queue.js';
-import { inboxKeysOfBatch } from '../store/stream-batches.js';
+import { deleteDeadLetters, receiveDeadLetters, releaseDeadLetters, type StreamBatchRecord } from '../store/dead-letter-queue.js';
+import { inboxKeysInRange, mergedRanges } from '../store/stream-batches.js';
+import { getItemsByKey } from '../store/directory.js';
 
 export const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
 const connectionIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/));
@@ -98,26 +99,39 @@ async function replayFailedEvents(connectionId: string | undefined): Promise<Rep
   return counts;
 }
 
+/** Time one call gives to reading the dead-lettered batches back from the stream (API Gateway allows 30 s in all). */
+const STREAM_READ_BUDGET_MS = 12_000;
+
+type ReceivedBatch = { receiptHandle: string; batch: StreamBatchRecord };
+
 /**
  * The events of the dead-lettered batches that are still `pending`, read back from the stream
- * (it keeps records 24 hours), put back to their processor; each event once however many
- * batches name it. `expired`: batches the stream no longer holds.
+ * (it keeps records 24 hours; overlapping batches of a shard are read once), put back to their
+ * processor, each event once however many batches name it. `expired`: batches the stream no
+ * longer holds; `unread`: those this call had no time left for (their messages go back).
  */
-async function rearmBatches(batches: StreamBatchRecord[]): Promise<{ rearmed: number; expired: number }> {
+async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: number; expired: number; unread: ReceivedBatch[] }> {
+  const deadline = Date.now() + STREAM_READ_BUDGET_MS;
   const found = new Map<string, { pk: string; sk: string }>();
   let expired = 0;
-  for (const batch of batches) {
-    const eventKeys = await inboxKeysOfBatch(batch.DDBStreamBatchInfo);
-    if (!eventKeys) expired++;
-    for (const key of eventKeys ?? []) found.set(`${key.pk}|${key.sk}`, key);
+  const unread: ReceivedBatch[] = [];
+  const ranges = mergedRanges(received.map((letter) => ({ ...letter.batch, letter })));
+  for (const range of ranges) {
+    const eventKeys = Date.now() > deadline ? 'unfinished' : await inboxKeysInRange(range, deadline);
+    if (eventKeys === 'unfinished') unread.push(...range.batches.map((batch) => batch.letter));
+    else if (eventKeys === 'gone') expired += range.batches.length;
+    else for (const key of eventKeys) found.set(`${key.pk}|${key.sk}`, key);
   }
-  const eventKeys = [...found.values()];
+  // Most of a range's events were processed long ago: one batched read finds those still pending.
+  const eventKeys = (await getItemsByKey([...found.values()], true))
+    .filter((item) => item.status === 'pending' && typeof item.pk === 'string' && typeof item.sk === 'string')
+    .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
   let rearmed = 0;
   for (let start = 0; start < eventKeys.length; start += PARALLEL_REPLAYS) {
     const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REPLAYS).map(rearmPendingEvent));
     rearmed += outcomes.filter(Boolean).length;
   }
-  return { rearmed, expired };
+  return { rearmed, expired, unread };
 }
 
 /**
@@ -133,13 +147,17 @@ async function rearmBatches(batches: StreamBatchRecord[]): Promise<{ rearmed: nu
  */
 async function replayDeadLetters(queueUrl: string) {
   const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY);
-  const batches = letters.flatMap((letter) => (letter.batch ? [{ ...letter, batch: letter.batch }] : []));
-  const { rearmed, expired } = await rearmBatches(batches.map((letter) => letter.batch));
+  const batches = letters.flatMap((letter) => (letter.batch ? [{ receiptHandle: letter.receiptHandle, batch: letter.batch }] : []));
+  const { rearmed, expired, unread } = await rearmBatches(batches);
   const counts = await replayFailedEvents(undefined);
-  const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, batches.map((letter) => letter.receiptHandle));
+  const unreadHandles = new Set(unread.map((letter) => letter.receiptHandle));
+  const done = batches.filter((letter) => !unreadHandles.has(letter.receiptHandle)).map((letter) => letter.receiptHandle);
+  const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, done);
+  // What this call had no time to read goes back to the queue now, for the next call.
+  if (unread.length > 0) await releaseDeadLetters(queueUrl, [...unreadHandles]).catch((error) => logger.warn('could not release dead-letter messages; they come back after their visibility timeout', { error: error as Error }));
   if (batches.length < letters.length) logger.warn('dead-letter messages that are not stream batch records were left in the queue', { count: letters.length - batches.length });
   if (expired > 0) logger.warn('dead-lettered batches no longer in the stream: only their failed events could be replayed', { count: expired });
-  const more = counts.more || letters.length >= MAX_DEAD_LETTERS_PER_REPLAY;
+  const more = counts.more || unread.length > 0 || letters.length >= MAX_DEAD_LETTERS_PER_REPLAY;
   return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, expired, rearmed, ...counts, more };
 }
 

@@ -17,9 +17,6 @@ export type StreamBatchInfo = { shardId: string; startSequenceNumber: string; en
 /** Errors that mean the batch's records are no longer in the stream (older than 24 hours, a stream since replaced). */
 const GONE = new Set(['TrimmedDataAccessException', 'ResourceNotFoundException', 'ExpiredIteratorException']);
 
-/** At most this many GetRecords pages (1,000 records each) per batch: a batch spans few. */
-const MAX_PAGES = 20;
-
 function sequence(value: string): bigint | undefined {
   try {
     return BigInt(value);
@@ -28,39 +25,64 @@ function sequence(value: string): bigint | undefined {
   }
 }
 
+/** One shard's records from `start` to `end` (sequence numbers), and the batches that lie in it. */
+export type StreamRange<Batch> = { streamArn: string; shardId: string; start: bigint; end: bigint; batches: Batch[]; /** The first sequence number as the stream wrote it (leading zeros kept). */ startText: string };
+
 /**
- * The keys of the inbox items whose stream records lie between the batch's first and last
- * sequence numbers (other records of the shard in that range too: the batch's own are among
- * them), or `undefined` when the stream no longer holds them.
+ * The batches as few ranges to read: per shard, overlapping ones merged (the batches of one
+ * moment, spread over instances by partition key, interleave). Batches whose sequence numbers
+ * do not parse are left out.
  */
-export async function inboxKeysOfBatch(batch: StreamBatchInfo): Promise<Key[] | undefined> {
-  const start = sequence(batch.startSequenceNumber);
-  const end = sequence(batch.endSequenceNumber);
-  if (start === undefined || end === undefined) return undefined;
+export function mergedRanges<Batch extends { DDBStreamBatchInfo: StreamBatchInfo }>(batches: Batch[]): StreamRange<Batch>[] {
+  const ranges: StreamRange<Batch>[] = [];
+  const parsed = batches.flatMap((batch) => {
+    const start = sequence(batch.DDBStreamBatchInfo.startSequenceNumber);
+    const end = sequence(batch.DDBStreamBatchInfo.endSequenceNumber);
+    return start === undefined || end === undefined ? [] : [{ batch, start, end: end < start ? start : end }];
+  });
+  parsed.sort((a, b) => a.batch.DDBStreamBatchInfo.streamArn.localeCompare(b.batch.DDBStreamBatchInfo.streamArn) || a.batch.DDBStreamBatchInfo.shardId.localeCompare(b.batch.DDBStreamBatchInfo.shardId) || (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  for (const { batch, start, end } of parsed) {
+    const { streamArn, shardId } = batch.DDBStreamBatchInfo;
+    const last = ranges.at(-1);
+    if (last && last.streamArn === streamArn && last.shardId === shardId && start <= last.end) {
+      if (end > last.end) last.end = end;
+      last.batches.push(batch);
+    } else ranges.push({ streamArn, shardId, start, end, batches: [batch], startText: batch.DDBStreamBatchInfo.startSequenceNumber });
+  }
+  return ranges;
+}
+
+/**
+ * The keys of the inbox items whose stream records lie in the range (other records of the shard
+ * in it too: the batches' own are among them). `gone`: the stream no longer holds them (older
+ * than 24 hours, a stream since replaced); `unfinished`: `deadline` came first.
+ */
+export async function inboxKeysInRange(range: Pick<StreamRange<unknown>, 'streamArn' | 'shardId' | 'start' | 'end' | 'startText'>, deadline: number): Promise<Key[] | 'gone' | 'unfinished'> {
   let iterator: string | undefined;
   try {
     ({ ShardIterator: iterator } = await streamsClient.send(
-      new GetShardIteratorCommand({ StreamArn: batch.streamArn, ShardId: batch.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: batch.startSequenceNumber }),
+      new GetShardIteratorCommand({ StreamArn: range.streamArn, ShardId: range.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: range.startText }),
     ));
   } catch (error) {
-    if (GONE.has((error as Error).name) || (error as Error).name === 'ValidationException') return undefined;
+    if (GONE.has((error as Error).name) || (error as Error).name === 'ValidationException') return 'gone';
     throw error;
   }
   const found = new Map<string, Key>();
-  for (let page = 0; iterator && page < MAX_PAGES; page++) {
+  while (iterator) {
+    if (Date.now() > deadline) return 'unfinished';
     let records: StreamRecord[];
     try {
       const answer = await streamsClient.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       records = answer.Records ?? [];
       iterator = answer.NextShardIterator;
     } catch (error) {
-      if (GONE.has((error as Error).name)) return found.size > 0 ? [...found.values()] : undefined;
+      if (GONE.has((error as Error).name)) return 'gone';
       throw error;
     }
     for (const record of records) {
       const at = sequence(record.dynamodb?.SequenceNumber ?? '');
-      if (at === undefined || at < start) continue;
-      if (at > end) return [...found.values()];
+      if (at === undefined || at < range.start) continue;
+      if (at > range.end) return [...found.values()];
       const image = record.dynamodb?.NewImage;
       const pk = record.dynamodb?.Keys?.pk?.S;
       const sk = record.dynamodb?.Keys?.sk?.S;
