@@ -72,8 +72,12 @@ export const replayRequestSchema = z.union([
 
 /** Per request, so one call stays well inside API Gateway's 30-second limit; `more` says to call again. */
 const MAX_EVENTS_PER_REPLAY = 500;
-const MAX_DEAD_LETTERS_PER_REPLAY = 100;
+/** Ten messages (one receive): each names up to 25 events to read back and re-arm, within one call's time. */
+const MAX_DEAD_LETTERS_PER_REPLAY = 10;
+/** A taken message is hidden this long: past the call's 30 s, so one whose call failed comes back soon. */
+const DEAD_LETTER_VISIBILITY_SECONDS = 60;
 const PARALLEL_REPLAYS = 10;
+const PARALLEL_REARMS = 25;
 
 type ReplayCounts = { replayed: number; alreadyPending: number; more: boolean };
 
@@ -99,8 +103,8 @@ async function replayFailedEvents(connectionId: string | undefined): Promise<Rep
   return counts;
 }
 
-/** Time one call gives to reading the dead-lettered batches back from the stream (API Gateway allows 30 s in all). */
-const STREAM_READ_BUDGET_MS = 12_000;
+/** Time one call gives to reading the dead-lettered batches back from the stream and re-arming their events (API Gateway allows 30 s in all). */
+const STREAM_READ_BUDGET_MS = 15_000;
 
 type ReceivedBatch = { receiptHandle: string; batch: StreamBatchRecord };
 
@@ -127,8 +131,10 @@ async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: numbe
     .filter((item) => item.status === 'pending' && typeof item.pk === 'string' && typeof item.sk === 'string')
     .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
   let rearmed = 0;
-  for (let start = 0; start < eventKeys.length; start += PARALLEL_REPLAYS) {
-    const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REPLAYS).map(rearmPendingEvent));
+  for (let start = 0; start < eventKeys.length; start += PARALLEL_REARMS) {
+    // Out of time: every batch goes back to the queue; re-arming again later is harmless (processing is idempotent).
+    if (Date.now() > deadline) return { rearmed, expired, unread: received };
+    const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REARMS).map(rearmPendingEvent));
     rearmed += outcomes.filter(Boolean).length;
   }
   return { rearmed, expired, unread };
@@ -146,7 +152,7 @@ async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: numbe
  * any, wait for reconciliation). When this call could not do it all, `more` says to call again.
  */
 async function replayDeadLetters(queueUrl: string) {
-  const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY);
+  const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY, DEAD_LETTER_VISIBILITY_SECONDS);
   const batches = letters.flatMap((letter) => (letter.batch ? [{ receiptHandle: letter.receiptHandle, batch: letter.batch }] : []));
   const { rearmed, expired, unread } = await rearmBatches(batches);
   const counts = await replayFailedEvents(undefined);
