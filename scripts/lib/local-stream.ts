@@ -40,6 +40,9 @@ export const GRAPH_INBOX_PENDING_FILTER: InboxFilter = {
   dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] }, status: { S: ['pending'] } } },
 };
 
+/** The chaos run's outage (SIGUSR2) lasts until at least this many batches are dead-lettered in it. */
+const OUTAGE_MIN_BATCHES = 5;
+
 /** The event source mapping of process-okta-events in serverless.yml (a test keeps them equal). */
 export const STREAM_SETTINGS = { batchSize: 25, parallelizationFactor: 5, maximumRetryAttempts: 5 };
 
@@ -202,8 +205,8 @@ export class LocalStream {
   /** Invocation records sent to the dead-letter queue. */
   deadLetterMessages = 0;
   private sqs: SQSClient | undefined;
-  /** Until then every invocation fails before the handler runs, as in a function outage (startOutage). */
-  private outageUntil = 0;
+  /** While on, every invocation fails before the handler runs, as in a function outage (startOutage). */
+  private outage = { until: 0, hardStop: 0, minBatches: 0, deadLettered: 0 };
 
   constructor(private readonly options: LocalStreamOptions) {
     const okta: StreamConsumer[] = options.handler
@@ -303,9 +306,17 @@ export class LocalStream {
    * For `ms` from now every invocation of every consumer fails before its handler runs (a
    * function error, as when a deploy is broken or every call times out), so batches exhaust
    * their retries and are dead-lettered; their inbox items stay `pending`, nothing marks them.
+   * It lasts until at least `minBatches` batches were dead-lettered in it (a busy stream may
+   * invoke nothing for a while), but never beyond `ms` + 60 s. startOutage(0) ends it.
    */
-  startOutage(ms: number): void {
-    this.outageUntil = Date.now() + ms;
+  startOutage(ms: number, minBatches = 0): void {
+    const now = Date.now();
+    this.outage = { until: now + ms, hardStop: ms > 0 ? now + ms + 60_000 : 0, minBatches, deadLettered: 0 };
+  }
+
+  private inOutage(): boolean {
+    const now = Date.now();
+    return now < this.outage.hardStop && (now < this.outage.until || this.outage.deadLettered < this.outage.minBatches);
   }
 
   /** One batch on one instance: retried (failed records only) until it succeeds or is dead-lettered. */
@@ -318,7 +329,7 @@ export class LocalStream {
       let functionError = false;
       try {
         const response = (await invokeOn(instance, () => {
-          if (Date.now() < this.outageUntil) throw new Error('injected function outage (CHAOS_STREAM_OUTAGE_SECONDS)');
+          if (this.inOutage()) throw new Error('injected function outage (CHAOS_STREAM_OUTAGE_SECONDS)');
           return consumer.handler(event, lambdaContext(consumer.name, instance.logStreamName));
         })) as DynamoDBBatchResponse | undefined;
         failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
@@ -328,6 +339,7 @@ export class LocalStream {
       }
       pending = pending.filter((record) => failedIds.has(record.dynamodb?.SequenceNumber ?? ''));
       if (pending.length > 0 && attempt >= maxAttempts) {
+        if (functionError && this.inOutage()) this.outage.deadLettered++;
         this.deadLetters.push(...pending);
         this.options.onDeadLetter?.(pending);
         await this.sendToDeadLetterQueue(streamInvocationRecord({ functionName: consumer.name, streamArn: this.options.streamArn, shardId, records: pending, attempts: attempt, functionError }));
@@ -363,8 +375,8 @@ export class LocalStream {
     const outageSeconds = Number(process.env.CHAOS_STREAM_OUTAGE_SECONDS ?? 0);
     if (outageSeconds > 0) {
       process.on('SIGUSR2', () => {
-        console.error(`[chaos] stream outage: every invocation fails for ${outageSeconds} s`);
-        this.startOutage(outageSeconds * 1000);
+        console.error(`[chaos] stream outage: every invocation fails for ${outageSeconds} s, and until ${OUTAGE_MIN_BATCHES} batches are dead-lettered`);
+        this.startOutage(outageSeconds * 1000, OUTAGE_MIN_BATCHES);
       });
     }
     this.loop = (async () => {
