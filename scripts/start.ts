@@ -124,7 +124,8 @@ async function startOffline(wantedPort: number): Promise<string> {
     offline = child;
     const httpUrl = `http://localhost:${httpPort}`;
     try {
-      await waitForHttp(httpUrl, child, 60_000);
+      // OFFLINE_START_SECONDS: how long offline may take to bundle and listen (a loaded machine needs more than 60 s).
+      await waitForHttp(httpUrl, child, Number(process.env.OFFLINE_START_SECONDS ?? 60) * 1000);
     } catch (error) {
       if (child.exitCode === null || attempt >= 3) throw error;
       console.error(`serverless-offline could not start on port ${httpPort}; trying another port`);
