@@ -1,5 +1,5 @@
 /**
- * npm run chaos [-- --changes 5000] [--users 100] [--rate 0.2] [--concurrency 16]
+ * npm run chaos [-- --changes 5000] [--users 100] [--rate 0.2] [--concurrency 16] [--outage-seconds 8]
  *
  * Issue 12's chaos run, Okta part: starts the local stack (`npm start` as a child) with
  * CHAOS_FAILURE_RATE (that share of the DynamoDB, Cognito and Secrets Manager attempts fail,
@@ -11,6 +11,13 @@
  * failed delivery (non-200, timeout, lost) is retried once and then dropped, so the System Log
  * poller must bring it. The fake Okta holds each person's final groups and status (what its API
  * answers the service's current-state checks with).
+ *
+ * Once 30 % of the Okta changes are sent, a stream outage of `outage-seconds` (default 8): every
+ * invocation of the stream consumers fails (scripts/lib/local-stream.ts, SIGUSR2 to the stack), so
+ * the batches of that window exhaust their retries and go to the dead-letter queue (moto's SQS) as
+ * Lambda's invocation records, their events left `pending`. 2 s after it the admin replays the
+ * dead-letter queue (POST /admin/events/replay {"source": "dead-letter-queue"}: each batch read
+ * back from the stream, its pending events re-armed) while the send goes on.
  *
  * Afterwards: every change has an outcome; failed events and the dead-letter queue are replayed
  * through POST /admin/events/replay until nothing is failed; the memberships equal the oracle
@@ -50,6 +57,13 @@ const oktaChangeCount = changeCount - graphChangeCount;
 const entraCount = Math.max(1, graphChangeCount);
 const ENTRA_ROLE = 'Author';
 const POLL_INTERVAL_SECONDS = 5;
+/**
+ * A stream outage of this many seconds during the send (0: none): every invocation of the stream
+ * consumers fails, so the batches of that window exhaust their retries and are dead-lettered.
+ */
+const outageSeconds = numberOption('outage-seconds', 8);
+/** The outage starts once this share of the Okta changes has been sent. */
+const OUTAGE_AFTER_SHARE = 0.3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const CONNECTION = 'chaos-okta';
@@ -188,12 +202,17 @@ function randomGraphChanges(count: number): GraphChange[] {
 type Deliveries = { attempts: number; acknowledged: number; lostInTransit: number; answered: Record<string, number>; dropped: number };
 
 /** Okta's sender: the change goes to the System Log, then to the hook; one retry, then given up. */
-async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[]): Promise<{ deliveries: Deliveries; acknowledged: Set<string> }> {
+async function sendAll(stack: LocalStackChild, orgUrl: string, changes: Change[], onShareSent: { share: number; then: () => void }): Promise<{ deliveries: Deliveries; acknowledged: Set<string> }> {
   const deliveries: Deliveries = { attempts: 0, acknowledged: 0, lostInTransit: 0, answered: {}, dropped: 0 };
   const acknowledged = new Set<string>();
   const queue = [...changes];
+  let signalled = false;
   const worker = async () => {
     for (let change = queue.shift(); change; change = queue.shift()) {
+      if (!signalled && queue.length <= changes.length * (1 - onShareSent.share)) {
+        signalled = true;
+        onShareSent.then();
+      }
       const event = logEventOf(change);
       await fakeControl(`${orgUrl}/_fake/logs`, 'POST', event);
       const body = JSON.stringify(oktaHookDelivery([event]));
@@ -275,6 +294,9 @@ const FINAL = new Set(['applied', 'skipped', 'stale', 'invalid']);
 
 type InboxKey = { pk: string; sk: string };
 
+/** The events an admin replay put back to pending at least once (`replayedAt` set), keyed `pk|sk`. */
+const replayedKeys = new Set<string>();
+
 /** The inbox status of each event (undefined: not stored), read consistently; keyed `pk|sk`. */
 async function inboxStatuses(wanted: InboxKey[]): Promise<Map<string, string | undefined>> {
   const { BatchGetCommand } = await import('@aws-sdk/lib-dynamodb');
@@ -284,26 +306,41 @@ async function inboxStatuses(wanted: InboxKey[]): Promise<Map<string, string | u
     let requested: Array<Record<string, unknown>> = wanted.slice(start, start + 100);
     while (requested.length > 0) {
       const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: requested, ConsistentRead: true } } }));
-      for (const item of answer.Responses?.[tableName] ?? []) statuses.set(`${item.pk as string}|${item.sk as string}`, item.status as string);
+      for (const item of answer.Responses?.[tableName] ?? []) {
+        statuses.set(`${item.pk as string}|${item.sk as string}`, item.status as string);
+        if (item.replayedAt) replayedKeys.add(`${item.pk as string}|${item.sk as string}`);
+      }
       requested = (answer.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
     }
   }
   return statuses;
 }
 
-/** Waits until every event has an outcome (failed counts as one: it waits for a replay) or `ms` pass. */
-async function settle(wanted: InboxKey[], ms: number): Promise<Map<string, string | undefined>> {
-  const deadline = Date.now() + ms;
+/**
+ * Waits until every event has an outcome (failed counts as one: it waits for a replay) or `ms`
+ * pass; every 30 s meanwhile `meanwhile` runs (the admin replaying the dead-letter queue).
+ */
+async function settle(wanted: InboxKey[], ms: number, meanwhile?: () => Promise<void>): Promise<Map<string, string | undefined>> {
+  const started = Date.now();
+  const deadline = started + ms;
+  let lastRun = started;
   for (;;) {
     const statuses = await inboxStatuses(wanted);
     const open = [...statuses.values()].filter((status) => status === undefined || status === 'pending').length;
     if (open === 0 || Date.now() > deadline) return statuses;
+    if (meanwhile && Date.now() - lastRun >= 30_000) {
+      await meanwhile();
+      lastRun = Date.now();
+    }
     await sleep(2_000);
   }
 }
 
-async function adminReplay(stack: LocalStackChild, token: string, body: unknown): Promise<number> {
-  let replayed = 0;
+type ReplayAnswer = { replayed?: number; rearmed?: number; messages?: number; deleted?: number; expired?: number; more?: boolean };
+
+/** POST /admin/events/replay until it says there is no more; the answers' counts summed. */
+async function adminReplay(stack: LocalStackChild, token: string, body: unknown): Promise<Required<Omit<ReplayAnswer, 'more'>>> {
+  const sum = { replayed: 0, rearmed: 0, messages: 0, deleted: 0, expired: 0 };
   for (let call = 0; call < 50; call++) {
     const response = await fetch(`${stack.httpUrl}/admin/events/replay`, {
       method: 'POST',
@@ -311,16 +348,17 @@ async function adminReplay(stack: LocalStackChild, token: string, body: unknown)
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
-    const answer = (await response.json().catch(() => ({}))) as { replayed?: number; more?: boolean };
+    const answer = (await response.json().catch(() => ({}))) as ReplayAnswer;
     if (response.status !== 202) {
+      console.error(`POST /admin/events/replay ${JSON.stringify(body)} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
       // An injected fault may fail the admin call itself: the admin tries again.
       await sleep(500);
       continue;
     }
-    replayed += answer.replayed ?? 0;
+    for (const name of ['replayed', 'rearmed', 'messages', 'deleted', 'expired'] as const) sum[name] += answer[name] ?? 0;
     if (!answer.more) break;
   }
-  return replayed;
+  return sum;
 }
 
 async function scan(entity: string): Promise<Record<string, unknown>[]> {
@@ -398,6 +436,7 @@ const stack = await startLocalStackChild(directory, chaosSeed(directory), {
   // Every line the handlers can write, so the secrets scan reads as much as the tests' does.
   POWERTOOLS_LOG_LEVEL: 'DEBUG',
   OFFLINE_FLAGS: '--noTimeout --param logLevel=DEBUG',
+  CHAOS_STREAM_OUTAGE_SECONDS: String(outageSeconds),
 });
 // Imported once the stack is up: these modules read the table's settings when loaded.
 registerSecret(SECRET, (await import('./lib/local-okta.js')).LOCAL_OKTA_API_TOKEN, (await import('./lib/local-graph.js')).LOCAL_GRAPH_CLIENT_SECRET);
@@ -416,7 +455,22 @@ try {
   const sendStarted = performance.now();
   const graphBaseUrl = stack.state.graphBaseUrl;
   if (!graphBaseUrl) throw new Error('the stack runs no fake Graph');
-  const [okta, graph] = await Promise.all([sendAll(stack, orgUrl, changes), sendGraph(stack, graphBaseUrl, graphChanges)]);
+  // The outage: the stack's stream (in the npm start process) fails every invocation for outageSeconds.
+  // What it dead-letters stays pending (no attempt ran to mark it failed): 2 s after it ends the
+  // admin replays the dead-letter queue, as an operator would after an outage, while the send goes on.
+  let afterOutageReplay: Promise<Awaited<ReturnType<typeof adminReplay>>> | undefined;
+  const startOutage = () => {
+    if (outageSeconds <= 0) return;
+    console.error(`stream outage for ${outageSeconds} s…`);
+    process.kill(stack.state.pid, 'SIGUSR2');
+    afterOutageReplay = sleep(outageSeconds * 1000 + 2_000)
+      .then(() => adminReplay(stack, token, { source: 'dead-letter-queue' }))
+      .catch((error: unknown) => {
+        console.error(`the replay after the outage failed: ${(error as Error).message}`);
+        return { replayed: 0, rearmed: 0, messages: 0, deleted: 0, expired: 0 };
+      });
+  };
+  const [okta, graph] = await Promise.all([sendAll(stack, orgUrl, changes, { share: OUTAGE_AFTER_SHARE, then: startOutage }), sendGraph(stack, graphBaseUrl, graphChanges)]);
   const sendS = (performance.now() - sendStarted) / 1000;
 
   // Okta events are stored under their uuid; Graph notifications under a hash of the record and its
@@ -432,17 +486,27 @@ try {
   ].map((key) => `${key.pk}|${key.sk}`));
   // Every Okta change must arrive (the poller brings what Okta gave up on); of Graph's, the acknowledged ones.
   const wantedKeys = [...new Map([...changes.map((change) => keys.inboxEvent(CONNECTION, change.uuid)), ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey)].map((key) => [`${key.pk}|${key.sk}`, key])).values()];
+  const afterOutage = (await afterOutageReplay) ?? { replayed: 0, rearmed: 0, messages: 0, deleted: 0, expired: 0 };
+  console.error(`dead-letter queue replayed after the outage: ${JSON.stringify(afterOutage)}`);
+  const replay = { rounds: 0, failedEvents: 0, deadLetterQueue: { ...afterOutage }, whileWaiting: 0 };
+  // A dead-letter replay that failed (a timeout, an injected fault) leaves its messages hidden for a
+  // minute: while waiting, the admin replays the queue again every 30 s.
+  const replayQueueAgain = async () => {
+    const fromQueue = await adminReplay(stack, token, { source: 'dead-letter-queue' });
+    for (const name of Object.keys(fromQueue) as Array<keyof typeof fromQueue>) replay.deadLetterQueue[name] += fromQueue[name];
+    replay.whileWaiting++;
+  };
   console.error('waiting for every change to have an outcome (the pollers bring the dropped ones)…');
-  let statuses = await settle(wantedKeys, 180_000);
+  let statuses = await settle(wantedKeys, 180_000, replayQueueAgain);
   const failedFirst = [...statuses.values()].filter((status) => status === 'failed').length;
-  const replay = { rounds: 0, failedEvents: 0, deadLetterQueue: 0 };
   // Replayed while anything is failed or still pending (a batch the stream gave up on whose events
   // could not be marked failed, the marking write being failed too, stays pending).
   const open = () => [...statuses.values()].some((status) => !status || status === 'failed' || status === 'pending');
   for (let round = 0; round < 3 && open(); round++) {
     replay.rounds++;
-    replay.deadLetterQueue += await adminReplay(stack, token, { source: 'dead-letter-queue' });
-    for (const connectionId of [CONNECTION, DEMO_ENTRA.connectionId]) replay.failedEvents += await adminReplay(stack, token, { connectionId, status: 'failed' });
+    const fromQueue = await adminReplay(stack, token, { source: 'dead-letter-queue' });
+    for (const name of Object.keys(fromQueue) as Array<keyof typeof fromQueue>) replay.deadLetterQueue[name] += fromQueue[name];
+    for (const connectionId of [CONNECTION, DEMO_ENTRA.connectionId]) replay.failedEvents += (await adminReplay(stack, token, { connectionId, status: 'failed' })).replayed;
     statuses = await settle(wantedKeys, 60_000);
   }
   const outcomes: Record<string, number> = {};
@@ -452,6 +516,14 @@ try {
   const result = await check(changes, graphChanges);
   const deliveries = { okta: okta.deliveries, graph: graph.deliveries };
   const streamDeadLettered = [...stack.output().matchAll(/(\d+) stream record\(s\) failed every attempt/g)].reduce((sum, [, count]) => sum + Number(count), 0);
+  const batchesSentToQueue = [...stack.output().matchAll(/sent a batch of \d+ record\(s\) to the dead-letter queue/g)].length;
+  // The wanted events an admin replay brought back (from the dead-letter queue or by status), and how they ended.
+  const replayedOutcomes: Record<string, number> = {};
+  for (const key of replayedKeys) {
+    if (!statuses.has(key)) continue;
+    const status = statuses.get(key) ?? 'not stored';
+    replayedOutcomes[status] = (replayedOutcomes[status] ?? 0) + 1;
+  }
   const injectedAws: Record<string, number> = {};
   for (const [, name] of stack.output().matchAll(/\[chaos\] injected (\w+)/g)) injectedAws[name ?? ''] = (injectedAws[name ?? ''] ?? 0) + 1;
   const fakeFaults = {
@@ -463,7 +535,6 @@ try {
   const output = stack.output();
   const bannerEnd = output.indexOf('Press Ctrl-C');
   const logLines = output.slice(bannerEnd < 0 ? 0 : bannerEnd).split('\n').filter(Boolean);
-  if (process.env.CHAOS_OUTPUT_FILE) writeFileSync(process.env.CHAOS_OUTPUT_FILE, output);
   const leaks = leaksIn(logLines);
   const report = {
     scope: { changes: changes.length + graphChanges.length, oktaChanges: changes.length, entraChanges: graphChanges.length, oktaPeople: userCount, entraPeople: entraCount, accounts: ACCOUNTS.length, failureRate, concurrency, pollIntervalSeconds: POLL_INTERVAL_SECONDS },
@@ -476,7 +547,22 @@ try {
     eventsWithoutOutcome: withoutOutcome.length,
     withoutOutcomeExamples: withoutOutcome.slice(0, 5).map(([key, status]) => `${key} ${status ?? 'not stored'}${acknowledgedKeys.has(key) ? ' (acknowledged)' : ''}`),
     lost,
-    deadLettered: { streamRecordsDeadLettered: streamDeadLettered, failedBeforeReplay: failedFirst, replayedFailedEvents: replay.failedEvents, replayedFromDeadLetterQueue: replay.deadLetterQueue, replayRounds: replay.rounds },
+    deadLettered: {
+      outageSeconds,
+      streamRecordsDeadLettered: streamDeadLettered,
+      batchesSentToDeadLetterQueue: batchesSentToQueue,
+      failedBeforeReplay: failedFirst,
+      // The replay right after the outage, then the later rounds' (messages taken, deleted; events
+      // re-armed from the stream (still pending) and replayed by status (failed)).
+      deadLetterQueueAfterOutage: afterOutage,
+      deadLetterQueueAllRounds: replay.deadLetterQueue,
+      replayedFailedEvents: replay.failedEvents,
+      replayRounds: replay.rounds,
+      deadLetterReplaysWhileWaiting: replay.whileWaiting,
+      eventsReplayed: [...replayedKeys].filter((key) => statuses.has(key)).length,
+      eventsReplayedOutcomes: replayedOutcomes,
+      appliedAfterReplay: replayedOutcomes.applied ?? 0,
+    },
     memberships: {
       checked: result.memberships,
       mismatchesWithOracle: result.mismatches.length,
@@ -499,5 +585,8 @@ try {
   failed = lost > 0 || withoutOutcome.length > 0 || result.mismatches.length > 0 || result.doubled > 0 || result.brokenTrails > 0 || leaks.length > 0;
 } finally {
   await stack.stop();
+  // The stack's own output (its logs, the stream's dead-letter lines), to read what happened.
+  writeFileSync(join(directory, 'stack.log'), stack.output());
+  console.error(`the stack's output: ${join(directory, 'stack.log')}`);
 }
 process.exit(failed ? 1 : 0);

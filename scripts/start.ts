@@ -124,8 +124,8 @@ async function startOffline(wantedPort: number): Promise<string> {
     offline = child;
     const httpUrl = `http://localhost:${httpPort}`;
     try {
-      // Bundling every function first takes 10-30 s alone, minutes on a loaded 2-core machine.
-      await waitForHttp(httpUrl, child, 150_000);
+      // OFFLINE_START_SECONDS: how long offline may take to bundle and listen (bundling every function takes 10-30 s alone, minutes on a loaded 2-core machine).
+      await waitForHttp(httpUrl, child, Number(process.env.OFFLINE_START_SECONDS ?? 150) * 1000);
     } catch (error) {
       if (child.exitCode === null || attempt >= 3) throw error;
       console.error(`serverless-offline could not start on port ${httpPort}; trying another port`);

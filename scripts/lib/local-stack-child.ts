@@ -38,6 +38,8 @@ export async function startLocalStackChild(directory: string, seedFile: string, 
     // the bundle, seconds on a busy 2-core machine) in the function's timeout: with 50 in flight the
     // 5 s hooks time out before running a line. Lambda's init is not in the timeout; so no timeout here.
     OFFLINE_FLAGS: '--noTimeout',
+    // On a loaded machine serverless-offline may take over a minute to bundle the functions and listen.
+    OFFLINE_START_SECONDS: '180',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     ...env,
   };
@@ -52,7 +54,7 @@ export async function startLocalStackChild(directory: string, seedFile: string, 
     await Promise.race([exited, sleep(15_000)]);
     if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
   };
-  for (const deadline = Date.now() + 200_000; !output.includes('Press Ctrl-C'); ) {
+  for (const deadline = Date.now() + 300_000; !output.includes('Press Ctrl-C'); ) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`npm start did not come up:\n${output.slice(-2000)}`);

@@ -1,9 +1,11 @@
 /**
  * The table's stream, run locally: reads DynamoDB Local's stream and calls the real
  * process-okta-events handler the way Lambda would, with the same filters (pending inbox items),
- * partial batch responses, a retry limit and a "dead letter" log for what still fails.
+ * partial batch responses, a retry limit, and for what still fails the on-failure destination:
+ * the invocation record Lambda sends to the dead-letter queue (moto's, under npm start).
  * On AWS all of this is the event source mapping declared in serverless.yml.
  */
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -37,6 +39,9 @@ export const GRAPH_INBOX_PENDING_FILTER: InboxFilter = {
   eventName: ['INSERT', 'MODIFY'],
   dynamodb: { NewImage: { entity: { S: ['InboxEvent'] }, source: { S: ['graph'] }, status: { S: ['pending'] } } },
 };
+
+/** The chaos run's outage (SIGUSR2) lasts until at least this many batches are dead-lettered in it. */
+const OUTAGE_MIN_BATCHES = 5;
 
 /** The event source mapping of process-okta-events in serverless.yml (a test keeps them equal). */
 export const STREAM_SETTINGS = { batchSize: 25, parallelizationFactor: 5, maximumRetryAttempts: 5 };
@@ -130,7 +135,51 @@ export type LocalStreamOptions = {
   /** Attempts per record before it is "dead-lettered"; by default 1 + maximumRetryAttempts, as deployed. */
   maxAttempts?: number;
   onDeadLetter?: (records: StreamRecord[]) => void;
+  /**
+   * The on-failure destination (ProcessEventsDeadLetterQueue): each batch that exhausts its
+   * retries is sent there as Lambda's invocation record. By default DEAD_LETTER_QUEUE_URL, at
+   * SQS_ENDPOINT (npm start sets both to moto's queue); none when unset.
+   */
+  deadLetterQueueUrl?: string;
 };
+
+/**
+ * What Lambda sends to a stream event source mapping's on-failure destination for a batch it gave
+ * up on (Lambda developer guide, "Retaining discarded records for a DynamoDB event source",
+ * example invocation record): pointers into the stream, not the records.
+ */
+export function streamInvocationRecord(input: {
+  functionName: string;
+  streamArn: string;
+  shardId: string;
+  records: StreamRecord[];
+  attempts: number;
+  functionError: boolean;
+}) {
+  const sequenceNumbers = input.records.map((record) => record.dynamodb?.SequenceNumber ?? '');
+  const arrivals = input.records.map((record) => record.dynamodb?.ApproximateCreationDateTime ?? new Date());
+  const iso = (date: Date | undefined) => (date ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    requestContext: {
+      requestId: crypto.randomUUID(),
+      functionArn: lambdaContext(input.functionName).invokedFunctionArn,
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: input.attempts,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(input.functionError ? { functionError: 'Unhandled' } : {}) },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: input.shardId,
+      startSequenceNumber: sequenceNumbers[0] ?? '',
+      endSequenceNumber: sequenceNumbers.at(-1) ?? '',
+      approximateArrivalOfFirstRecord: iso(arrivals[0]),
+      approximateArrivalOfLastRecord: iso(arrivals.at(-1)),
+      batchSize: input.records.length,
+      streamArn: input.streamArn,
+    },
+  };
+}
 
 /** process-graph-events as the deployed event source mapping runs it. */
 export function graphConsumer(handler: StreamHandler): StreamConsumer {
@@ -153,6 +202,11 @@ export class LocalStream {
   private running = false;
   private loop: Promise<void> | undefined;
   readonly deadLetters: StreamRecord[] = [];
+  /** Invocation records sent to the dead-letter queue. */
+  deadLetterMessages = 0;
+  private sqs: SQSClient | undefined;
+  /** While on, every invocation fails before the handler runs, as in a function outage (startOutage). */
+  private outage = { until: 0, hardStop: 0, minBatches: 0, deadLettered: 0 };
 
   constructor(private readonly options: LocalStreamOptions) {
     const okta: StreamConsumer[] = options.handler
@@ -203,7 +257,7 @@ export class LocalStream {
       const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       this.iterators.set(shardId, page.NextShardIterator);
       // Each function reads the shard on its own, as separate event source mappings do.
-      const counts = await Promise.all(this.consumers.map((consumer) => this.deliverAll(consumer, (page.Records ?? []).filter(consumer.accepts))));
+      const counts = await Promise.all(this.consumers.map((consumer) => this.deliverAll(consumer, shardId, (page.Records ?? []).filter(consumer.accepts))));
       delivered += counts.reduce((sum, count) => sum + count, 0);
     }
     return delivered;
@@ -226,7 +280,7 @@ export class LocalStream {
    * many instances by partition key; each instance takes its records in shard order, in
    * batches, one invocation at a time, so a key's records are never handled out of order or at once.
    */
-  private async deliverAll(consumer: StreamConsumer, records: StreamRecord[]): Promise<number> {
+  private async deliverAll(consumer: StreamConsumer, shardId: string, records: StreamRecord[]): Promise<number> {
     const instances = this.instancesOf(consumer);
     const recordsOf = instances.map((): StreamRecord[] => []);
     for (const record of records) recordsOf[instanceIndexOf(partitionKeyOf(record), instances.length)]?.push(record);
@@ -234,7 +288,7 @@ export class LocalStream {
       instances.map(async (instance, index) => {
         const own = recordsOf[index] ?? [];
         for (let start = 0; start < own.length; start += consumer.batchSize) {
-          await this.deliver(consumer, instance, own.slice(start, start + consumer.batchSize));
+          await this.deliver(consumer, instance, shardId, own.slice(start, start + consumer.batchSize));
         }
       }),
     );
@@ -248,32 +302,83 @@ export class LocalStream {
     return total;
   }
 
-  /** One batch on one instance: retried (failed records only) until it succeeds or is "dead-lettered". */
-  private async deliver(consumer: StreamConsumer, instance: FunctionInstance, records: StreamRecord[]): Promise<void> {
+  /**
+   * For `ms` from now every invocation of every consumer fails before its handler runs (a
+   * function error, as when a deploy is broken or every call times out), so batches exhaust
+   * their retries and are dead-lettered; their inbox items stay `pending`, nothing marks them.
+   * It lasts until at least `minBatches` batches were dead-lettered in it (a busy stream may
+   * invoke nothing for a while), but never beyond `ms` + 60 s. startOutage(0) ends it.
+   */
+  startOutage(ms: number, minBatches = 0): void {
+    const now = Date.now();
+    this.outage = { until: now + ms, hardStop: ms > 0 ? now + ms + 60_000 : 0, minBatches, deadLettered: 0 };
+  }
+
+  private inOutage(): boolean {
+    const now = Date.now();
+    return now < this.outage.hardStop && (now < this.outage.until || this.outage.deadLettered < this.outage.minBatches);
+  }
+
+  /** One batch on one instance: retried (failed records only) until it succeeds or is dead-lettered. */
+  private async deliver(consumer: StreamConsumer, instance: FunctionInstance, shardId: string, records: StreamRecord[]): Promise<void> {
     let pending = records;
     const maxAttempts = this.options.maxAttempts ?? 1 + STREAM_SETTINGS.maximumRetryAttempts;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const event = { Records: pending.map((record) => ({ ...record, eventSourceARN: this.options.streamArn })) } as DynamoDBStreamEvent;
       let failedIds: Set<string>;
+      let functionError = false;
       try {
-        const response = (await invokeOn(instance, () => consumer.handler(event, lambdaContext(consumer.name, instance.logStreamName)))) as
-          | DynamoDBBatchResponse
-          | undefined;
+        const response = (await invokeOn(instance, () => {
+          if (this.inOutage()) throw new Error('injected function outage (CHAOS_STREAM_OUTAGE_SECONDS)');
+          return consumer.handler(event, lambdaContext(consumer.name, instance.logStreamName));
+        })) as DynamoDBBatchResponse | undefined;
         failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       } catch {
+        functionError = true;
         failedIds = new Set(pending.map((record) => record.dynamodb?.SequenceNumber ?? ''));
       }
       pending = pending.filter((record) => failedIds.has(record.dynamodb?.SequenceNumber ?? ''));
       if (pending.length > 0 && attempt >= maxAttempts) {
+        if (functionError && this.inOutage()) this.outage.deadLettered++;
         this.deadLetters.push(...pending);
         this.options.onDeadLetter?.(pending);
+        await this.sendToDeadLetterQueue(streamInvocationRecord({ functionName: consumer.name, streamArn: this.options.streamArn, shardId, records: pending, attempts: attempt, functionError }));
         return;
       }
     }
   }
 
+  /** As Lambda's on-failure destination: one message per batch given up on. A failed send is logged, not retried. */
+  private async sendToDeadLetterQueue(record: ReturnType<typeof streamInvocationRecord>): Promise<void> {
+    const queueUrl = this.options.deadLetterQueueUrl ?? process.env.DEAD_LETTER_QUEUE_URL;
+    if (!queueUrl) return;
+    this.sqs ??= new SQSClient({
+      endpoint: process.env.SQS_ENDPOINT,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(record) }));
+      this.deadLetterMessages++;
+      console.error(`sent a batch of ${record.DDBStreamBatchInfo.batchSize} record(s) to the dead-letter queue`);
+    } catch (error) {
+      console.error('could not send to the dead-letter queue:', (error as Error).message);
+    }
+  }
+
+  /**
+   * Polls every `intervalMs` until stop(). With CHAOS_STREAM_OUTAGE_SECONDS set (npm run chaos),
+   * a SIGUSR2 to this process starts an outage of that many seconds (startOutage).
+   */
   start(intervalMs = 250): void {
     this.running = true;
+    const outageSeconds = Number(process.env.CHAOS_STREAM_OUTAGE_SECONDS ?? 0);
+    if (outageSeconds > 0) {
+      process.on('SIGUSR2', () => {
+        console.error(`[chaos] stream outage: every invocation fails for ${outageSeconds} s, and until ${OUTAGE_MIN_BATCHES} batches are dead-lettered`);
+        this.startOutage(outageSeconds * 1000, OUTAGE_MIN_BATCHES);
+      });
+    }
     this.loop = (async () => {
       while (this.running) {
         try {

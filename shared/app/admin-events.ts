@@ -7,8 +7,10 @@ import * as z from 'zod/mini';
 import { ConfigError, config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.js';
 import { logger } from '../logger.js';
-import { eventsByStatus, getEventItem, markForReplay } from '../store/admin-directory.js';
-import { deleteDeadLetters, receiveDeadLetters } from '../store/dead-letter-queue.js';
+import { eventsByStatus, getEventItem, markForReplay, rearmPendingEvent } from '../store/admin-directory.js';
+import { deleteDeadLetters, receiveDeadLetters, releaseDeadLetters, type StreamBatchRecord } from '../store/dead-letter-queue.js';
+import { inboxKeysInRange, mergedRanges } from '../store/stream-batches.js';
+import { getItemsByKey } from '../store/directory.js';
 
 export const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
 const connectionIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/));
@@ -70,8 +72,12 @@ export const replayRequestSchema = z.union([
 
 /** Per request, so one call stays well inside API Gateway's 30-second limit; `more` says to call again. */
 const MAX_EVENTS_PER_REPLAY = 500;
-const MAX_DEAD_LETTERS_PER_REPLAY = 100;
+/** Ten messages (one receive): each names up to 25 events to read back and re-arm, within one call's time. */
+const MAX_DEAD_LETTERS_PER_REPLAY = 10;
+/** A taken message is hidden this long: past the call's 30 s, so one whose call failed comes back soon. */
+const DEAD_LETTER_VISIBILITY_SECONDS = 60;
 const PARALLEL_REPLAYS = 10;
+const PARALLEL_REARMS = 25;
 
 type ReplayCounts = { replayed: number; alreadyPending: number; more: boolean };
 
@@ -97,21 +103,68 @@ async function replayFailedEvents(connectionId: string | undefined): Promise<Rep
   return counts;
 }
 
+/** Time one call gives to reading the dead-lettered batches back from the stream and re-arming their events (API Gateway allows 30 s in all). */
+const STREAM_READ_BUDGET_MS = 15_000;
+
+type ReceivedBatch = { receiptHandle: string; batch: StreamBatchRecord };
+
+/**
+ * The events of the dead-lettered batches that are still `pending`, read back from the stream
+ * (it keeps records 24 hours; overlapping batches of a shard are read once), put back to their
+ * processor, each event once however many batches name it. `expired`: batches the stream no
+ * longer holds; `unread`: those this call had no time left for (their messages go back).
+ */
+async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: number; expired: number; unread: ReceivedBatch[] }> {
+  const deadline = Date.now() + STREAM_READ_BUDGET_MS;
+  const found = new Map<string, { pk: string; sk: string }>();
+  let expired = 0;
+  const unread: ReceivedBatch[] = [];
+  const ranges = mergedRanges(received.map((letter) => ({ ...letter.batch, letter })));
+  for (const range of ranges) {
+    const eventKeys = Date.now() > deadline ? 'unfinished' : await inboxKeysInRange(range, deadline);
+    if (eventKeys === 'unfinished') unread.push(...range.batches.map((batch) => batch.letter));
+    else if (eventKeys === 'gone') expired += range.batches.length;
+    else for (const key of eventKeys) found.set(`${key.pk}|${key.sk}`, key);
+  }
+  // Most of a range's events were processed long ago: one batched read finds those still pending.
+  const eventKeys = (await getItemsByKey([...found.values()], true))
+    .filter((item) => item.status === 'pending' && typeof item.pk === 'string' && typeof item.sk === 'string')
+    .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
+  let rearmed = 0;
+  for (let start = 0; start < eventKeys.length; start += PARALLEL_REARMS) {
+    // Out of time: every batch goes back to the queue; re-arming again later is harmless (processing is idempotent).
+    if (Date.now() > deadline) return { rearmed, expired, unread: received };
+    const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REARMS).map(rearmPendingEvent));
+    rearmed += outcomes.filter(Boolean).length;
+  }
+  return { rearmed, expired, unread };
+}
+
 /**
  * Lambda's on-failure record names a stream batch (shard and sequence numbers), not the items
- * in it, and the stream keeps records for 24 hours only. What the batch stands for is on the
- * table: each failed attempt leaves its inbox event `failed` before the batch is dead-lettered.
- * So: take the messages first, then put every failed event back to pending, and only then
- * delete the messages — a message is never deleted before the events it stands for are pending
- * again. When this call could not replay them all, the messages stay and come back later.
+ * in it. Two cases: an attempt that ran and failed left its inbox event `failed` (the status
+ * index finds it); an attempt that never got that far (a timeout, a crash, the failure's own
+ * write failing) left it `pending`, and only the stream says which events those are. So: take
+ * the messages first; read each batch's records back from the stream and re-arm its events still
+ * pending; put every failed event back to pending; only then delete the messages — a message is
+ * never deleted before the events it stands for are pending again. A batch older than the
+ * stream's 24 hours is deleted after the failed events are replayed (its pending events, if
+ * any, wait for reconciliation). When this call could not do it all, `more` says to call again.
  */
 async function replayDeadLetters(queueUrl: string) {
-  const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY);
+  const letters = await receiveDeadLetters(queueUrl, MAX_DEAD_LETTERS_PER_REPLAY, DEAD_LETTER_VISIBILITY_SECONDS);
+  const batches = letters.flatMap((letter) => (letter.batch ? [{ receiptHandle: letter.receiptHandle, batch: letter.batch }] : []));
+  const { rearmed, expired, unread } = await rearmBatches(batches);
   const counts = await replayFailedEvents(undefined);
-  const batches = letters.filter((letter) => letter.batch !== undefined);
-  const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, batches.map((letter) => letter.receiptHandle));
+  const unreadHandles = new Set(unread.map((letter) => letter.receiptHandle));
+  const done = batches.filter((letter) => !unreadHandles.has(letter.receiptHandle)).map((letter) => letter.receiptHandle);
+  const deleted = counts.more ? 0 : await deleteDeadLetters(queueUrl, done);
+  // What this call had no time to read goes back to the queue now, for the next call.
+  if (unread.length > 0) await releaseDeadLetters(queueUrl, [...unreadHandles]).catch((error) => logger.warn('could not release dead-letter messages; they come back after their visibility timeout', { error: error as Error }));
   if (batches.length < letters.length) logger.warn('dead-letter messages that are not stream batch records were left in the queue', { count: letters.length - batches.length });
-  return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, ...counts };
+  if (expired > 0) logger.warn('dead-lettered batches no longer in the stream: only their failed events could be replayed', { count: expired });
+  const more = counts.more || unread.length > 0 || letters.length >= MAX_DEAD_LETTERS_PER_REPLAY;
+  return { source: 'dead-letter-queue', messages: letters.length, deleted, unrecognised: letters.length - batches.length, expired, rearmed, ...counts, more };
 }
 
 /** POST /admin/events/replay: replays in bulk and answers with counts. */

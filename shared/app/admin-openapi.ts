@@ -231,7 +231,7 @@ export const adminRouteDocs: RouteDocs = {
     description:
       'With `source: "dead-letter-queue"`, the messages taken from the queue are deleted only after every failed event is pending again; at most 500 events and 100 messages per call, `more: true` says to call again.',
     body: replayRequestSchema,
-    responses: { 202: { description: '`{connectionId, status}` or `{source, messages, deleted, unrecognised}`, with `{replayed, alreadyPending, more}`.' } },
+    responses: { 202: { description: '`{connectionId, status}` or `{source, messages, deleted, unrecognised, expired, rearmed}` (rearmed: events of the dead-lettered batches still pending, read back from the stream), with `{replayed, alreadyPending, more}`.' } },
   },
   'GET /admin/accounts/{accountId}': {
     operationId: 'getAccount',

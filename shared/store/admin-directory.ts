@@ -8,7 +8,7 @@ import type { Membership } from '../domain/memberships.js';
 import { documentClient, tableName } from './client.js';
 import { listConnectionIds } from './connections.js';
 import { getItemsByKey, membershipsByKey } from './directory.js';
-import { GSI1, keys } from './keys.js';
+import { ENTITY, GSI1, keys, type Key } from './keys.js';
 import { membershipAuditPut } from './audit.js';
 
 /** The users linked to this email through any connection. */
@@ -126,6 +126,32 @@ export async function getEventItem(connectionId: string, eventId: string): Promi
  * processors' filters take pending items on MODIFY), which is idempotent, so effects stay
  * exactly-once. Not while it is pending already.
  */
+/**
+ * Hands an event that is still `pending` to its processor again: a batch the stream gave up on
+ * whose attempts never recorded a failure (the function timed out or crashed, or the write of
+ * the failure failed too) leaves its events `pending`, and nothing else would bring them back.
+ * Touching the item is a MODIFY with status pending, which the stream's filter lets through.
+ * False when the event is no longer pending (processed since, or failed: replayed by status).
+ */
+export async function rearmPendingEvent(key: Key): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: 'attribute_exists(pk) AND entity = :inbox AND #status = :pending',
+        UpdateExpression: 'SET replayedAt = :now, attempts = :zero',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':inbox': ENTITY.inboxEvent, ':now': new Date().toISOString(), ':zero': 0 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
 export async function markForReplay(connectionId: string, eventId: string): Promise<boolean> {
   try {
     await documentClient.send(

@@ -3,7 +3,7 @@
  * destination puts there one invocation record per batch it gave up on. SQS_ENDPOINT points the
  * client at moto_server in tests; unset on AWS.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { clientOptions, config } from '../config.js';
 
@@ -71,4 +71,14 @@ export async function deleteDeadLetters(queueUrl: string, receiptHandles: string
     deleted += Successful?.length ?? 0;
   }
   return deleted;
+}
+
+/** Makes these messages visible again now (a later call takes them), ten per call; failures are left to the visibility timeout. */
+export async function releaseDeadLetters(queueUrl: string, receiptHandles: string[]): Promise<void> {
+  for (let start = 0; start < receiptHandles.length; start += 10) {
+    const chunk = receiptHandles.slice(start, start + 10);
+    await sqsClient.send(
+      new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((receiptHandle, index) => ({ Id: String(index), ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })) }),
+    );
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * POST /admin/events/replay against DynamoDB Local, its stream and moto_server's SQS: a
- * connection's failed events go back through their processor once; the dead-letter queue's
- * invocation records are consumed, and deleted only once their events are pending again.
+ * connection's failed events go back through their processor once; the invocation records the
+ * local stream sends to the dead-letter queue (as Lambda's on-failure destination) are consumed,
+ * their events (failed, or still pending after an outage) replayed, and the messages deleted
+ * only once those events are pending again.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalStream } from '../../scripts/lib/local-stream.js';
@@ -15,7 +17,7 @@ const queueUrl = await vi.hoisted(async () => {
   return QueueUrl ?? '';
 });
 
-const { GetQueueAttributesCommand, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+const { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } = await import('@aws-sdk/client-sqs');
 const { replayEvents } = await import('../../shared/app/admin-events.js');
 const { replayEventsRoute } = await import('../../shared/app/admin-ops-routes.js');
 const { sqsClient } = await import('../../shared/store/dead-letter-queue.js');
@@ -34,18 +36,28 @@ const SECRETS: Record<string, string> = { 'okta-a': SECRET_A1, 'okta-b': SECRET_
 /** An account each org serves in the test seed. */
 const ACCOUNTS: Record<string, string> = { 'okta-a': 'acme', 'okta-b': 'initech' };
 
-/** Deactivations of new members (of an account the org serves) whose commits fail on every attempt, until the stream gives up on them. */
-async function failedDeactivations(connectionId: string, count: number): Promise<string[]> {
+/** Deactivations of new members of an account the org serves (not delivered yet). */
+async function deactivationsOfNewMembers(connectionId: string, count: number) {
   const events = [];
   for (let index = 0; index < count; index++) {
     const email = `failing.${crypto.randomUUID().slice(0, 8)}@example.com`;
     await addSeedUser({ email, identities: [{ connectionId }], memberships: [{ accountId: ACCOUNTS[connectionId] ?? '', role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' }] });
     events.push(withUser(oktaLogEvent('okta-user-deactivate.json'), email));
   }
+  return events;
+}
+
+/** One delivery each: a delivery of several is stored in a transaction, which a fault would fail too. */
+async function deliverEach(connectionId: string, events: Awaited<ReturnType<typeof deactivationsOfNewMembers>>) {
+  for (const event of events) expect((await postToOktaHook(connectionId, oktaDelivery([event]), { authorization: SECRETS[connectionId] ?? '' })).statusCode).toBe(200);
+}
+
+/** Deactivations of new members whose commits fail on every attempt, until the stream gives up on them. */
+async function failedDeactivations(connectionId: string, count: number): Promise<string[]> {
+  const events = await deactivationsOfNewMembers(connectionId, count);
   for (const event of events) failWhenMentioning(['TransactWriteCommand', 'TransactWriteItemsCommand'], event.uuid);
   try {
-    // One delivery each: a delivery of several is stored in a transaction, which the fault would fail too.
-    for (const event of events) expect((await postToOktaHook(connectionId, oktaDelivery([event]), { authorization: SECRETS[connectionId] ?? '' })).statusCode).toBe(200);
+    await deliverEach(connectionId, events);
     await processUntilSettled(stream, connectionId, events.map((event) => event.uuid));
     for (let pass = 0; pass < 8; pass++) await stream.drain();
   } finally {
@@ -57,26 +69,6 @@ async function failedDeactivations(connectionId: string, count: number): Promise
 
 async function auditEntriesOf(eventId: string) {
   return (await itemsOf('Audit')).filter((entry) => entry.eventId === eventId);
-}
-
-/** What Lambda's on-failure destination sends for a batch it gave up on (Lambda developer guide, DynamoDB invocation record). */
-function invocationRecordOf(records: LocalStream['deadLetters']): string {
-  const sequenceNumbers = records.map((record) => record.dynamodb?.SequenceNumber ?? '');
-  return JSON.stringify({
-    requestContext: { requestId: crypto.randomUUID(), functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:sso-sync-test-process-okta-events', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    version: '1.0',
-    timestamp: new Date().toISOString(),
-    DDBStreamBatchInfo: {
-      shardId: 'shardId-00000001573689847184-864758bb',
-      startSequenceNumber: sequenceNumbers[0],
-      endSequenceNumber: sequenceNumbers.at(-1),
-      approximateArrivalOfFirstRecord: new Date().toISOString(),
-      approximateArrivalOfLastRecord: new Date().toISOString(),
-      batchSize: records.length,
-      streamArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/sso-sync-test/stream/2026-01-01T00:00:00.000',
-    },
-  });
 }
 
 async function messagesInQueue(): Promise<{ visible: number; inFlight: number }> {
@@ -105,16 +97,18 @@ describe('POST /admin/events/replay', () => {
     for (const eventId of ofA) expect(await auditEntriesOf(eventId)).toHaveLength(1);
   });
 
-  it('consumes the dead-letter queue: the failed events are replayed, then their messages deleted; other messages stay', async () => {
-    const deadLettersBefore = stream.deadLetters.length;
+  it('consumes the dead-letter queue the stream sent its failed batches to: the failed events are replayed, then the messages deleted; other messages stay', async () => {
+    const sentBefore = stream.deadLetterMessages;
     const eventIds = await failedDeactivations('okta-b', 2);
-    const deadLettered = stream.deadLetters.slice(deadLettersBefore);
-    expect(deadLettered.length).toBeGreaterThan(0);
-    await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: invocationRecordOf(deadLettered) }));
+    // The local stream sent each batch it gave up on as Lambda's on-failure destination does.
+    expect(stream.deadLetterMessages).toBeGreaterThan(sentBefore);
+    const sent = stream.deadLetterMessages; // this test's and the previous one's
+    expect(await messagesInQueue()).toEqual({ visible: sent, inFlight: 0 });
     await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'not an invocation record' }));
 
     const answer = await replayEventsRoute.handle({ params: {}, query: {}, header: () => undefined, body: { source: 'dead-letter-queue' }, principal: { sub: 'admin', username: 'admin' } });
-    expect(answer).toMatchObject({ status: 202, body: { source: 'dead-letter-queue', messages: 2, deleted: 1, unrecognised: 1, alreadyPending: 0, more: false } });
+    // Their events were failed, not pending: the status index replays them, the stream re-arms none.
+    expect(answer).toMatchObject({ status: 202, body: { source: 'dead-letter-queue', messages: sent + 1, deleted: sent, unrecognised: 1, expired: 0, rearmed: 0, alreadyPending: 0, more: false } });
     expect((answer.body as { replayed: number }).replayed).toBeGreaterThanOrEqual(eventIds.length);
     for (const eventId of eventIds) expect(await storedInboxItem('okta-b', eventId)).toMatchObject({ status: 'pending' });
     expect(await messagesInQueue()).toEqual({ visible: 0, inFlight: 1 });
@@ -124,6 +118,46 @@ describe('POST /admin/events/replay', () => {
       expect(await storedInboxItem('okta-b', eventId)).toMatchObject({ status: 'applied' });
       expect(await auditEntriesOf(eventId)).toHaveLength(1);
     }
+  });
+
+  it('brings back the events of a batch whose every attempt failed before anything was recorded (an outage): read back from the stream, applied once the fault is gone', async () => {
+    const sentBefore = stream.deadLetterMessages;
+    const events = await deactivationsOfNewMembers('okta-a', 3);
+    stream.startOutage(60_000);
+    try {
+      await deliverEach('okta-a', events);
+      for (let pass = 0; pass < 4; pass++) await stream.drain();
+    } finally {
+      stream.startOutage(0);
+    }
+    const eventIds = events.map((event) => event.uuid);
+    // Nothing ran, so nothing marked them failed: only the dead-letter queue knows of them.
+    for (const eventId of eventIds) expect(await storedInboxItem('okta-a', eventId)).toMatchObject({ status: 'pending', attempts: 0 });
+    const sent = stream.deadLetterMessages - sentBefore;
+    expect(sent).toBeGreaterThan(0);
+    const { Messages } = await sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    const record = JSON.parse(Messages?.[0]?.Body ?? '{}') as Record<string, Record<string, unknown>>;
+    expect(record.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3, functionArn: expect.stringContaining(':function:process-okta-events') });
+    expect(record.responseContext).toMatchObject({ functionError: 'Unhandled' });
+    expect(record.DDBStreamBatchInfo).toMatchObject({
+      shardId: expect.any(String),
+      startSequenceNumber: expect.any(String),
+      endSequenceNumber: expect.any(String),
+      approximateArrivalOfFirstRecord: expect.any(String),
+      batchSize: expect.any(Number),
+      streamArn: expect.stringContaining('/stream/'),
+    });
+
+    const answer = await replayEventsRoute.handle({ params: {}, query: {}, header: () => undefined, body: { source: 'dead-letter-queue' }, principal: { sub: 'admin', username: 'admin' } });
+    expect(answer).toMatchObject({ status: 202, body: { source: 'dead-letter-queue', messages: sent, deleted: sent, unrecognised: 0, expired: 0, more: false } });
+    expect((answer.body as { rearmed: number }).rearmed).toBe(eventIds.length);
+    await processUntilSettled(stream, 'okta-a', eventIds);
+    for (const eventId of eventIds) {
+      expect(await storedInboxItem('okta-a', eventId)).toMatchObject({ status: 'applied' });
+      expect(await auditEntriesOf(eventId)).toHaveLength(1);
+    }
+    // A second replay finds nothing: the messages are gone and nothing is pending or failed.
+    expect(await replayEvents({ source: 'dead-letter-queue' })).toMatchObject({ messages: 0, rearmed: 0, replayed: 0 });
   });
 
   it('refuses a body that is neither form', async () => {

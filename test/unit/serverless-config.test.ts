@@ -277,14 +277,18 @@ describe('least privilege: every grant names its resources', () => {
     }
   });
 
-  it('grants DynamoDB actions on the table and its indexes by name, never on every index', () => {
+  it('grants DynamoDB actions on the table and its indexes by name, never on every index; stream reads on its stream only', () => {
     const indexNames = (table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
     const allowed = ['${Table.Arn}', ...indexNames.map((name) => `\${Table.Arn}/index/${name}`)];
+    const streamReads = ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'];
     const dynamo = allStatements().filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const { owner, statement } of dynamo) {
-      for (const arn of arnTexts(statement.Resource)) expect(allowed, owner).toContain(arn);
+      const readsStream = actionsOf(statement).every((action) => streamReads.includes(action));
+      for (const arn of arnTexts(statement.Resource)) expect(readsStream ? ['${Table.StreamArn}'] : allowed, owner).toContain(arn);
     }
+    // Only the admin API reads the stream itself (POST /admin/events/replay, dead-lettered batches).
+    expect(dynamo.filter(({ statement }) => actionsOf(statement).some((action) => streamReads.includes(action))).map(({ owner }) => owner)).toEqual(['admin-api']);
   });
 
   it('lets functions use only the secrets under the stage\'s own name prefix: read them, or (admin-api) create and delete app client secrets', () => {
