@@ -60,7 +60,11 @@ function slotsOf(value: Json, into: Slot[] = []): Slot[] {
   return into;
 }
 
-function apply(document: Json, change: Mutation): Json {
+function apply(document: Json, mutation: Mutation): Json {
+  // A copy of the value: fc.constantFrom hands out the same `{}` and `[]` every time, so two
+  // mutations of one case could insert one object into itself (a cycle), and a case could change
+  // the constant for the cases after it.
+  const change = { ...mutation, value: structuredClone(mutation.value) };
   const slots = slotsOf(document);
   const slot = slots[change.at % Math.max(slots.length, 1)];
   if (!slot) return change.kind === 'delete' ? {} : change.value;
