@@ -8,7 +8,7 @@
  * the request event's id, the outcome on the event, Cognito sign-out of who has no access left.
  */
 import { grantingGroupsByAccount, type ReconcileRemoval } from '../domain/graph-deprovision.js';
-import type { EventOutcome } from '../domain/memberships.js';
+import { removedByIdp, type EventOutcome } from '../domain/memberships.js';
 import { GROUP_REMOVAL_REASON, planOktaReconcile, type OktaReconcileRemoval, type OktaUserState } from '../domain/okta-reconcile.js';
 import { oktaDirectory, type OktaDirectory } from '../idp/okta-directory.js';
 import { secretValue } from '../idp/secrets.js';
@@ -95,6 +95,8 @@ export async function oktaReconcileDiff(connection: PollableConnection, options:
   const linked = (await linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, oktaUserId: subject }));
   const memberships = await membershipsIn(linked, servedAccountIds);
   const activeMemberships = memberships.filter((membership) => membership.status === 'active');
+  // What a group re-add could give back: a removal of the person found now covers it too.
+  const groupRemovedMemberships = memberships.filter((membership) => removedByIdp(membership) && membership.removal === 'group');
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
   const observedAt = new Date().toISOString();
   const oktaIdOf = new Map(linked.map(({ userId, oktaUserId }) => [userId, oktaUserId]));
@@ -107,12 +109,12 @@ export async function oktaReconcileDiff(connection: PollableConnection, options:
     return linked.filter(({ userId }) => removed.has(userId)).map(({ userId, oktaUserId }) => ({ userId, objectId: oktaUserId }));
   };
   const base = { connectionId, observedAt, groups: names.length, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removedEarlier };
-  // With no active membership to judge, Okta is not asked at all.
-  if (activeMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], revoke: revokeOf([]), oktaRequests: 0 };
+  // With no membership to judge (active, or one a group re-add could give back), Okta is not asked at all.
+  if (activeMemberships.length === 0 && groupRemovedMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], revoke: revokeOf([]), oktaRequests: 0 };
 
   const okta = options.directory ?? oktaDirectory(connection.orgUrl, await read('the API token', () => secretValue(connection.oktaApiTokenRef)));
   const { members, missingGroups } = await membersByGroupName(okta, names, progress, connectionId);
-  const input = { grants, servedAccountIds, members, linked, activeMemberships, deprovisionOnSuspend: connection.deprovisionOnSuspend !== false };
+  const input = { grants, servedAccountIds, members, linked, activeMemberships, groupRemovedMemberships, deprovisionOnSuspend: connection.deprovisionOnSuspend !== false };
   const { usersToCheck } = planOktaReconcile(input);
   const userStates = new Map<string, OktaUserState>();
   for (const oktaUserId of usersToCheck) userStates.set(oktaUserId, await read(`user ${oktaUserId}`, () => okta.userState(oktaUserId)));

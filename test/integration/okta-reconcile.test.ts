@@ -21,8 +21,12 @@ import { oktaReconcileDiff } from '../../shared/app/okta-reconcile.js';
 import { storeReconcileRequest } from '../../shared/store/graph-inbox.js';
 import { handler as reconcileSchedule } from '../../functions/reconcile.js';
 import { cognitoClient } from '../../shared/idp/cognito.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
 import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
 import { clearFaults, failTimesWhenMentioning } from '../helpers/faults.js';
+import { oktaDelivery, oktaLogEvent, withGroup, withUser } from '../helpers/fixtures.js';
+import { postToOktaHook } from '../helpers/okta.js';
+import { processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 
 const run = promisify(execFile);
 const TOKEN_REF = `sso-sync/test-reconcile-${crypto.randomUUID().slice(0, 8)}/okta-a/okta-api-token`;
@@ -361,3 +365,33 @@ describe('an Okta reconciliation that crashed after its soft-deletes, before sig
   });
 });
 
+describe('Okta reconciliation finds a person deactivated whose membership a group removal took earlier', () => {
+  it('records that membership\'s removal as one of the person, so a later group re-add does not give it back', async () => {
+    const user = await oktaUser('group.then.deactivated');
+    // First run: in Finance-Approvers only (acme), so globex goes as a group removal.
+    oktaGroups({ 'Finance-Approvers': [[user]], 'Payroll-Admins': [[]] });
+    okta.setUser(user.oktaId, { status: 'ACTIVE' });
+    const first = await scheduledRun();
+    expect(await statuses(user)).toEqual({ acme: 'active', globex: 'deleted', initech: 'active' });
+    expect(await removalOf(user, 'globex')).toBe('group');
+    expect(await auditOf(first.eventId)).toHaveLength(1);
+
+    // Then Okta deactivates the person (still listed in Finance-Approvers, as DEPROVISIONED).
+    okta.setUser(user.oktaId, { status: 'DEPROVISIONED' });
+    const second = await scheduledRun();
+    expect(await statuses(user)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect(await removalOf(user, 'acme')).toBe('user');
+    // The earlier group removal is now one of the person: no access change, nothing audited for it.
+    expect(await removalOf(user, 'globex')).toBe('user');
+    const globex = await membership(user.email, 'globex');
+    expect(globex).toMatchObject({ status: 'deleted', eventId: first.eventId, reason: 'reconcile: in no Okta group that grants access', changedBy: 'idp' });
+    expect((await auditOf(second.eventId)).map((entry) => `${entry.action} ${entry.accountId}`)).toEqual(['membership.soft_deleted acme']);
+
+    // A group re-add for Payroll-Admins (acme and globex) now gives nothing back.
+    const readd = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json', { eventType: 'group.user_membership.add' }), user.email), 'Payroll-Admins');
+    expect((await postToOktaHook('okta-a', oktaDelivery([readd]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    await processUntilSettled(stream, 'okta-a', [readd.uuid]);
+    expect((await getInboxEvent('okta-a', readd.uuid))?.status).toBe('skipped');
+    expect(await statuses(user)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+  });
+});
