@@ -8,7 +8,7 @@ import { dynamoClient } from '../../shared/store/client.js';
 type CommandRule = {
   commandNames: string[];
   matches: (input: unknown) => boolean;
-  effect: { fail: true; times?: number } | { waitFor: Promise<unknown>; onHold: () => void };
+  effect: { fail: true; times?: number; skip?: number } | { waitFor: Promise<unknown>; onHold: () => void };
 };
 
 const failures = new Map<string, number>();
@@ -31,6 +31,10 @@ function install(): void {
       }
       for (const rule of rules.filter((candidate) => candidate.commandNames.includes(commandName) && candidate.matches(args.input))) {
         if ('fail' in rule.effect) {
+          if (rule.effect.skip) {
+            rule.effect.skip -= 1;
+            continue;
+          }
           if (rule.effect.times === 0) continue;
           if (rule.effect.times !== undefined) rule.effect.times -= 1;
           throw injectedFailure(commandName);
@@ -56,10 +60,10 @@ export function failWhenMentioning(commandNames: string[], text: string): void {
   rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true } });
 }
 
-/** The next `times` calls of these commands whose input mentions `text` fail; later ones go through. */
-export function failTimesWhenMentioning(commandNames: string[], text: string, times: number): void {
+/** After `skip` calls of these commands whose input mentions `text` went through, the next `times` fail; later ones go through. */
+export function failTimesWhenMentioning(commandNames: string[], text: string, times: number, skip = 0): void {
   install();
-  rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true, times } });
+  rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true, times, skip } });
 }
 
 /**
