@@ -105,11 +105,6 @@ export async function membershipsIn(users: readonly { userId: string }[], accoun
   return membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
 }
 
-/** The active memberships of these users in these accounts, read strongly (the removals' plan is made from them). */
-export async function activeMembershipsIn(users: readonly { userId: string }[], accountIds: readonly string[]): Promise<Membership[]> {
-  return (await membershipsIn(users, accountIds)).filter((membership) => membership.status === 'active');
-}
-
 /** Soft-deleted by this event itself, on an earlier attempt of it (none without an event). */
 export const removedBy = (eventId: string | undefined) => (membership: Membership): boolean =>
   eventId !== undefined && membership.status === 'deleted' && membership.eventId === eventId;

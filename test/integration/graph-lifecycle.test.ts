@@ -223,7 +223,8 @@ describe('an Entra reconciliation that crashed after its soft-deletes, before si
     );
     let event: Record<string, unknown> | undefined;
     try {
-      const { eventId } = await storeReconcileRequest({ connectionId: 'entra-a', trigger: 'schedule', receivedAt: new Date(), retentionDays: 1 });
+      // A trigger of its own: a schedule run of this minute (an earlier test's) has the same event id.
+      const { eventId } = await storeReconcileRequest({ connectionId: 'entra-a', trigger: 'crash-test', receivedAt: new Date(), retentionDays: 1 });
       event = (await settledEvents('reconcile')).find((candidate) => candidate.eventId === eventId);
     } finally {
       clearFaults();
