@@ -7,8 +7,8 @@
  * the same path as Entra's reconciliation (applyReconciliation): an audit entry per effect under
  * the request event's id, the outcome on the event, Cognito sign-out of who has no access left.
  */
-import { grantingGroupsByAccount } from '../domain/graph-deprovision.js';
-import type { EventOutcome } from '../domain/memberships.js';
+import { grantingGroupsByAccount, type ReconcileRemoval } from '../domain/graph-deprovision.js';
+import { removedByIdp, type EventOutcome } from '../domain/memberships.js';
 import { GROUP_REMOVAL_REASON, planOktaReconcile, type OktaReconcileRemoval, type OktaUserState } from '../domain/okta-reconcile.js';
 import { oktaDirectory, type OktaDirectory } from '../idp/okta-directory.js';
 import { secretValue } from '../idp/secrets.js';
@@ -16,7 +16,7 @@ import type { InboxEventRef } from '../store/deprovision.js';
 import { linkedUsers } from '../store/directory.js';
 import { ssoConfigsServedBy } from '../store/sso-configs.js';
 import type { PollableConnection } from './okta-log-poller.js';
-import { activeMembershipsIn, applyReconciliation, ReconcileFetchError } from './reconcile-connection.js';
+import { applyReconciliation, membershipsIn, ReconcileFetchError, removedBy } from './reconcile-connection.js';
 
 export type OktaReconcileDiff = {
   connectionId: string;
@@ -31,13 +31,23 @@ export type OktaReconcileDiff = {
   /** Users whose status was read (left out of an account's granting groups). */
   usersChecked: number;
   removals: OktaReconcileRemoval[];
+  /**
+   * Memberships the same event (Options' eventId) soft-deleted on an earlier attempt: nothing to
+   * write, but their users are signed out if left with no access (see ReconcileDiff).
+   */
+  removedEarlier: ReconcileRemoval[];
   /** Every Okta id linked to a user with removals: each one's Cognito user is signed out if left with no access. */
   revoke: Array<{ userId: string; objectId: string }>;
   /** Okta API requests the run made: group pages + one per checked user (+ retried 429s). */
   oktaRequests: number;
 };
 
-type Options = { onProgress?: (message: string) => void; directory?: OktaDirectory };
+type Options = {
+  onProgress?: (message: string) => void;
+  directory?: OktaDirectory;
+  /** The event the reconciliation runs for: what it soft-deleted on an earlier attempt comes back in removedEarlier. */
+  eventId?: string;
+};
 
 async function read<T>(what: string, reading: () => Promise<T>): Promise<T> {
   try {
@@ -83,25 +93,35 @@ export async function oktaReconcileDiff(connection: PollableConnection, options:
   progress(`${connectionId}: ${servedAccountIds.length} account(s), ${names.length} granting group(s)`);
 
   const linked = (await linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, oktaUserId: subject }));
-  const activeMemberships = await activeMembershipsIn(linked, servedAccountIds);
+  const memberships = await membershipsIn(linked, servedAccountIds);
+  const activeMemberships = memberships.filter((membership) => membership.status === 'active');
+  // What a group re-add could give back: a removal of the person found now covers it too.
+  const groupRemovedMemberships = memberships.filter((membership) => removedByIdp(membership) && membership.removal === 'group');
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
   const observedAt = new Date().toISOString();
-  const base = { connectionId, observedAt, groups: names.length, linkedUsers: linked.length, activeMemberships: activeMemberships.length };
-  // With no active membership to judge, Okta is not asked at all.
-  if (activeMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], revoke: [], oktaRequests: 0 };
+  const oktaIdOf = new Map(linked.map(({ userId, oktaUserId }) => [userId, oktaUserId]));
+  const removedEarlier = memberships
+    .filter(removedBy(options.eventId))
+    .flatMap(({ userId, accountId }) => (oktaIdOf.has(userId) ? [{ userId, objectId: oktaIdOf.get(userId) as string, accountId }] : []));
+  /** Every Okta id linked to a user with removals (now or on an earlier attempt of the event). */
+  const revokeOf = (removals: readonly { userId: string }[]) => {
+    const removed = new Set([...removals, ...removedEarlier].map(({ userId }) => userId));
+    return linked.filter(({ userId }) => removed.has(userId)).map(({ userId, oktaUserId }) => ({ userId, objectId: oktaUserId }));
+  };
+  const base = { connectionId, observedAt, groups: names.length, linkedUsers: linked.length, activeMemberships: activeMemberships.length, removedEarlier };
+  // With no membership to judge (active, or one a group re-add could give back), Okta is not asked at all.
+  if (activeMemberships.length === 0 && groupRemovedMemberships.length === 0) return { ...base, missingGroups: [], usersChecked: 0, removals: [], revoke: revokeOf([]), oktaRequests: 0 };
 
   const okta = options.directory ?? oktaDirectory(connection.orgUrl, await read('the API token', () => secretValue(connection.oktaApiTokenRef)));
   const { members, missingGroups } = await membersByGroupName(okta, names, progress, connectionId);
-  const input = { grants, servedAccountIds, members, linked, activeMemberships, deprovisionOnSuspend: connection.deprovisionOnSuspend !== false };
+  const input = { grants, servedAccountIds, members, linked, activeMemberships, groupRemovedMemberships, deprovisionOnSuspend: connection.deprovisionOnSuspend !== false };
   const { usersToCheck } = planOktaReconcile(input);
   const userStates = new Map<string, OktaUserState>();
   for (const oktaUserId of usersToCheck) userStates.set(oktaUserId, await read(`user ${oktaUserId}`, () => okta.userState(oktaUserId)));
   if (usersToCheck.length > 0) progress(`${connectionId}: checked the status of ${usersToCheck.length} user(s) in no granting group`);
   const { removals } = planOktaReconcile({ ...input, userStates });
   progress(`${connectionId}: ${removals.length} membership(s) to remove`);
-  const removed = new Set(removals.map(({ userId }) => userId));
-  const revoke = linked.filter(({ userId }) => removed.has(userId)).map(({ userId, oktaUserId }) => ({ userId, objectId: oktaUserId }));
-  return { ...base, missingGroups, usersChecked: usersToCheck.length, removals, revoke, oktaRequests: okta.requests };
+  return { ...base, missingGroups, usersChecked: usersToCheck.length, removals, revoke: revokeOf(removals), oktaRequests: okta.requests };
 }
 
 function summaryOf(diff: OktaReconcileDiff): string {
@@ -117,6 +137,7 @@ export function applyOktaReconcileDiff(event: InboxEventRef, diff: OktaReconcile
     summary: summaryOf(diff),
     disableOnDeprovision: options.disableOnDeprovision,
     revoke: diff.revoke,
+    removedEarlier: diff.removedEarlier,
     time: diff.observedAt,
     // Each removal carries its own scope and reason; these are never used.
     reason: GROUP_REMOVAL_REASON,
@@ -125,5 +146,5 @@ export function applyOktaReconcileDiff(event: InboxEventRef, diff: OktaReconcile
 }
 
 export async function oktaReconcileConnection(connection: PollableConnection, event: InboxEventRef, options: { disableOnDeprovision: boolean }): Promise<EventOutcome> {
-  return applyOktaReconcileDiff(event, await oktaReconcileDiff(connection), options);
+  return applyOktaReconcileDiff(event, await oktaReconcileDiff(connection, { eventId: event.eventId }), options);
 }

@@ -57,8 +57,11 @@ async function processIntent(event: GraphInboxEvent, connection: Connection, int
       if (intent.kind === 'checkUser') {
         // Skip the Graph call when there is nothing the answer could change: no active membership,
         // and none that a removal of the person would still mark as such (so no re-add restores it).
+        // One this event deleted on an earlier attempt counts: the retry still owes its sign-out.
         const concerned = (await membershipsOfUser(userId)).filter(
-          (m) => accountIds.includes(m.accountId) && (m.status === 'active' || !(removedByIdp(m) && m.removal === 'user')),
+          (m) =>
+            accountIds.includes(m.accountId) &&
+            (m.status === 'active' || !(removedByIdp(m) && m.removal === 'user') || (m.status === 'deleted' && m.eventId === event.eventId)),
         );
         if (concerned.length === 0) return finish(event, skipped('the user has no active membership in the accounts this connection serves'));
         const graph = await directoryFor(connection);
@@ -160,11 +163,14 @@ async function processGroupChange(
     accountIds,
     users: candidates,
     deletedGroups: intent.kind === 'groupDeleted' ? [intent.groupId] : [],
+    eventId: event.eventId,
     },
   });
-  if (diff.activeMemberships === 0) return unlessReAdded(skipped('no user concerned has an active membership this group grants'));
+  // What an earlier attempt of this event soft-deleted still owes its sign-outs (it may have crashed before them).
+  const earlier = diff.removedEarlier.length > 0;
+  if (diff.activeMemberships === 0 && !earlier) return unlessReAdded(skipped('no user concerned has an active membership this group grants'));
   const unlinkedNote = unlinked > 0 ? `; ${unlinked} removed member(s) never signed in through this connection, skipped` : '';
-  if (diff.removals.length === 0) {
+  if (diff.removals.length === 0 && !earlier) {
     return unlessReAdded(skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
   }
   const reason =
@@ -174,6 +180,7 @@ async function processGroupChange(
     reason,
     removal: 'group',
     alsoRestore: reAdds,
+    removedEarlier: diff.removedEarlier,
     describe: (detail) => `${detail}${unlinkedNote}`,
     disableOnDeprovision: settings.disableOnDeprovision,
   });

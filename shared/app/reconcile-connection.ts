@@ -26,6 +26,11 @@ export type CheckScope = {
   users?: readonly LinkedUser[];
   /** Groups known to be gone (a `deleted` notification): not fetched, they grant nobody. */
   deletedGroups?: readonly string[];
+  /**
+   * The event the check runs for: memberships it soft-deleted on an earlier attempt (a retry
+   * after a crash before the sign-outs) come back in `removedEarlier`.
+   */
+  eventId?: string;
 };
 
 export type ReconcileDiff = {
@@ -38,6 +43,12 @@ export type ReconcileDiff = {
   linkedUsers: number;
   activeMemberships: number;
   removals: ReconcileRemoval[];
+  /**
+   * Memberships the same event (CheckScope's eventId) soft-deleted on an earlier attempt: nothing
+   * to write, but their users are signed out if left with no access (the attempt may have
+   * crashed between its commit and the sign-outs, and no repair marker says so).
+   */
+  removedEarlier: ReconcileRemoval[];
   /** Memberships of users in no granting group directly, kept because Graph has them in one through a nested group. */
   keptThroughNestedGroups: number;
 };
@@ -86,11 +97,17 @@ async function withoutNestedMembers(
   return { removals, kept: candidates.length - removals.length };
 }
 
-/** The active memberships of these users in these accounts, read strongly (the removals' plan is made from them). */
-export async function activeMembershipsIn(users: readonly { userId: string }[], accountIds: readonly string[]): Promise<Membership[]> {
-  const memberships = await membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
-  return memberships.filter((membership) => membership.status === 'active');
+/**
+ * The memberships of these users in these accounts, read strongly (the removals' plan is made
+ * from the active ones): one BatchGetItem per 100 keys, the same read whatever their status.
+ */
+export async function membershipsIn(users: readonly { userId: string }[], accountIds: readonly string[]): Promise<Membership[]> {
+  return membershipsByKey(users.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
 }
+
+/** Soft-deleted by this event itself, on an earlier attempt of it (none without an event). */
+export const removedBy = (eventId: string | undefined) => (membership: Membership): boolean =>
+  eventId !== undefined && membership.status === 'deleted' && membership.eventId === eventId;
 
 /** Reads everything and computes the diff; writes nothing. Throws a ReconcileFetchError if any Graph fetch fails. */
 export async function reconcileDiff(
@@ -109,7 +126,12 @@ export async function reconcileDiff(
   const linked: LinkedUser[] = scope.users
     ? [...scope.users]
     : (await linkedUsers(connectionId)).map(({ userId, subject }) => ({ userId, objectId: subject }));
-  const activeMemberships = await activeMembershipsIn(linked, [...grants.keys()]);
+  const memberships = await membershipsIn(linked, [...grants.keys()]);
+  const activeMemberships = memberships.filter((membership) => membership.status === 'active');
+  const objectIdOf = new Map(linked.map((user) => [user.userId, user.objectId]));
+  const removedEarlier = memberships
+    .filter(removedBy(scope.eventId))
+    .flatMap(({ userId, accountId }) => (objectIdOf.has(userId) ? [{ userId, objectId: objectIdOf.get(userId) as string, accountId }] : []));
   progress(`${connectionId}: ${linked.length} linked user(s), ${activeMemberships.length} active membership(s)`);
 
   const observedAt = new Date().toISOString();
@@ -139,6 +161,7 @@ export async function reconcileDiff(
     linkedUsers: linked.length,
     activeMemberships: activeMemberships.length,
     removals,
+    removedEarlier,
     keptThroughNestedGroups: kept,
   };
 }
@@ -159,8 +182,14 @@ export type RemovalOptions = {
   alsoRestore?: IdpChangePlan;
   /** After the commit, also disable the Cognito user of someone left with no access (DISABLE_ON_DEPROVISION). */
   disableOnDeprovision: boolean;
-  /** Whose Cognito users to sign out if left with no access: by default each removal's user and id. */
+  /** Whose Cognito users to sign out if left with no access: by default each removal's (and removedEarlier's) user and id. */
   revoke?: readonly LinkedUser[];
+  /**
+   * Memberships this same event soft-deleted on an earlier attempt (ReconcileDiff's
+   * removedEarlier): counted in the outcome again (appliedEarlier, nothing written) and their
+   * users signed out if left with no access.
+   */
+  removedEarlier?: readonly ReconcileRemoval[];
 };
 
 const pairKey = ({ userId, accountId }: { userId: string; accountId: string }) => `${userId}\u0000${accountId}`;
@@ -193,8 +222,14 @@ export async function applyRemovals(
   options: RemovalOptions,
 ): Promise<EventOutcome> {
   // Exactly the (user, account) pairs to remove, read strongly: the plan's conditions are built on them.
-  const current = await membershipsByKey(removals.map(({ userId, accountId }) => ({ userId, accountId })));
-  const removalPlan = planRemovals(event, removals, current, options);
+  const earlier = options.removedEarlier ?? [];
+  const read = await membershipsByKey([...removals, ...earlier].map(({ userId, accountId }) => ({ userId, accountId })));
+  const toRemove = new Set(removals.map(pairKey));
+  const current = read.filter((membership) => toRemove.has(pairKey(membership)));
+  // Still as this event left them: nothing to write, but they are its effects (the outcome names them).
+  const appliedEarlier = read.filter((membership) => !toRemove.has(pairKey(membership)) && removedBy(event.eventId)(membership));
+  const ownPlan = planRemovals(event, removals, current, options);
+  const removalPlan = appliedEarlier.length > 0 ? mergePlans(ownPlan, { softDeletes: [], appliedEarlier, stale: [], alreadyDeleted: [] }) : ownPlan;
   // A re-add in the same notification: its restores are effects of the same event (a restore
   // needs a deleted membership, a removal an active one, so they never touch the same item).
   const plan = options.alsoRestore ? mergePlans(removalPlan, options.alsoRestore) : removalPlan;
@@ -215,7 +250,8 @@ async function revokeLeavers(event: InboxEventRef, users: readonly LinkedUser[],
 /** applyRemovals, then sign out of Cognito those removed who have no access left. */
 export async function removeAndRevoke(event: InboxEventRef, removals: readonly ReconcileRemoval[], options: RemovalOptions): Promise<EventOutcome> {
   const outcome = await applyRemovals(event, removals, options);
-  const users = options.revoke ?? [...new Map(removals.map(({ userId, objectId }) => [`${userId}\u0000${objectId}`, { userId, objectId }])).values()];
+  const everyRemoval = [...removals, ...(options.removedEarlier ?? [])];
+  const users = options.revoke ?? [...new Map(everyRemoval.map(({ userId, objectId }) => [`${userId}\u0000${objectId}`, { userId, objectId }])).values()];
   await revokeLeavers(event, users, options.disableOnDeprovision);
   return outcome;
 }
@@ -236,7 +272,8 @@ export async function applyReconciliation(
   options: Omit<RemovalOptions, 'describe' | 'alsoRestore'> & { summary: string },
 ): Promise<EventOutcome> {
   const { summary, ...removalOptions } = options;
-  if (removals.length === 0) {
+  // A retry of an event whose first attempt committed its removals: they still get their sign-outs.
+  if (removals.length === 0 && (options.removedEarlier ?? []).length === 0) {
     const outcome: EventOutcome = { status: 'applied', detail: `${summary}: nothing to remove` };
     await applyPlannedEvent({ event, outcome });
     return outcome;
@@ -252,9 +289,10 @@ export async function applyReconcileDiff(event: InboxEventRef, diff: ReconcileDi
     time: diff.observedAt,
     reason: 'reconcile: in no Entra group that grants access',
     removal: 'group',
+    removedEarlier: diff.removedEarlier,
   });
 }
 
 export async function reconcileConnection(connection: Connection, event: InboxEventRef, options: { disableOnDeprovision: boolean; note?: string }): Promise<EventOutcome> {
-  return applyReconcileDiff(event, await reconcileDiff(connection), options);
+  return applyReconcileDiff(event, await reconcileDiff(connection, { scope: { eventId: event.eventId } }), options);
 }

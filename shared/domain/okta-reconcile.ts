@@ -10,6 +10,10 @@
  *   (one GET per candidate user, never per linked user) and then decides. Gone (404),
  *   deactivated or suspended: every membership goes as a removal of the person; otherwise the
  *   accounts they left go as a group removal.
+ * - A removal of the person also covers their memberships an earlier group removal took
+ *   (`groupRemovedMemberships`): recorded as a removal of the person (no access change), as an
+ *   Okta deactivation event records it, so a later group re-add cannot give them back. A user
+ *   with only such memberships is judged by a group listing's status alone (no GET for them).
  *
  * planOktaReconcile is called once without user states (it names the users to read) and once
  * with them (it gives the removals).
@@ -44,6 +48,11 @@ export type OktaReconcileInput = {
   linked: readonly OktaLinkedUser[];
   /** Active memberships of linked users in the served accounts. */
   activeMemberships: readonly { userId: string; accountId: string }[];
+  /**
+   * Memberships of linked users in the served accounts that the IdP soft-deleted for a group
+   * reason (`removal: group`, which a group re-add gives back): a removal of the person covers them too.
+   */
+  groupRemovedMemberships?: readonly { userId: string; accountId: string }[];
   deprovisionOnSuspend: boolean;
   /** The statuses read for the candidates; without them, the candidates are named in `usersToCheck`. */
   userStates?: ReadonlyMap<string, OktaUserState>;
@@ -83,14 +92,20 @@ export function planOktaReconcile(input: OktaReconcileInput): OktaReconcilePlan 
   for (const { userId, oktaUserId } of input.linked) subjectsOf.set(userId, [...new Set([...(subjectsOf.get(userId) ?? []), oktaUserId])].sort());
   const served = new Set(input.servedAccountIds);
   const listed = listedStatuses(input.members);
-  const activeByUser = new Map<string, string[]>();
-  for (const { userId, accountId } of input.activeMemberships) {
-    if (subjectsOf.has(userId) && served.has(accountId)) activeByUser.set(userId, [...(activeByUser.get(userId) ?? []), accountId]);
-  }
+  const byUser = (memberships: readonly { userId: string; accountId: string }[]) => {
+    const accounts = new Map<string, string[]>();
+    for (const { userId, accountId } of memberships) {
+      if (subjectsOf.has(userId) && served.has(accountId)) accounts.set(userId, [...(accounts.get(userId) ?? []), accountId]);
+    }
+    return accounts;
+  };
+  const activeByUser = byUser(input.activeMemberships);
+  const groupRemovedByUser = byUser(input.groupRemovedMemberships ?? []);
 
   const removals: OktaReconcileRemoval[] = [];
   const usersToCheck: string[] = [];
-  for (const [userId, accountIds] of activeByUser) {
+  for (const userId of new Set([...activeByUser.keys(), ...groupRemovedByUser.keys()])) {
+    const accountIds = activeByUser.get(userId) ?? [];
     const subjects = subjectsOf.get(userId) as string[];
     const objectId = subjects[0] as string;
     const left = accountIds.filter((accountId) => {
@@ -119,7 +134,8 @@ export function planOktaReconcile(input: OktaReconcileInput): OktaReconcilePlan 
     }
     const firstReason = personReasons[0];
     if (firstReason !== undefined && personReasons.every((reason) => reason !== undefined)) {
-      removals.push(...accountIds.map((accountId) => ({ userId, objectId, accountId, removal: 'user' as const, reason: firstReason })));
+      const removedForGroups = groupRemovedByUser.get(userId) ?? [];
+      removals.push(...[...accountIds, ...removedForGroups].map((accountId) => ({ userId, objectId, accountId, removal: 'user' as const, reason: firstReason })));
     } else {
       removals.push(...left.map((accountId) => ({ userId, objectId, accountId, removal: 'group' as const, reason: GROUP_REMOVAL_REASON })));
     }

@@ -8,7 +8,7 @@ import { dynamoClient } from '../../shared/store/client.js';
 type CommandRule = {
   commandNames: string[];
   matches: (input: unknown) => boolean;
-  effect: { fail: true } | { waitFor: Promise<unknown>; onHold: () => void };
+  effect: { fail: true; times?: number; skip?: number } | { waitFor: Promise<unknown>; onHold: () => void };
 };
 
 const failures = new Map<string, number>();
@@ -30,7 +30,15 @@ function install(): void {
         throw injectedFailure(commandName);
       }
       for (const rule of rules.filter((candidate) => candidate.commandNames.includes(commandName) && candidate.matches(args.input))) {
-        if ('fail' in rule.effect) throw injectedFailure(commandName);
+        if ('fail' in rule.effect) {
+          if (rule.effect.skip) {
+            rule.effect.skip -= 1;
+            continue;
+          }
+          if (rule.effect.times === 0) continue;
+          if (rule.effect.times !== undefined) rule.effect.times -= 1;
+          throw injectedFailure(commandName);
+        }
         rule.effect.onHold();
         await rule.effect.waitFor;
       }
@@ -50,6 +58,12 @@ export function failNext(commandNames: string[], times = 1): void {
 export function failWhenMentioning(commandNames: string[], text: string): void {
   install();
   rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true } });
+}
+
+/** After `skip` calls of these commands whose input mentions `text` went through, the next `times` fail; later ones go through. */
+export function failTimesWhenMentioning(commandNames: string[], text: string, times: number, skip = 0): void {
+  install();
+  rules.push({ commandNames, matches: (input) => JSON.stringify(input).includes(text), effect: { fail: true, times, skip } });
 }
 
 /**

@@ -21,6 +21,9 @@ const { documentClient, tableName } = await import('../../shared/store/client.js
 const { keys } = await import('../../shared/store/keys.js');
 const { addSeedUser, createSeededTable, itemsOf } = await import('../helpers/stack.js');
 const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
+const { createFederatedUser, createUserPool } = await import('../helpers/cognito.js');
+const { clearFaults, failTimesWhenMentioning } = await import('../helpers/faults.js');
+const { cognitoClient } = await import('../../shared/idp/cognito.js');
 
 const GROUP_CONTOSO = '00000000-0000-4000-8000-0000000d2001'; // contoso: Author (entra-a); fabrikam uses the same id on entra-b
 const GROUP_NORTHWIND = '00000000-0000-4000-8000-0000000d2002'; // northwind: Viewer (entra-a)
@@ -344,5 +347,83 @@ describe('groups', () => {
     const events = await deliver({ value: [groupNotification] }, GROUP_NORTHWIND);
     expect(events.at(-1)).toMatchObject({ status: 'skipped' });
     expect((await itemsOf('User')).length).toBe(usersBefore);
+  });
+});
+
+describe('an event that crashed after its soft-deletes, before signing anyone out', () => {
+  /** The user as a sign-in through Cognito leaves them: a Cognito user, named on the identity. */
+  async function signedInThroughCognito(user: { objectId: string; email: string }) {
+    const userPoolId = await createUserPool();
+    const username = `EntraA_${user.objectId}`;
+    await createFederatedUser(userPoolId, username, user.email);
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.identityBySubject('entra-a', user.objectId),
+        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
+        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
+      }),
+    );
+    return username;
+  }
+
+  /**
+   * Runs `run` with the crash (a Lambda timeout, say) injected: the user's identity read after
+   * the commit (the second one: the event reads it once before) fails once, so the stream
+   * retries the same record. Returns the Cognito users signed out meanwhile.
+   */
+  async function crashingBeforeSignOut(objectId: string, run: () => Promise<unknown>): Promise<string[]> {
+    failTimesWhenMentioning(['GetItemCommand'], `SUBJECT#${objectId}`, 1, 1);
+    const signedOut: string[] = [];
+    const name = 'countSignOutsAfterCrash';
+    cognitoClient.middlewareStack.add(
+      ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'AdminUserGlobalSignOutCommand') signedOut.push((args as { input: { Username: string } }).input.Username);
+        return next(args);
+      }) as never,
+      { step: 'initialize', name },
+    );
+    try {
+      await run();
+    } finally {
+      clearFaults();
+      cognitoClient.middlewareStack.remove(name);
+    }
+    return signedOut;
+  }
+
+  const auditOf = async (userId: string) =>
+    (await itemsOf('Audit')).filter((item) => item.userId === userId).map((item) => `${item.action} ${item.accountId}`).sort();
+
+  it('a group removal retried by the stream signs out whom its first attempt removed, deleting nothing twice', async () => {
+    const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
+    const username = await signedInThroughCognito(user);
+    fake.setGroupMembers(GROUP_NORTHWIND, []);
+    const notification = about(graphNotification('graph-group-member-removed.json'), GROUP_NORTHWIND);
+    notification.resourceData['members@delta'] = [{ id: user.objectId, '@removed': 'deleted' }];
+    let events: Record<string, unknown>[] = [];
+    const signedOut = await crashingBeforeSignOut(user.objectId, async () => {
+      events = await deliver({ value: [notification] }, GROUP_NORTHWIND);
+    });
+    expect(events.at(-1)).toMatchObject({ status: 'applied', attempts: 1, detail: 'soft-deleted membership in northwind' });
+    expect(events.at(-1)?.revocation).toMatchObject({ status: 'done' });
+    expect(signedOut).toEqual([username]);
+    expect(await statuses(user.userId)).toEqual({ northwind: 'deleted' });
+    expect(await auditOf(user.userId)).toEqual(['membership.soft_deleted northwind']);
+  });
+
+  it('a disabled user retried by the stream is signed out, deleting nothing twice', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    const username = await signedInThroughCognito(user);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: false });
+    let events: Record<string, unknown>[] = [];
+    const signedOut = await crashingBeforeSignOut(user.objectId, async () => {
+      events = await deliver({ value: [about(graphNotification('graph-user-updated.json'), user.objectId)] }, user.objectId);
+    });
+    expect(events.at(-1)).toMatchObject({ status: 'applied', attempts: 1, detail: 'soft-deleted membership in contoso' });
+    expect(events.at(-1)?.revocation).toMatchObject({ status: 'done' });
+    expect(signedOut).toEqual([username]);
+    expect(await statuses(user.userId)).toEqual({ contoso: 'deleted' });
+    expect(await auditOf(user.userId)).toEqual(['membership.soft_deleted contoso']);
   });
 });

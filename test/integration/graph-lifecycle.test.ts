@@ -25,6 +25,13 @@ const { getConnection } = await import('../../shared/store/connections.js');
 const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
 const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
 const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
+const { createFederatedUser, createUserPool } = await import('../helpers/cognito.js');
+const { clearFaults, failTimesWhenMentioning } = await import('../helpers/faults.js');
+const { storeReconcileRequest } = await import('../../shared/store/graph-inbox.js');
+const { documentClient, tableName } = await import('../../shared/store/client.js');
+const { keys } = await import('../../shared/store/keys.js');
+const { cognitoClient } = await import('../../shared/idp/cognito.js');
+const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
 
 const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
 const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
@@ -183,6 +190,55 @@ describe('reconcile', () => {
     expect(diff.removals.some((removal) => removal.userId === stayer.userId)).toBe(false);
     expect(progress.some((line) => line.includes('granting group'))).toBe(true);
     expect(await statuses(leaver.userId)).toEqual({ contoso: 'active', northwind: 'active' });
+  });
+});
+
+describe('an Entra reconciliation that crashed after its soft-deletes, before signing anyone out', () => {
+  it("signs out, on the stream's retry of the same event, whom its first attempt removed; nothing is deleted twice", async () => {
+    const userPoolId = await createUserPool();
+    const leaver = await entraUser(['contoso', 'northwind']);
+    fake.setUser({ id: leaver.objectId, mail: `${leaver.objectId}@example.com`, userPrincipalName: `${leaver.objectId}@example.com`, accountEnabled: true });
+    // Signed in through Cognito, as a sign-in leaves the identity.
+    const username = `EntraA_${leaver.objectId}`;
+    await createFederatedUser(userPoolId, username, `${leaver.objectId}@example.com`);
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.identityBySubject('entra-a', leaver.objectId),
+        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
+        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
+      }),
+    );
+    // The crash (a Lambda timeout, say): the first attempt's first read after its commit, the
+    // user's identity for the sign-out, fails; the stream retries the same record.
+    failTimesWhenMentioning(['GetItemCommand'], `SUBJECT#${leaver.objectId}`, 1);
+    const signOuts: string[] = [];
+    const counter = 'countEntraReconcileSignOuts';
+    cognitoClient.middlewareStack.add(
+      ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'AdminUserGlobalSignOutCommand') signOuts.push(JSON.stringify(args));
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: counter },
+    );
+    let event: Record<string, unknown> | undefined;
+    try {
+      // A trigger of its own: a schedule run of this minute (an earlier test's) has the same event id.
+      const { eventId } = await storeReconcileRequest({ connectionId: 'entra-a', trigger: 'crash-test', receivedAt: new Date(), retentionDays: 1 });
+      event = (await settledEvents('reconcile')).find((candidate) => candidate.eventId === eventId);
+    } finally {
+      clearFaults();
+      cognitoClient.middlewareStack.remove(counter);
+    }
+
+    expect(event).toMatchObject({ status: 'applied', attempts: 1, detail: expect.stringMatching(/soft-deleted membership in .*contoso.*northwind/) });
+    expect(await statuses(leaver.userId)).toEqual({ contoso: 'deleted', northwind: 'deleted' });
+    // Signed out by the retry, and recorded on the event.
+    expect(signOuts.filter((call) => call.includes(username))).toHaveLength(1);
+    expect(event?.revocation).toMatchObject({ status: 'done', detail: expect.stringContaining('signed out everywhere') });
+    // Deleted once: one audit entry per membership.
+    const audit = (await itemsOf('Audit')).filter((entry) => entry.eventId === event?.eventId && entry.userId === leaver.userId);
+    expect(audit.map((entry) => `${entry.action} ${entry.accountId}`).sort()).toEqual(['membership.soft_deleted contoso', 'membership.soft_deleted northwind']);
   });
 });
 

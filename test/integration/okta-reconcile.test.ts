@@ -20,6 +20,13 @@ import { isPollable } from '../../shared/app/okta-log-poller.js';
 import { oktaReconcileDiff } from '../../shared/app/okta-reconcile.js';
 import { storeReconcileRequest } from '../../shared/store/graph-inbox.js';
 import { handler as reconcileSchedule } from '../../functions/reconcile.js';
+import { cognitoClient } from '../../shared/idp/cognito.js';
+import { getInboxEvent } from '../../shared/store/inbox.js';
+import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
+import { clearFaults, failTimesWhenMentioning } from '../helpers/faults.js';
+import { oktaDelivery, oktaLogEvent, withGroup, withUser } from '../helpers/fixtures.js';
+import { postToOktaHook } from '../helpers/okta.js';
+import { processUntilSettled, SECRET_A1 } from '../helpers/stack.js';
 
 const run = promisify(execFile);
 const TOKEN_REF = `sso-sync/test-reconcile-${crypto.randomUUID().slice(0, 8)}/okta-a/okta-api-token`;
@@ -291,4 +298,100 @@ describe('npm run reconcile -- <okta-connection>', () => {
     expect(failure?.stderr).not.toContain(apiToken);
     expect(await statuses(leaver)).toEqual({ acme: 'active', globex: 'active', initech: 'active' });
   }, 60_000);
+});
+
+/** Counts the Cognito commands of these names sent while `run` runs. */
+async function cognitoCommandsDuring<T>(names: string[], run: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+  const commands: string[] = [];
+  const name = 'countReconcileCognitoCommands';
+  cognitoClient.middlewareStack.add(
+    ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      if (names.includes(context.commandName ?? '')) commands.push(context.commandName ?? '');
+      return next(args);
+    }) as never,
+    { step: 'initialize', name },
+  );
+  try {
+    return { result: await run(), commands };
+  } finally {
+    cognitoClient.middlewareStack.remove(name);
+  }
+}
+
+describe('an Okta reconciliation that crashed after its soft-deletes, before signing anyone out', () => {
+  it('signs out, on the stream\'s retry of the same event, whom its first attempt removed; nothing is deleted twice', async () => {
+    const userPoolId = await createUserPool();
+    users += 1;
+    const oktaId = `00uRECON${String(users).padStart(12, '0')}`;
+    const email = `crashed-${users}@example.com`;
+    const username = `OktaA_${oktaId}`;
+    await createFederatedUser(userPoolId, username, email);
+    const userId = await addSeedUser({
+      email,
+      identities: [{ connectionId: 'okta-a', subject: oktaId }],
+      memberships: ['acme', 'globex'].map((accountId) => ({ accountId, role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' })),
+    });
+    // Signed in through Cognito, as a sign-in leaves the identity.
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.identityBySubject('okta-a', oktaId),
+        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
+        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
+      }),
+    );
+    oktaGroups({ 'Finance-Approvers': [[]], 'Payroll-Admins': [[]] });
+    okta.setUser(oktaId, { status: 'ACTIVE' });
+    // The crash (a Lambda timeout, say): the first attempt's first read after its commit, the
+    // user's identity for the sign-out, fails; the stream retries the same record.
+    failTimesWhenMentioning(['GetItemCommand'], `SUBJECT#${oktaId}`, 1);
+    let run: Awaited<ReturnType<typeof scheduledRun>>;
+    let signOuts: string[];
+    try {
+      ({ result: run, commands: signOuts } = await cognitoCommandsDuring(['AdminUserGlobalSignOutCommand'], () => scheduledRun()));
+    } finally {
+      clearFaults();
+    }
+    const { eventId, event } = run;
+
+    expect(event).toMatchObject({ status: 'applied', attempts: 1, detail: expect.stringContaining('soft-deleted membership in acme, globex') });
+    expect(await statuses({ email, oktaId, userId })).toMatchObject({ acme: 'deleted', globex: 'deleted' });
+    // Signed out by the retry, and recorded on the event.
+    expect(signOuts).toEqual(['AdminUserGlobalSignOutCommand']);
+    expect(event.revocation).toMatchObject({ status: 'done', detail: expect.stringContaining('signed out everywhere') });
+    // Deleted once: one audit entry per membership.
+    const audit = await auditOf(eventId);
+    expect(audit.map((entry) => `${entry.action} ${entry.accountId}`).sort()).toEqual(['membership.soft_deleted acme', 'membership.soft_deleted globex']);
+  });
+});
+
+describe('Okta reconciliation finds a person deactivated whose membership a group removal took earlier', () => {
+  it('records that membership\'s removal as one of the person, so a later group re-add does not give it back', async () => {
+    const user = await oktaUser('group.then.deactivated');
+    // First run: in Finance-Approvers only (acme), so globex goes as a group removal.
+    oktaGroups({ 'Finance-Approvers': [[user]], 'Payroll-Admins': [[]] });
+    okta.setUser(user.oktaId, { status: 'ACTIVE' });
+    const first = await scheduledRun();
+    expect(await statuses(user)).toEqual({ acme: 'active', globex: 'deleted', initech: 'active' });
+    expect(await removalOf(user, 'globex')).toBe('group');
+    expect(await auditOf(first.eventId)).toHaveLength(1);
+
+    // Then Okta deactivates the person (still listed in Finance-Approvers, as DEPROVISIONED).
+    okta.setUser(user.oktaId, { status: 'DEPROVISIONED' });
+    const second = await scheduledRun();
+    expect(await statuses(user)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+    expect(await removalOf(user, 'acme')).toBe('user');
+    // The earlier group removal is now one of the person: no access change, nothing audited for it.
+    expect(await removalOf(user, 'globex')).toBe('user');
+    const globex = await membership(user.email, 'globex');
+    expect(globex).toMatchObject({ status: 'deleted', eventId: first.eventId, reason: 'reconcile: in no Okta group that grants access', changedBy: 'idp' });
+    expect((await auditOf(second.eventId)).map((entry) => `${entry.action} ${entry.accountId}`)).toEqual(['membership.soft_deleted acme']);
+
+    // A group re-add for Payroll-Admins (acme and globex) now gives nothing back.
+    const readd = withGroup(withUser(oktaLogEvent('okta-group-membership-remove.json', { eventType: 'group.user_membership.add' }), user.email), 'Payroll-Admins');
+    expect((await postToOktaHook('okta-a', oktaDelivery([readd]), { authorization: SECRET_A1 })).statusCode).toBe(200);
+    await processUntilSettled(stream, 'okta-a', [readd.uuid]);
+    expect((await getInboxEvent('okta-a', readd.uuid))?.status).toBe('skipped');
+    expect(await statuses(user)).toEqual({ acme: 'deleted', globex: 'deleted', initech: 'active' });
+  });
 });

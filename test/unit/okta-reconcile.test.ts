@@ -68,6 +68,28 @@ describe('planOktaReconcile', () => {
     expect(plan.usersToCheck).toEqual(['00uA']);
   });
 
+  it('a removal of the person also covers memberships an earlier group removal took (recorded as one of the person)', () => {
+    const members = new Map(base.members);
+    members.set('Payroll-Admins', new Map([['00uB', 'DEPROVISIONED']]));
+    const groupRemovedMemberships = [{ userId: 'user-b', accountId: 'globex' }];
+    expect(accountsOf(planOktaReconcile({ ...base, members, groupRemovedMemberships }))).toEqual(['user-b:acme:user', 'user-b:no-groups:user', 'user-b:globex:user']);
+    // A candidate whose status is read as gone: the same.
+    const plan = planOktaReconcile({ ...base, groupRemovedMemberships: [{ userId: 'user-a', accountId: 'no-groups' }], userStates: new Map([['00uA', { status: 'DEPROVISIONED' }]]) });
+    expect(accountsOf(plan)).toEqual(['user-a:acme:user', 'user-a:globex:user', 'user-a:no-groups:user']);
+    // Still active in Okta: a group removal never takes what is already deleted.
+    const active = planOktaReconcile({ ...base, groupRemovedMemberships, userStates: new Map([['00uA', { status: 'ACTIVE' }]]) });
+    expect(accountsOf(active)).toEqual(['user-a:globex:group']);
+  });
+
+  it('a user with only group-removed memberships is judged by a group listing\'s status alone, never read', () => {
+    const onlyRemoved: OktaReconcileInput = { ...base, activeMemberships: [], groupRemovedMemberships: [{ userId: 'user-b', accountId: 'globex' }] };
+    expect(planOktaReconcile(onlyRemoved)).toEqual({ removals: [], usersToCheck: [] });
+    const members = new Map(base.members);
+    members.set('Payroll-Admins', new Map([['00uB', 'SUSPENDED']]));
+    expect(accountsOf(planOktaReconcile({ ...onlyRemoved, members }))).toEqual(['user-b:globex:user']);
+    expect(planOktaReconcile({ ...onlyRemoved, members, deprovisionOnSuspend: false })).toEqual({ removals: [], usersToCheck: [] });
+  });
+
   it('a user listed as SUSPENDED is kept as a member when deprovisionOnSuspend is off', () => {
     const members = new Map(base.members);
     members.set('Payroll-Admins', new Map([['00uB', 'SUSPENDED']]));
