@@ -65,7 +65,8 @@ export class ConnectionCounts {
     let failed = 0;
     for (const [connectionId, counts] of this.counts) {
       failed += counts.get('EventsFailed') ?? 0;
-      emit({ connectionId }, counts);
+      // A record naming no connection (only a malformed one can) still counts, under a name CloudWatch accepts.
+      emit({ connectionId: connectionId || '(none)' }, counts);
     }
     if (failed > 0) emit({}, new Map([['EventsFailed', failed]]));
     this.counts.clear();
