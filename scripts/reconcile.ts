@@ -71,7 +71,7 @@ try {
     console.log(`  - ${removal.accountId}: user ${removal.userId} (${subjectName} ${removal.objectId})${why}`);
   }
   if (dryRun) {
-    console.log(`Dry run: ${removals.length} membership(s) would be soft-deleted; nothing was written.`);
+    console.log(`Dry run: ${removals.length} membership(s) would be soft-deleted; nothing was written. (One a group removal took already is recorded as a removal of the person instead.)`);
     process.exit(0);
   }
   // Stored first so the effects are audited under its id; the stream leaves CLI requests alone.
