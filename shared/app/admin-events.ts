@@ -131,11 +131,19 @@ async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: numbe
     .filter((item) => item.status === 'pending' && typeof item.pk === 'string' && typeof item.sk === 'string')
     .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
   let rearmed = 0;
+  let failed = 0;
   for (let start = 0; start < eventKeys.length; start += PARALLEL_REARMS) {
     // Out of time: every batch goes back to the queue; re-arming again later is harmless (processing is idempotent).
     if (Date.now() > deadline) return { rearmed, expired, unread: received };
-    const outcomes = await Promise.all(eventKeys.slice(start, start + PARALLEL_REARMS).map(rearmPendingEvent));
-    rearmed += outcomes.filter(Boolean).length;
+    const outcomes = await Promise.allSettled(eventKeys.slice(start, start + PARALLEL_REARMS).map(rearmPendingEvent));
+    rearmed += outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
+    failed += outcomes.filter((outcome) => outcome.status === 'rejected').length;
+  }
+  // One write that failed (after the SDK's retries) must not cost the others: every batch goes back
+  // to the queue and the next call re-arms what is still pending; the answer says `more`.
+  if (failed > 0) {
+    logger.warn('some pending events of dead-lettered batches could not be re-armed; their messages go back to the queue', { count: failed });
+    return { rearmed, expired, unread: received };
   }
   return { rearmed, expired, unread };
 }

@@ -24,7 +24,7 @@ const { sqsClient } = await import('../../shared/store/dead-letter-queue.js');
 const { addSeedUser, createSeededTable, itemsOf, processUntilSettled, SECRET_A1, SECRET_B, storedInboxItem } = await import('../helpers/stack.js');
 const { oktaDelivery, oktaLogEvent, withUser } = await import('../helpers/fixtures.js');
 const { postToOktaHook } = await import('../helpers/okta.js');
-const { clearFaults, failWhenMentioning } = await import('../helpers/faults.js');
+const { clearFaults, failTimesWhenMentioning, failWhenMentioning } = await import('../helpers/faults.js');
 
 let stream: LocalStream;
 
@@ -158,6 +158,33 @@ describe('POST /admin/events/replay', () => {
     }
     // A second replay finds nothing: the messages are gone and nothing is pending or failed.
     expect(await replayEvents({ source: 'dead-letter-queue' })).toMatchObject({ messages: 0, rearmed: 0, replayed: 0 });
+  });
+
+  it('a re-arm write that keeps failing costs no other event: the messages go back, the answer says more, and the next call finishes', async () => {
+    const sentBefore = stream.deadLetterMessages;
+    const events = await deactivationsOfNewMembers('okta-a', 3);
+    stream.startOutage(60_000);
+    try {
+      await deliverEach('okta-a', events);
+      for (let pass = 0; pass < 4; pass++) await stream.drain();
+    } finally {
+      stream.startOutage(0);
+    }
+    const sent = stream.deadLetterMessages - sentBefore;
+    const eventIds = events.map((event) => event.uuid);
+    // Every attempt (the SDK's retries included) to re-arm the first event fails during the first call.
+    failTimesWhenMentioning(['UpdateItemCommand'], eventIds[0] as string, 10);
+    const first = await replayEvents({ source: 'dead-letter-queue' });
+    expect(first).toMatchObject({ messages: sent, deleted: 0, rearmed: eventIds.length - 1, more: true });
+    clearFaults();
+    const second = await replayEvents({ source: 'dead-letter-queue' });
+    // The stream has not run meanwhile, so the events re-armed by the first call are still pending and re-armed again (harmless).
+    expect(second).toMatchObject({ messages: sent, deleted: sent, rearmed: eventIds.length });
+    await processUntilSettled(stream, 'okta-a', eventIds);
+    for (const eventId of eventIds) {
+      expect(await storedInboxItem('okta-a', eventId)).toMatchObject({ status: 'applied' });
+      expect(await auditEntriesOf(eventId)).toHaveLength(1);
+    }
   });
 
   it('refuses a body that is neither form', async () => {
