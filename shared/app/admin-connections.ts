@@ -22,7 +22,7 @@ import { secretValue, storeNewSecret } from '../idp/secrets.js';
 import { listConnectionIds } from '../store/connections.js';
 import { subscribeNewConnection, unsubscribeConnection } from './connection-subscriptions.js';
 import { subscriptionUrls } from './graph-subscriptions.js';
-import { createConnection, getRawConnection, updateConnection, type RawConnection } from '../store/connection-admin.js';
+import { createConnection, getRawConnection, getRawConnections, updateConnection, type RawConnection } from '../store/connection-admin.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const connectionId = z.string().check(z.regex(ID_PATTERN, 'use letters, digits, ".", "_" or "-" (at most 64)'));
@@ -254,7 +254,8 @@ async function removeRegisteredHook(seen: RawConnection, hookId: string): Promis
 
 export function connectionRoutes(settings: ConnectionSettings): Route<AdminPrincipal>[] {
   return [
-    { method: 'GET', path: '/admin/connections', handle: async () => ({ status: 200, body: { connections: (await Promise.all((await listConnectionIds()).map(getRawConnection))).flatMap((item) => (item ? [connectionView(item)] : [])) } }) },
+    // One BatchGetItem per 100 connections, not a GetItem each all at once (hundreds queued behind the SDK's sockets).
+    { method: 'GET', path: '/admin/connections', handle: async () => ({ status: 200, body: { connections: (await getRawConnections(await listConnectionIds())).map(connectionView) } }) },
     { method: 'POST', path: '/admin/connections', handle: async ({ body, principal }) => createNewConnection(body, principal, settings) },
     { method: 'GET', path: '/admin/connections/{connectionId}', handle: async ({ params }) => ({ status: 200, body: connectionView(await existing(params.connectionId ?? '')) }) },
     { method: 'DELETE', path: '/admin/connections/{connectionId}', handle: async ({ params, principal }) => ({ status: 200, body: await deactivateConnection(params.connectionId ?? '', principal) }) },

@@ -9,12 +9,20 @@ import type { AdminPrincipal } from '../http/admin-auth.js';
 import { ConflictError } from '../http/errors.js';
 import { documentClient, tableName } from './client.js';
 import { ENTITY, keys } from './keys.js';
+import { getItemsByKey } from './directory.js';
 
 export type RawConnection = Record<string, unknown> & { connectionId: string; type: 'okta' | 'entra'; updatedAt?: string; hookSecretHashes?: string[] };
 
 export async function getRawConnection(connectionId: string): Promise<RawConnection | undefined> {
   const { Item } = await documentClient.send(new GetCommand({ TableName: tableName, Key: keys.connection(connectionId), ConsistentRead: true }));
   return Item as RawConnection | undefined;
+}
+
+/** Many connections in few reads (BatchGetItem, 100 keys a call), in the order of `connectionIds`. */
+export async function getRawConnections(connectionIds: readonly string[]): Promise<RawConnection[]> {
+  const items = (await getItemsByKey(connectionIds.map((connectionId) => keys.connection(connectionId)), true)) as RawConnection[];
+  const byId = new Map(items.map((item) => [item.connectionId, item]));
+  return connectionIds.flatMap((connectionId) => byId.get(connectionId) ?? []);
 }
 
 function auditPut(connectionId: string, action: string, admin: AdminPrincipal, at: string, details: Record<string, unknown> = {}) {
