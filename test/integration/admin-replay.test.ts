@@ -120,7 +120,8 @@ describe('POST /admin/events/replay', () => {
     }
   });
 
-  it('brings back the events of a batch whose every attempt failed before anything was recorded (an outage): read back from the stream, applied once the fault is gone', async () => {
+  /** Three okta-a deactivations delivered while every stream invocation fails: their batches go to the dead-letter queue. */
+  async function deliveredDuringAnOutage() {
     const sentBefore = stream.deadLetterMessages;
     const events = await deactivationsOfNewMembers('okta-a', 3);
     stream.startOutage(60_000);
@@ -130,10 +131,14 @@ describe('POST /admin/events/replay', () => {
     } finally {
       stream.startOutage(0);
     }
+    return { events, sent: stream.deadLetterMessages - sentBefore };
+  }
+
+  it('brings back the events of a batch whose every attempt failed before anything was recorded (an outage): read back from the stream, applied once the fault is gone', async () => {
+    const { events, sent } = await deliveredDuringAnOutage();
     const eventIds = events.map((event) => event.uuid);
     // Nothing ran, so nothing marked them failed: only the dead-letter queue knows of them.
     for (const eventId of eventIds) expect(await storedInboxItem('okta-a', eventId)).toMatchObject({ status: 'pending', attempts: 0 });
-    const sent = stream.deadLetterMessages - sentBefore;
     expect(sent).toBeGreaterThan(0);
     const { Messages } = await sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
     const record = JSON.parse(Messages?.[0]?.Body ?? '{}') as Record<string, Record<string, unknown>>;
@@ -161,16 +166,7 @@ describe('POST /admin/events/replay', () => {
   });
 
   it('a re-arm write that keeps failing costs no other event: the messages go back, the answer says more, and the next call finishes', async () => {
-    const sentBefore = stream.deadLetterMessages;
-    const events = await deactivationsOfNewMembers('okta-a', 3);
-    stream.startOutage(60_000);
-    try {
-      await deliverEach('okta-a', events);
-      for (let pass = 0; pass < 4; pass++) await stream.drain();
-    } finally {
-      stream.startOutage(0);
-    }
-    const sent = stream.deadLetterMessages - sentBefore;
+    const { events, sent } = await deliveredDuringAnOutage();
     const eventIds = events.map((event) => event.uuid);
     // Every attempt (the SDK's retries included) to re-arm the first event fails during the first call.
     failTimesWhenMentioning(['UpdateItemCommand'], eventIds[0] as string, 10);
