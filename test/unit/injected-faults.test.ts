@@ -5,6 +5,23 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../shared/config.js';
 import { InjectedServiceFault, withInjectedFaults } from '../../shared/injected-faults.js';
 
+/**
+ * The SDK's retries without its back-off: the standard strategy waits up to 20 s after a throttle,
+ * so a call that drew five faults in a row could outlast the test's timeout (a flaky test).
+ */
+function retryingAtOnce(maxAttempts: number) {
+  const token = (retries: number) => ({ getRetryCount: () => retries, getRetryDelay: () => 0 });
+  return {
+    mode: 'standard',
+    acquireInitialRetryToken: async () => token(0),
+    refreshRetryTokenForRetry: async (previous: ReturnType<typeof token>, error: unknown) => {
+      if (previous.getRetryCount() + 1 >= maxAttempts) throw error;
+      return token(previous.getRetryCount() + 1);
+    },
+    recordSuccess: () => {},
+  };
+}
+
 /** A DynamoDB client with the fault middleware and no network. */
 function clientAnsweringLocally(rate: number, maxAttempts = 1) {
   const calls = { sent: 0 };
@@ -15,7 +32,7 @@ function clientAnsweringLocally(rate: number, maxAttempts = 1) {
       return { response: { statusCode: 200, headers: {}, body: Readable.from([Buffer.from('{}')]) } };
     },
   };
-  const client = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts, requestHandler });
+  const client = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, retryStrategy: retryingAtOnce(maxAttempts), requestHandler });
   return { client: withInjectedFaults(client, rate), calls };
 }
 
