@@ -453,6 +453,7 @@ try {
   await setFakeOktaFinalState(orgUrl, changes);
   console.error(`sending ${changes.length} Okta changes and ${graphChanges.length} Entra changes, ${concurrency} in flight…`);
   const sendStarted = performance.now();
+  const stackStartS = (sendStarted - started) / 1000;
   const graphBaseUrl = stack.state.graphBaseUrl;
   if (!graphBaseUrl) throw new Error('the stack runs no fake Graph');
   // The outage: the stack's stream (in the npm start process) fails every invocation for outageSeconds.
@@ -497,7 +498,9 @@ try {
     replay.whileWaiting++;
   };
   console.error('waiting for every change to have an outcome (the pollers bring the dropped ones)…');
+  const settleStarted = performance.now();
   let statuses = await settle(wantedKeys, 180_000, replayQueueAgain);
+  const settleS = (performance.now() - settleStarted) / 1000;
   const failedFirst = [...statuses.values()].filter((status) => status === 'failed').length;
   // Replayed while anything is failed or still pending (a batch the stream gave up on whose events
   // could not be marked failed, the marking write being failed too, stays pending).
@@ -509,6 +512,8 @@ try {
     for (const connectionId of [CONNECTION, DEMO_ENTRA.connectionId]) replay.failedEvents += (await adminReplay(stack, token, { connectionId, status: 'failed' })).replayed;
     statuses = await settle(wantedKeys, 60_000);
   }
+  const roundsS = (performance.now() - settleStarted) / 1000 - settleS;
+  const checkStarted = performance.now();
   const outcomes: Record<string, number> = {};
   for (const status of statuses.values()) outcomes[status ?? 'not stored'] = (outcomes[status ?? 'not stored'] ?? 0) + 1;
   const withoutOutcome = [...statuses].filter(([, status]) => !status || !FINAL.has(status));
@@ -579,6 +584,9 @@ try {
     },
     audit: { entries: result.effects, doubled: result.doubled, brokenTrails: result.brokenTrails },
     secretsInLogs: { linesScanned: logLines.length, found: leaks.length, examples: leaks.slice(0, 3) },
+    // Where the time went: starting the stack (and seeding the fake Okta), sending, waiting for every
+    // event to have an outcome (with the replays while waiting), the replay rounds after it, checking.
+    phaseSeconds: { startStack: Math.round(stackStartS), send: Math.round(sendS), settle: Math.round(settleS), replayRounds: Math.round(roundsS), check: Math.round((performance.now() - checkStarted) / 1000) },
     elapsedSeconds: Math.round((performance.now() - started) / 1000),
   };
   console.log(JSON.stringify(report, null, 2));

@@ -3,13 +3,14 @@
  * status and connection with cursor pagination; one event's outcome, attempts and revocation; and
  * a replay through the normal processor, of one event or in bulk.
  */
+import { isDeepStrictEqual } from 'node:util';
 import * as z from 'zod/mini';
 import { ConfigError, config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.js';
 import { logger } from '../logger.js';
 import { eventsByStatus, getEventItem, markForReplay, rearmPendingEvent } from '../store/admin-directory.js';
 import { deleteDeadLetters, receiveDeadLetters, releaseDeadLetters, type StreamBatchRecord } from '../store/dead-letter-queue.js';
-import { inboxKeysInRange, mergedRanges } from '../store/stream-batches.js';
+import { inboxEventsInRange, mergedRanges, type RangeEvent } from '../store/stream-batches.js';
 import { getItemsByKey } from '../store/directory.js';
 
 export const LISTED_STATUSES = ['failed', 'invalid', 'stale', 'skipped'] as const;
@@ -111,41 +112,53 @@ type ReceivedBatch = { receiptHandle: string; batch: StreamBatchRecord };
 /**
  * The events of the dead-lettered batches that are still `pending`, read back from the stream
  * (it keeps records 24 hours; overlapping batches of a shard are read once), put back to their
- * processor, each event once however many batches name it. `expired`: batches the stream no
- * longer holds; `unread`: those this call had no time left for (their messages go back).
+ * processor. An event is re-armed only while its record in the range is still the last thing
+ * written to it: any later write that left it pending (a re-arm by an earlier call, Graph storing
+ * it again) made a newer stream record, which the processor gets or which is dead-lettered in
+ * its own batch. So however many calls and overlapping batches name an event, it is re-armed
+ * once per dead-lettered record, and events of other instances' batches that the range covers
+ * are not re-armed again and again while they wait their turn. `expired`: batches the stream no
+ * longer holds; `unread`: those this call had no time left for, or whose range held an event that
+ * could not be re-armed (their messages go back).
  */
 async function rearmBatches(received: ReceivedBatch[]): Promise<{ rearmed: number; expired: number; unread: ReceivedBatch[] }> {
   const deadline = Date.now() + STREAM_READ_BUDGET_MS;
-  const found = new Map<string, { pk: string; sk: string }>();
+  const found = new Map<string, RangeEvent & { range: ReceivedBatch[] }>();
   let expired = 0;
-  const unread: ReceivedBatch[] = [];
+  const unread = new Set<ReceivedBatch>();
   const ranges = mergedRanges(received.map((letter) => ({ ...letter.batch, letter })));
   for (const range of ranges) {
-    const eventKeys = Date.now() > deadline ? 'unfinished' : await inboxKeysInRange(range, deadline);
-    if (eventKeys === 'unfinished') unread.push(...range.batches.map((batch) => batch.letter));
-    else if (eventKeys === 'gone') expired += range.batches.length;
-    else for (const key of eventKeys) found.set(`${key.pk}|${key.sk}`, key);
+    const letters = range.batches.map((batch) => batch.letter);
+    const events = Date.now() > deadline ? 'unfinished' : await inboxEventsInRange(range, deadline);
+    if (events === 'unfinished') for (const letter of letters) unread.add(letter);
+    else if (events === 'gone') expired += letters.length;
+    else for (const event of events) found.set(`${event.key.pk}|${event.key.sk}`, { ...event, range: letters });
   }
-  // Most of a range's events were processed long ago: one batched read finds those still pending.
-  const eventKeys = (await getItemsByKey([...found.values()], true))
-    .filter((item) => item.status === 'pending' && typeof item.pk === 'string' && typeof item.sk === 'string')
-    .map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
+  // Most of a range's events were processed long ago: one batched read finds those still pending as the range left them.
+  const current = await getItemsByKey([...found.values()].map((event) => event.key), true);
+  const toRearm = current.flatMap((item) => {
+    const event = found.get(`${String(item.pk)}|${String(item.sk)}`);
+    return event && item.status === 'pending' && isDeepStrictEqual(item, event.image) ? [event] : [];
+  });
   let rearmed = 0;
   let failed = 0;
-  for (let start = 0; start < eventKeys.length; start += PARALLEL_REARMS) {
+  for (let start = 0; start < toRearm.length; start += PARALLEL_REARMS) {
     // Out of time: every batch goes back to the queue; re-arming again later is harmless (processing is idempotent).
     if (Date.now() > deadline) return { rearmed, expired, unread: received };
-    const outcomes = await Promise.allSettled(eventKeys.slice(start, start + PARALLEL_REARMS).map(rearmPendingEvent));
-    rearmed += outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
-    failed += outcomes.filter((outcome) => outcome.status === 'rejected').length;
+    const slice = toRearm.slice(start, start + PARALLEL_REARMS);
+    const outcomes = await Promise.allSettled(slice.map((event) => rearmPendingEvent(event.key)));
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === 'fulfilled') rearmed += outcome.value ? 1 : 0;
+      else {
+        failed += 1;
+        for (const letter of slice[index]?.range ?? []) unread.add(letter);
+      }
+    });
   }
-  // One write that failed (after the SDK's retries) must not cost the others: every batch goes back
-  // to the queue and the next call re-arms what is still pending; the answer says `more`.
-  if (failed > 0) {
-    logger.warn('some pending events of dead-lettered batches could not be re-armed; their messages go back to the queue', { count: failed });
-    return { rearmed, expired, unread: received };
-  }
-  return { rearmed, expired, unread };
+  // One write that failed (after the SDK's retries) must not cost the others: the batches of its
+  // range go back to the queue and the next call re-arms what is still pending; the answer says `more`.
+  if (failed > 0) logger.warn('some pending events of dead-lettered batches could not be re-armed; their messages go back to the queue', { count: failed });
+  return { rearmed, expired, unread: [...unread] };
 }
 
 /**

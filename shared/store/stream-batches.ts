@@ -5,6 +5,7 @@
  * DYNAMODB_ENDPOINT points the client at DynamoDB Local (which serves the stream too).
  */
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { clientOptions, config } from '../config.js';
 import { ENTITY, type Key } from './keys.js';
 
@@ -52,12 +53,16 @@ export function mergedRanges<Batch extends { DDBStreamBatchInfo: StreamBatchInfo
   return ranges;
 }
 
+/** An inbox item named in a range: its key, and the image its last record in the range wrote. */
+export type RangeEvent = { key: Key; image: Record<string, unknown> };
+
 /**
- * The keys of the inbox items whose stream records lie in the range (other records of the shard
- * in it too: the batches' own are among them). `gone`: the stream no longer holds them (older
- * than 24 hours, a stream since replaced); `unfinished`: `deadline` came first.
+ * The inbox items whose stream records lie in the range (other records of the shard in it too:
+ * the batches' own are among them), each with the image of its last record in the range.
+ * `gone`: the stream no longer holds them (older than 24 hours, a stream since replaced);
+ * `unfinished`: `deadline` came first.
  */
-export async function inboxKeysInRange(range: Pick<StreamRange<unknown>, 'streamArn' | 'shardId' | 'start' | 'end' | 'startText'>, deadline: number): Promise<Key[] | 'gone' | 'unfinished'> {
+export async function inboxEventsInRange(range: Pick<StreamRange<unknown>, 'streamArn' | 'shardId' | 'start' | 'end' | 'startText'>, deadline: number): Promise<RangeEvent[] | 'gone' | 'unfinished'> {
   let iterator: string | undefined;
   try {
     ({ ShardIterator: iterator } = await streamsClient.send(
@@ -67,7 +72,7 @@ export async function inboxKeysInRange(range: Pick<StreamRange<unknown>, 'stream
     if (GONE.has((error as Error).name) || (error as Error).name === 'ValidationException') return 'gone';
     throw error;
   }
-  const found = new Map<string, Key>();
+  const found = new Map<string, RangeEvent>();
   while (iterator) {
     if (Date.now() > deadline) return 'unfinished';
     let records: StreamRecord[];
@@ -86,7 +91,8 @@ export async function inboxKeysInRange(range: Pick<StreamRange<unknown>, 'stream
       const image = record.dynamodb?.NewImage;
       const pk = record.dynamodb?.Keys?.pk?.S;
       const sk = record.dynamodb?.Keys?.sk?.S;
-      if (image?.entity?.S === ENTITY.inboxEvent && pk && sk) found.set(`${pk}|${sk}`, { pk, sk });
+      // Later records of an item replace earlier ones: the last is what the item held after them.
+      if (image?.entity?.S === ENTITY.inboxEvent && pk && sk) found.set(`${pk}|${sk}`, { key: { pk, sk }, image: unmarshall(image as Parameters<typeof unmarshall>[0]) });
     }
     // An open shard answers an empty page at its end: nothing further is there yet.
     if (records.length === 0) break;

@@ -171,11 +171,15 @@ describe('POST /admin/events/replay', () => {
     // Every attempt (the SDK's retries included) to re-arm the first event fails during the first call.
     failTimesWhenMentioning(['UpdateItemCommand'], eventIds[0] as string, 10);
     const first = await replayEvents({ source: 'dead-letter-queue' });
-    expect(first).toMatchObject({ messages: sent, deleted: 0, rearmed: eventIds.length - 1, more: true });
+    expect(first).toMatchObject({ messages: sent, rearmed: eventIds.length - 1, more: true });
+    // Only the batches whose range held the event that could not be re-armed go back to the queue.
+    const kept = sent - (first as { deleted: number }).deleted;
+    expect(kept).toBeGreaterThan(0);
     clearFaults();
     const second = await replayEvents({ source: 'dead-letter-queue' });
-    // The stream has not run meanwhile, so the events re-armed by the first call are still pending and re-armed again (harmless).
-    expect(second).toMatchObject({ messages: sent, deleted: sent, rearmed: eventIds.length });
+    // The events the first call re-armed have a newer stream record than the batches' own (the
+    // re-arm's), which the stream will hand to the processor: only the one left over is re-armed.
+    expect(second).toMatchObject({ messages: kept, deleted: kept, rearmed: 1, more: false });
     await processUntilSettled(stream, 'okta-a', eventIds);
     for (const eventId of eventIds) {
       expect(await storedInboxItem('okta-a', eventId)).toMatchObject({ status: 'applied' });
