@@ -10,7 +10,11 @@
  * to the fake Okta's System Log, then delivered; `rate` of the deliveries are lost on the way, a
  * failed delivery (non-200, timeout, lost) is retried once and then dropped, so the System Log
  * poller must bring it. The fake Okta holds each person's final groups and status (what its API
- * answers the service's current-state checks with).
+ * answers the service's current-state checks with). `graph-share` (default 0.2) of the changes are
+ * Entra's, about five per person: group removals and re-adds (the groups subscription, with
+ * `members@delta`), disables and deletions (the users subscription). Each is made in the fake
+ * Graph first, then notified; Graph retries a notification until it is accepted, and the delta
+ * pollers run too.
  *
  * Once 30 % of the Okta changes are sent, a stream outage of `outage-seconds` (default 8): every
  * invocation of the stream consumers fails (scripts/lib/local-stream.ts, SIGUSR2 to the stack), so
@@ -33,7 +37,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.js';
 import { FAKE_GRAPH_CERT_PATH } from './lib/fake-graph.js';
-import { DEMO_ENTRA, graphUserNotification } from './lib/graph-notifications.js';
+import { DEMO_ENTRA, graphGroupMemberNotification, graphUserNotification } from './lib/graph-notifications.js';
+import type { GraphChangeRecord } from '../shared/domain/graph-notifications.js';
 import { oktaHookDelivery, oktaLogEvent } from './lib/okta-events.js';
 import { localStackAdminToken, startLocalStackChild, type LocalStackChild } from './lib/local-stack-child.js';
 import { expectedMemberships, grantedAccounts, grantedRole, type Grants, type IdpChange, type ModelMembership } from './lib/membership-oracle.js';
@@ -50,11 +55,12 @@ const changeCount = Math.floor(numberOption('changes', 5000));
 const userCount = Math.max(1, Math.floor(numberOption('users', 100)));
 const failureRate = numberOption('rate', 0.2);
 const concurrency = Math.max(1, Math.floor(numberOption('concurrency', 16)));
-/** The share of the changes that are Entra's (user deletions and disables through the Graph hook). */
+/** The share of the changes that are Entra's (group removals and re-adds, user disables and deletions, through the Graph hook). */
 const graphShare = Math.min(1, numberOption('graph-share', 0.2));
 const graphChangeCount = Math.round(changeCount * graphShare);
 const oktaChangeCount = changeCount - graphChangeCount;
-const entraCount = Math.max(1, graphChangeCount);
+/** About five changes per Entra person, so a person's removals and re-adds interleave. */
+const entraCount = Math.max(1, Math.round(graphChangeCount / 5));
 const ENTRA_ROLE = 'Author';
 const POLL_INTERVAL_SECONDS = 5;
 /**
@@ -185,18 +191,65 @@ async function setFakeOktaFinalState(orgUrl: string, changes: Change[]): Promise
   }
 }
 
-type GraphChange = { user: number; changeType: 'deleted' | 'updated'; day: Date };
+type GraphChangeType = 'deleted' | 'disabled' | 'groupRemoved' | 'groupAdded';
+type GraphChange = { user: number; type: GraphChangeType; day: Date };
 const entraPerson = (index: number) => ({ id: `00000000-0000-4000-8c00-${String(index).padStart(12, '0')}`, email: `chaos-entra-${index}@example.com` });
 
-/** Entra deletions and disables of `entraCount` people (some disabled, then deleted; some deleted twice: Graph redelivers). */
+/**
+ * Entra changes of `entraCount` people, each possible in the state the person is in: a member of
+ * the account's group is mostly taken out of it, one outside mostly put back; now and then a
+ * person is disabled or deleted (for good: a removed person only gets deleted again, as Graph
+ * redelivers).
+ */
 function randomGraphChanges(count: number): GraphChange[] {
-  const state = new Map<number, 'disabled' | 'deleted'>();
+  const removed = new Set<number>();
+  const outOfGroup = new Set<number>();
   return Array.from({ length: count }, () => {
     const user = Math.floor(Math.random() * entraCount);
-    const changeType = state.has(user) || Math.random() < 0.5 ? 'deleted' : 'updated';
-    state.set(user, changeType === 'deleted' ? 'deleted' : 'disabled');
-    return { user, changeType, day: new Date() };
+    const draw = Math.random();
+    const type: GraphChangeType = removed.has(user) || draw < 0.08 ? 'deleted' : draw < 0.16 ? 'disabled' : outOfGroup.has(user) ? 'groupAdded' : 'groupRemoved';
+    if (type === 'deleted' || type === 'disabled') removed.add(user);
+    else if (type === 'groupRemoved') outOfGroup.add(user);
+    else outOfGroup.delete(user);
+    return { user, type, day: new Date() };
   });
+}
+
+/** What Entra holds at the end, from the change list in order: the people removed, and those out of the group. */
+function finalEntraState(changes: readonly GraphChange[]): { removed: Set<number>; outOfGroup: Set<number> } {
+  const removed = new Set<number>();
+  const outOfGroup = new Set<number>();
+  for (const change of changes) {
+    if (change.type === 'deleted' || change.type === 'disabled') removed.add(change.user);
+    else if (change.type === 'groupRemoved') outOfGroup.add(change.user);
+    else outOfGroup.delete(change.user);
+  }
+  return { removed, outOfGroup };
+}
+
+/** The notification Graph sends for a change (the users subscription, or the groups one with `members@delta`). */
+function graphNotificationOf(change: GraphChange) {
+  const { id } = entraPerson(change.user);
+  if (change.type === 'deleted') return graphUserNotification(id, 'deleted');
+  if (change.type === 'disabled') return graphUserNotification(id, 'updated');
+  return graphGroupMemberNotification(DEMO_ENTRA.authorGroupId, id, change.type === 'groupRemoved' ? 'removed' : 'added');
+}
+
+/** The record the service stores a change's notification as (test of its inbox id). */
+function graphRecordOf(change: GraphChange): GraphChangeRecord {
+  const { id } = entraPerson(change.user);
+  if (change.type === 'deleted' || change.type === 'disabled') {
+    return { kind: 'change', subscriptionId: DEMO_ENTRA.usersSubscriptionId, changeType: change.type === 'deleted' ? 'deleted' : 'updated', resourceType: 'users', resourceId: id };
+  }
+  const member = [id.toLowerCase()];
+  return {
+    kind: 'change',
+    subscriptionId: DEMO_ENTRA.groupsSubscriptionId,
+    changeType: 'updated',
+    resourceType: 'groups',
+    resourceId: DEMO_ENTRA.authorGroupId.toLowerCase(),
+    ...(change.type === 'groupRemoved' ? { removedMembers: member } : { removedMembers: [], addedMembers: member }),
+  };
 }
 
 type Deliveries = { attempts: number; acknowledged: number; lostInTransit: number; answered: Record<string, number>; dropped: number };
@@ -246,16 +299,28 @@ const GRAPH_MAX_ATTEMPTS = 10;
 async function sendGraph(stack: LocalStackChild, graphBaseUrl: string, changes: GraphChange[]): Promise<{ deliveries: Deliveries; acknowledged: Set<number> }> {
   const deliveries: Deliveries = { attempts: 0, acknowledged: 0, lostInTransit: 0, answered: {}, dropped: 0 };
   const acknowledged = new Set<number>();
-  const fakeUsers = `${new URL(graphBaseUrl).origin}/_fake/users`;
-  const queue = changes.map((change, index) => ({ change, index }));
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const { change, index } = next;
-      const { id, email } = entraPerson(change.user);
-      if (change.changeType === 'deleted') await fakeControl(`${fakeUsers}/${id}`, 'DELETE');
-      else await fakeControl(`${fakeUsers}/${id}`, 'PUT', { mail: email, userPrincipalName: email, accountEnabled: false });
+  const fake = new URL(graphBaseUrl).origin;
+  const workers = Math.max(1, Math.floor(concurrency / 4));
+  // Each person's changes go through one worker, in order: the fake's final state is the list's.
+  const queues = Array.from({ length: workers }, (_, worker) => changes.flatMap((change, index) => (change.user % workers === worker ? [{ change, index }] : [])));
+  const applyToFake = (change: GraphChange) => {
+    const { id, email } = entraPerson(change.user);
+    switch (change.type) {
+      case 'deleted':
+        return fakeControl(`${fake}/_fake/users/${id}`, 'DELETE');
+      case 'disabled':
+        return fakeControl(`${fake}/_fake/users/${id}`, 'PUT', { mail: email, userPrincipalName: email, accountEnabled: false });
+      case 'groupRemoved':
+        return fakeControl(`${fake}/_fake/groups/${DEMO_ENTRA.authorGroupId}/members/${id}`, 'DELETE');
+      case 'groupAdded':
+        return fakeControl(`${fake}/_fake/groups/${DEMO_ENTRA.authorGroupId}/members/${id}`, 'PUT');
+    }
+  };
+  const worker = async (queue: Array<{ change: GraphChange; index: number }>) => {
+    for (const { change, index } of queue) {
+      await applyToFake(change);
       change.day = new Date();
-      const body = JSON.stringify(graphUserNotification(id, change.changeType));
+      const body = JSON.stringify(graphNotificationOf(change));
       let accepted = false;
       for (let attempt = 0; attempt < GRAPH_MAX_ATTEMPTS && !accepted; attempt++) {
         if (attempt > 0) await sleep(500);
@@ -274,7 +339,7 @@ async function sendGraph(stack: LocalStackChild, graphBaseUrl: string, changes: 
       } else deliveries.dropped++;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.floor(concurrency / 4)) }, worker));
+  await Promise.all(queues.map(worker));
   return { deliveries, acknowledged };
 }
 
@@ -386,12 +451,15 @@ async function check(changes: Change[], graphChanges: GraphChange[]) {
   );
   const initial = new Map(emails.map((email) => [email, new Map(ACCOUNTS.map((accountId): [string, ModelMembership] => [accountId, { status: 'active', role: roleIn(accountId) }]))]));
   const expected = expectedMemberships(initial, GRANTS, model);
-  // Entra: a deletion or a disable removes the person from the connection's account, for good.
-  const removedInEntra = new Set(graphChanges.map((change) => change.user));
+  // Entra: a deletion or a disable removes the person from the connection's account for good; a
+  // group removal until they are put back in the group. Graph is asked for the current state, so
+  // what counts is where each person ends.
+  const entra = finalEntraState(graphChanges);
   for (let index = 0; index < entraCount; index++) {
     const { email } = entraPerson(index);
     emailOf.set(seededUserId(email), email);
-    expected.set(email, new Map([[DEMO_ENTRA.accountId, removedInEntra.has(index) ? { status: 'deleted', role: ENTRA_ROLE } : { status: 'active', role: ENTRA_ROLE }]]));
+    const out = entra.removed.has(index) || entra.outOfGroup.has(index);
+    expected.set(email, new Map([[DEMO_ENTRA.accountId, { status: out ? 'deleted' : 'active', role: ENTRA_ROLE }]]));
   }
   const memberships = (await scan('Membership')).filter((item) => emailOf.has(item.userId as string));
   const actual = new Map(memberships.map((m) => [`${emailOf.get(m.userId as string)} ${m.accountId as string}`, `${m.status as string}:${m.role as string}`]));
@@ -476,11 +544,7 @@ try {
 
   // Okta events are stored under their uuid; Graph notifications under a hash of the record and its
   // day (one item per user, change type and day, however often Graph sends it).
-  const graphKey = (change: GraphChange) =>
-    keys.inboxEvent(
-      DEMO_ENTRA.connectionId,
-      graphRecordId({ kind: 'change', subscriptionId: DEMO_ENTRA.usersSubscriptionId, changeType: change.changeType, resourceType: 'users', resourceId: entraPerson(change.user).id }, change.day),
-    );
+  const graphKey = (change: GraphChange) => keys.inboxEvent(DEMO_ENTRA.connectionId, graphRecordId(graphRecordOf(change), change.day));
   const acknowledgedKeys = new Set([
     ...changes.filter((change) => okta.acknowledged.has(change.uuid)).map((change) => keys.inboxEvent(CONNECTION, change.uuid)),
     ...graphChanges.filter((_, index) => graph.acknowledged.has(index)).map(graphKey),

@@ -339,13 +339,14 @@ class FakeGraphServer implements FakeGraph {
 
   /**
    * Changes from another process (`npm run demo` against `npm start`'s fake): PUT /_fake/users/{id}
-   * with a user's fields, DELETE /_fake/users/{id}, DELETE /_fake/groups/{id}/members/{userId}.
-   * Not part of Graph.
+   * with a user's fields, DELETE /_fake/users/{id}, DELETE and PUT /_fake/groups/{id}/members/{userId}
+   * (a member taken out of the group, or put back). Not part of Graph.
    */
   private control(method: string, segments: string[], body: string): Reply {
     const [collection, id, sub, memberId] = segments;
-    if (collection === 'groups' && id && sub === 'members' && memberId && method === 'DELETE') {
-      this.setGroupMembers(id, (this.groups.get(id.toLowerCase()) ?? []).filter((member) => member.toLowerCase() !== memberId.toLowerCase()));
+    if (collection === 'groups' && id && sub === 'members' && memberId && (method === 'DELETE' || method === 'PUT')) {
+      const others = (this.groups.get(id.toLowerCase()) ?? []).filter((member) => member.toLowerCase() !== memberId.toLowerCase());
+      this.setGroupMembers(id, method === 'PUT' ? [...others, memberId] : others);
       return { status: 204 };
     }
     if (collection !== 'users' || !id) return { status: 404, body: 'not found' };

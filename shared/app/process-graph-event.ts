@@ -157,7 +157,11 @@ async function processGroupChange(
   // Those listed as removed, or every linked user (the check reads only their memberships there).
   const { linked: candidates, unlinked } =
     intent.kind === 'removeFromGroup' ? await linkedByObjectIds(connectionId, intent.objectIds, settings) : { linked: undefined, unlinked: 0 };
-  if (candidates?.length === 0) return unlessReAdded(skipped('no removed member ever signed in through this connection'));
+  if (candidates?.length === 0) {
+    // A notification of additions only lists no removed member at all; say so rather than blame the sign-ins.
+    const onlyAdded = intent.kind === 'removeFromGroup' && intent.objectIds.length === 0;
+    return unlessReAdded(skipped(onlyAdded ? 'members added, none with access to give back; no member removed' : 'no removed member ever signed in through this connection'));
+  }
   const diff = await reconcileDiff(connection, {
     scope: {
     accountIds,
