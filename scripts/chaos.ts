@@ -505,7 +505,11 @@ async function check(changes: Change[], graphChanges: GraphChange[]) {
       .filter((audit) => audit.userId === membership.userId && audit.accountId === membership.accountId)
       .sort((a, b) => String(a.recordedAt).localeCompare(String(b.recordedAt)) || String(a.occurredAt).localeCompare(String(b.occurredAt)));
     effects += own.length;
-    const repeated = own.length - new Set(own.map((audit) => audit.eventId)).size;
+    // An effect is an event at its event time. A Graph hint stored again for a later change of the
+    // same person the same day (removed, re-added, removed again) keeps its inbox id (a hash of
+    // what it says and the day) but carries its new arrival time: its second removal is a second
+    // effect. The same event applied twice has the same time in both entries.
+    const repeated = own.length - new Set(own.map((audit) => `${String(audit.eventId)}|${String(audit.occurredAt)}`)).size;
     doubled += repeated;
     if (repeated > 0 && doubledExamples.length < 4) {
       doubledExamples.push({
