@@ -6,9 +6,9 @@
  * throws, so the stream retries the event and finally dead-letters it.
  */
 import { decideGraphChange, decideUserState, grantingGroupsByAccount, rolesGrantedTo, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
-import { mergePlans, outcomeOfPlan, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan } from '../domain/memberships.js';
+import { mergePlans, outcomeOfPlan, outranks, planDemotions, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan } from '../domain/memberships.js';
 import { directoryFor } from '../idp/graph-connection.js';
-import { reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
+import { ReconcileFetchError, reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
 import { recreateSubscription } from './graph-subscriptions.js';
 import { isPollable } from './okta-log-poller.js';
 import { oktaReconcileConnection } from './okta-reconcile.js';
@@ -134,6 +134,69 @@ async function planReAddsOrNone(event: GraphInboxEvent, connection: Connection, 
   }
 }
 
+const pairKey = ({ userId, accountId }: { userId: string; accountId: string }) => `${userId}\u0000${accountId}`;
+
+/** Graph checks per notification for members kept through another group (a mass removal must not outlast the Lambda). */
+const MAX_DEMOTION_CHECKS = 50;
+
+/**
+ * Members Graph lists as removed from a group who keep an account through another of its groups:
+ * where those groups grant a lower role than the membership has, the role is lowered to the
+ * highest they grant (a person taken out of the admin group keeps only what their other groups
+ * give), as the Okta path does. Graph is asked (checkMemberGroups, nested groups included) only
+ * about memberships whose role some remaining group could lower. A failed check fails the event
+ * (nothing is written; the stream retries it). Beyond MAX_DEMOTION_CHECKS, the next sign-in maps
+ * the role.
+ */
+async function planGroupDemotions(
+  event: GraphInboxEvent,
+  connection: Connection,
+  groupId: string,
+  kept: readonly LinkedUser[],
+  accountIds: readonly string[],
+  removed: ReadonlySet<string>,
+): Promise<IdpChangePlan | undefined> {
+  if (kept.length === 0) return undefined;
+  const connectionId = connection.connectionId;
+  const configs = (await ssoConfigsServedBy(connectionId)).filter(({ accountId }) => accountIds.includes(accountId));
+  const grants = grantingGroupsByAccount(configs, connectionId);
+  const lowestRole = new Map(configs.map(({ accountId, ssoConfig }) => {
+    const roles = ssoConfig.providers.filter((provider) => provider.connectionId === connectionId).flatMap((provider) => provider.groups.map(({ role }) => role));
+    return [accountId, roles.reduce((lowest, role) => (outranks(lowest, role) ? role : lowest))] as const;
+  }));
+  const memberships = await membershipsByKey(kept.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
+  // Only a role above the account's lowest granted one can come down.
+  const lowerable = memberships.filter(
+    (m) =>
+      m.status === 'active' &&
+      !removed.has(pairKey(m)) &&
+      lowestRole.has(m.accountId) &&
+      // Lowered by this same event before (a resend): asked again, so it reads the same outcome.
+      (outranks(m.role, lowestRole.get(m.accountId) ?? m.role) || m.eventId === event.eventId),
+  );
+  let plan: IdpChangePlan | undefined;
+  let asked = 0;
+  for (const { userId, objectId } of kept) {
+    const theirs = lowerable.filter((m) => m.userId === userId);
+    const groups = [...new Set(theirs.flatMap(({ accountId }) => grants.get(accountId) ?? []))].sort();
+    if (groups.length === 0) continue;
+    if (++asked > MAX_DEMOTION_CHECKS) break;
+    let memberOf: ReadonlySet<string> | undefined;
+    try {
+      memberOf = await (await directoryFor(connection)).memberGroupsOf(objectId, groups);
+    } catch (error) {
+      throw new ReconcileFetchError(`could not check the remaining groups of user ${objectId}, nothing was changed: ${(error as Error).message}`, { cause: error });
+    }
+    if (!memberOf) continue; // gone from Entra ID: its own notification removes the person
+    const roles = rolesGrantedTo(configs, connectionId, memberOf);
+    const userPlan = planDemotions(theirs, { roles, occurredAt: event.published, eventId: event.eventId, reason: `removed from Entra group ${groupId}; the role the remaining groups grant` });
+    if ((userPlan.demotions?.length ?? 0) + (userPlan.demotedEarlier?.length ?? 0) === 0) continue;
+    const asPlan: IdpChangePlan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], ...userPlan };
+    plan = plan ? mergePlans(plan, asPlan) : asPlan;
+  }
+  return plan;
+}
+
 /**
  * A group change, checked against Graph: the users it may concern (those `members@delta` lists
  * as removed, or every linked user with an active membership the group grants) lose a
@@ -174,7 +237,13 @@ async function processGroupChange(
   const earlier = diff.removedEarlier.length > 0;
   if (diff.activeMemberships === 0 && !earlier) return unlessReAdded(skipped('no user concerned has an active membership this group grants'));
   const unlinkedNote = unlinked > 0 ? `; ${unlinked} removed member(s) never signed in through this connection, skipped` : '';
+  // Those listed as removed who keep an account through another group may keep it at a lower role.
+  const removedPairs = new Set(diff.removals.map(pairKey));
+  const kept = (candidates ?? []).filter(({ userId }) => accountIds.some((accountId) => !removedPairs.has(pairKey({ userId, accountId }))));
+  const demotions = await planGroupDemotions(event, connection, intent.groupId, kept, accountIds, removedPairs);
+  const alongside = demotions && reAdds ? mergePlans(demotions, reAdds) : (demotions ?? reAdds);
   if (diff.removals.length === 0 && !earlier) {
+    if (demotions) return commitPlan(event, alongside as IdpChangePlan);
     return unlessReAdded(skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
   }
   const reason =
@@ -183,7 +252,7 @@ async function processGroupChange(
     time: event.published,
     reason,
     removal: 'group',
-    alsoRestore: reAdds,
+    alsoRestore: alongside,
     removedEarlier: diff.removedEarlier,
     describe: (detail) => `${detail}${unlinkedNote}`,
     disableOnDeprovision: settings.disableOnDeprovision,

@@ -254,7 +254,7 @@ export function planReinstatements(memberships: readonly Membership[], request: 
 /** Two plans of one event, as one. A membership both would write (planned from reads at different times) is left to the first. */
 export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChangePlan {
   const key = ({ after }: MembershipUpdate) => `${after.userId}\u0000${after.accountId}`;
-  const written = new Set([...first.softDeletes, ...(first.removalsRecorded ?? []), ...(first.restores ?? [])].map(key));
+  const written = new Set([...first.softDeletes, ...(first.removalsRecorded ?? []), ...(first.restores ?? []), ...(first.demotions ?? [])].map(key));
   const fresh = (updates: MembershipUpdate[] | undefined) => updates?.filter((update) => !written.has(key(update)));
   const both = <T>(a: T[] | undefined, b: T[] | undefined): T[] | undefined => (a || b ? [...(a ?? []), ...(b ?? [])] : undefined);
   return {
@@ -266,6 +266,8 @@ export function mergePlans(first: IdpChangePlan, second: IdpChangePlan): IdpChan
     ...(first.restores || second.restores ? { restores: both(first.restores, fresh(second.restores)) } : {}),
     ...(first.keptActive || second.keptActive ? { keptActive: both(first.keptActive, second.keptActive) } : {}),
     ...(first.notRestorable || second.notRestorable ? { notRestorable: both(first.notRestorable, second.notRestorable) } : {}),
+    ...(first.demotions || second.demotions ? { demotions: both(first.demotions, fresh(second.demotions)) } : {}),
+    ...(first.demotedEarlier || second.demotedEarlier ? { demotedEarlier: both(first.demotedEarlier, second.demotedEarlier) } : {}),
   };
 }
 

@@ -225,6 +225,51 @@ describe('groups', () => {
     expect(await statuses(user.userId)).toEqual({ contoso: 'active' });
   });
 
+  async function rolesOf(userId: string): Promise<Record<string, string>> {
+    const memberships = (await itemsOf('Membership')).filter((item) => item.userId === userId);
+    return Object.fromEntries(memberships.map((item) => [item.accountId as string, `${item.status as string}:${item.role as string}`]));
+  }
+
+  it('a member removed from the higher group keeps the account at the role their remaining group grants, audited once', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, [user.objectId]);
+    const [event] = await deliver(removal(GROUP_CONTOSO, user.objectId), GROUP_CONTOSO);
+    expect(event).toMatchObject({ status: 'applied', detail: "lowered the role in contoso to what the user's other groups grant" });
+    expect(await rolesOf(user.userId)).toEqual({ contoso: 'active:Viewer' });
+    const audits = (await itemsOf('Audit')).filter((item) => item.userId === user.userId);
+    expect(audits).toMatchObject([{ action: 'membership.role_changed', before: { status: 'active', role: 'Author' }, after: { status: 'active', role: 'Viewer' }, reason: `removed from Entra group ${GROUP_CONTOSO}; the role the remaining groups grant` }]);
+
+    // Graph sends the notification again: the same outcome, nothing written twice.
+    const [again] = await deliver(removal(GROUP_CONTOSO, user.objectId), GROUP_CONTOSO);
+    expect(again).toMatchObject({ status: 'applied', detail: "lowered the role in contoso to what the user's other groups grant" });
+    expect(await rolesOf(user.userId)).toEqual({ contoso: 'active:Viewer' });
+    expect((await itemsOf('Audit')).filter((item) => item.userId === user.userId)).toHaveLength(1);
+  });
+
+  it('a member removed from the lower group keeps the higher role (never raised, never lowered)', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
+    fake.setGroupMembers(GROUP_CONTOSO, [user.objectId]);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, []);
+    const [event] = await deliver(removal(GROUP_CONTOSO_READERS, user.objectId), GROUP_CONTOSO_READERS);
+    expect(event).toMatchObject({ status: 'skipped', detail: 'every user concerned is still in a group that grants the account' });
+    expect(await rolesOf(user.userId)).toEqual({ contoso: 'active:Author' });
+  });
+
+  it('a failing checkMemberGroups of a kept member fails the event and changes nothing', async () => {
+    const user = await entraUser([{ accountId: 'contoso', role: 'Author' }]);
+    fake.setUser({ id: user.objectId, mail: user.email, userPrincipalName: user.email, accountEnabled: true });
+    fake.setGroupMembers(GROUP_CONTOSO, []);
+    fake.setGroupMembers(GROUP_CONTOSO_READERS, [user.objectId]);
+    fake.failNext({ method: 'POST', pathPrefix: `/v1.0/users/${user.objectId}/checkMemberGroups`, status: 500, times: 100 });
+    const [event] = await deliver(removal(GROUP_CONTOSO, user.objectId), GROUP_CONTOSO);
+    expect(event).toMatchObject({ status: 'failed' });
+    expect(event?.detail).toMatch(/nothing was changed/);
+    expect(await rolesOf(user.userId)).toEqual({ contoso: 'active:Author' });
+  });
+
   it('a late copy of a removal does not remove a member who was added back meanwhile', async () => {
     const user = await entraUser([{ accountId: 'northwind', role: 'Viewer' }]);
     fake.setGroupMembers(GROUP_NORTHWIND, [user.objectId]); // re-added before the notification is processed

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   lastChangedBy,
+  mergePlans,
   outcomeOfPlan,
   planDemotions,
   planReinstatements,
@@ -384,6 +385,18 @@ describe('planDemotions (a group removal that another group of the user still gr
     const plan = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], ...planDemotions([demoted], request) };
     expect(plan.demotions).toEqual([]);
     expect(outcomeOfPlan(plan)).toMatchObject({ status: 'applied', detail: expect.stringContaining('lowered the role in acme') });
+  });
+});
+
+describe('mergePlans', () => {
+  it("keeps the second plan's demotions (an Entra removal's soft-deletes and another account's demotion in one event), the first plan's write winning on one membership", () => {
+    const request = { roles: new Map([['acme', 'Author' as const], ['globex', 'Viewer' as const]]), occurredAt: EVENT_TIME, eventId: 'event-1', reason: 'removed from a group' };
+    const removals = planSoftDeletes([membership('globex', { role: 'Admin' })], removal(['globex']));
+    const demotions = { softDeletes: [], appliedEarlier: [], stale: [], alreadyDeleted: [], ...planDemotions([membership('acme', { role: 'Admin' }), membership('globex', { role: 'Admin' })], request) };
+    const merged = mergePlans(removals, demotions);
+    expect(merged.softDeletes.map(({ after }) => after.accountId)).toEqual(['globex']);
+    expect(merged.demotions?.map(({ after }) => `${after.accountId}:${after.role}`)).toEqual(['acme:Author']);
+    expect(outcomeOfPlan(merged).detail).toContain('lowered the role in acme');
   });
 });
 
