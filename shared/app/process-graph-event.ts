@@ -6,7 +6,7 @@
  * throws, so the stream retries the event and finally dead-letters it.
  */
 import { decideGraphChange, decideUserState, grantingGroupsByAccount, rolesGrantedTo, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
-import { mergePlans, outcomeOfPlan, outranks, planDemotions, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan } from '../domain/memberships.js';
+import { mergePlans, outcomeOfPlan, outranks, planDemotions, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan, type Role } from '../domain/memberships.js';
 import { directoryFor } from '../idp/graph-connection.js';
 import { ReconcileFetchError, reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
 import { recreateSubscription } from './graph-subscriptions.js';
@@ -160,10 +160,14 @@ async function planGroupDemotions(
   const connectionId = connection.connectionId;
   const configs = (await ssoConfigsServedBy(connectionId)).filter(({ accountId }) => accountIds.includes(accountId));
   const grants = grantingGroupsByAccount(configs, connectionId);
-  const lowestRole = new Map(configs.map(({ accountId, ssoConfig }) => {
-    const roles = ssoConfig.providers.filter((provider) => provider.connectionId === connectionId).flatMap((provider) => provider.groups.map(({ role }) => role));
-    return [accountId, roles.reduce((lowest, role) => (outranks(lowest, role) ? role : lowest))] as const;
-  }));
+  // The lowest role the account's groups of this connection grant (none listed, e.g. a config changed since the cached lookup: left out).
+  const lowestRole = new Map(
+    configs.flatMap(({ accountId, ssoConfig }) => {
+      const roles = ssoConfig.providers.filter((provider) => provider.connectionId === connectionId).flatMap((provider) => provider.groups.map(({ role }) => role));
+      const lowest = roles.reduce<Role | undefined>((found, role) => (found === undefined || outranks(found, role) ? role : found), undefined);
+      return lowest ? [[accountId, lowest] as const] : [];
+    }),
+  );
   const memberships = await membershipsByKey(kept.flatMap(({ userId }) => accountIds.map((accountId) => ({ userId, accountId }))));
   // Only a role above the account's lowest granted one can come down.
   const lowerable = memberships.filter(
