@@ -184,7 +184,10 @@ async function planGroupDemotions(
     const theirs = lowerable.filter((m) => m.userId === userId);
     const groups = [...new Set(theirs.flatMap(({ accountId }) => grants.get(accountId) ?? []))].sort();
     if (groups.length === 0) continue;
-    if (++asked > MAX_DEMOTION_CHECKS) break;
+    if (++asked > MAX_DEMOTION_CHECKS) {
+      logger.warn('more members kept through another group than one notification checks; their roles are mapped at their next sign-in', { connectionId, groupId, checked: MAX_DEMOTION_CHECKS });
+      break;
+    }
     let memberOf: ReadonlySet<string> | undefined;
     try {
       memberOf = await (await directoryFor(connection)).memberGroupsOf(objectId, groups);

@@ -15,6 +15,8 @@ export const streamsClient = new DynamoDBStreamsClient(clientOptions(dynamoEndpo
 
 export type StreamBatchInfo = { shardId: string; startSequenceNumber: string; endSequenceNumber: string; streamArn: string };
 
+const EMPTY_PAGE_PAUSE_MS = 200;
+
 /** Errors that mean the batch's records are no longer in the stream (older than 24 hours, a stream since replaced). */
 const GONE = new Set(['TrimmedDataAccessException', 'ResourceNotFoundException', 'ExpiredIteratorException']);
 
@@ -93,9 +95,13 @@ export async function inboxEventsInRange(range: Pick<StreamRange<unknown>, 'stre
       const sk = record.dynamodb?.Keys?.sk?.S;
       // Later records of an item replace earlier ones: the last is what the item held after them.
       if (image?.entity?.S === ENTITY.inboxEvent && pk && sk) found.set(`${pk}|${sk}`, { key: { pk, sk }, image: unmarshall(image as Parameters<typeof unmarshall>[0]) });
+      if (at === range.end) return [...found.values()];
     }
-    // An open shard answers an empty page at its end: nothing further is there yet.
-    if (records.length === 0) break;
+    // An empty page is not the end: GetRecords may answer one for a stretch of the shard with
+    // nothing in it before the records further on. The range ends at a record that exists (the
+    // batch's last), so reading goes on until it, a closed shard's end, or the deadline; a short
+    // pause keeps an empty stretch within the stream's 5 reads a second per shard.
+    if (records.length === 0) await new Promise((resolve) => setTimeout(resolve, EMPTY_PAGE_PAUSE_MS));
   }
   return [...found.values()];
 }
