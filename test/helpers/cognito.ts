@@ -6,7 +6,10 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cognitoClient } from '../../shared/idp/cognito.js';
+import { documentClient, tableName } from '../../shared/store/client.js';
+import { keys } from '../../shared/store/keys.js';
 
 export async function createUserPool(): Promise<string> {
   const { UserPool } = await cognitoClient.send(
@@ -110,4 +113,16 @@ export async function createSsoUserPool(providerName = 'OktaA'): Promise<SsoUser
   await createOidcProvider(userPoolId, providerName);
   const clientId = await createAppClient(userPoolId, providerName);
   return { userPoolId, providerName, clientId };
+}
+
+/** Names the user's Cognito user on their identity of the connection, as a sign-in through Cognito leaves it. */
+export async function nameCognitoUserOnIdentity(connectionId: string, subject: string, username: string, userPoolId: string): Promise<void> {
+  await documentClient.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.identityBySubject(connectionId, subject),
+      UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
+      ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
+    }),
+  );
 }

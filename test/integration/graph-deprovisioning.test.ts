@@ -21,7 +21,7 @@ const { documentClient, tableName } = await import('../../shared/store/client.js
 const { keys } = await import('../../shared/store/keys.js');
 const { addSeedUser, createSeededTable, itemsOf } = await import('../helpers/stack.js');
 const { about, graphNotification, postToGraphHook, useFakeGraphForEntraA } = await import('../helpers/graph.js');
-const { createFederatedUser, createUserPool } = await import('../helpers/cognito.js');
+const { createFederatedUser, createUserPool, nameCognitoUserOnIdentity } = await import('../helpers/cognito.js');
 const { clearFaults, failTimesWhenMentioning } = await import('../helpers/faults.js');
 const { cognitoClient } = await import('../../shared/idp/cognito.js');
 
@@ -401,14 +401,7 @@ describe('an event that crashed after its soft-deletes, before signing anyone ou
     const userPoolId = await createUserPool();
     const username = `EntraA_${user.objectId}`;
     await createFederatedUser(userPoolId, username, user.email);
-    await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.identityBySubject('entra-a', user.objectId),
-        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
-        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
-      }),
-    );
+    await nameCognitoUserOnIdentity('entra-a', user.objectId, username, userPoolId);
     return username;
   }
 

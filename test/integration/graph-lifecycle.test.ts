@@ -25,13 +25,10 @@ const { getConnection } = await import('../../shared/store/connections.js');
 const { reconcileDiff } = await import('../../shared/app/reconcile-connection.js');
 const { handler: reconcileSchedule } = await import('../../functions/reconcile.js');
 const { lambdaContext } = await import('../../scripts/lib/local-stream.js');
-const { createFederatedUser, createUserPool } = await import('../helpers/cognito.js');
+const { createFederatedUser, createUserPool, nameCognitoUserOnIdentity } = await import('../helpers/cognito.js');
 const { clearFaults, failTimesWhenMentioning } = await import('../helpers/faults.js');
 const { storeReconcileRequest } = await import('../../shared/store/graph-inbox.js');
-const { documentClient, tableName } = await import('../../shared/store/client.js');
-const { keys } = await import('../../shared/store/keys.js');
 const { cognitoClient } = await import('../../shared/idp/cognito.js');
-const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
 
 const USERS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5001';
 const GROUPS_SUBSCRIPTION = '00000000-0000-4000-8000-0000000d5002';
@@ -201,14 +198,7 @@ describe('an Entra reconciliation that crashed after its soft-deletes, before si
     // Signed in through Cognito, as a sign-in leaves the identity.
     const username = `EntraA_${leaver.objectId}`;
     await createFederatedUser(userPoolId, username, `${leaver.objectId}@example.com`);
-    await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.identityBySubject('entra-a', leaver.objectId),
-        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
-        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
-      }),
-    );
+    await nameCognitoUserOnIdentity('entra-a', leaver.objectId, username, userPoolId);
     // The crash (a Lambda timeout, say): the first attempt's first read after its commit, the
     // user's identity for the sign-out, fails; the stream retries the same record.
     failTimesWhenMentioning(['GetItemCommand'], `SUBJECT#${leaver.objectId}`, 1);

@@ -22,7 +22,7 @@ import { storeReconcileRequest } from '../../shared/store/graph-inbox.js';
 import { handler as reconcileSchedule } from '../../functions/reconcile.js';
 import { cognitoClient } from '../../shared/idp/cognito.js';
 import { getInboxEvent } from '../../shared/store/inbox.js';
-import { createFederatedUser, createUserPool } from '../helpers/cognito.js';
+import { createFederatedUser, createUserPool, nameCognitoUserOnIdentity } from '../helpers/cognito.js';
 import { clearFaults, failTimesWhenMentioning } from '../helpers/faults.js';
 import { oktaDelivery, oktaLogEvent, withGroup, withUser } from '../helpers/fixtures.js';
 import { postToOktaHook } from '../helpers/okta.js';
@@ -332,14 +332,7 @@ describe('an Okta reconciliation that crashed after its soft-deletes, before sig
       memberships: ['acme', 'globex'].map((accountId) => ({ accountId, role: 'Viewer', changedAt: '2025-01-01T00:00:00Z' })),
     });
     // Signed in through Cognito, as a sign-in leaves the identity.
-    await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.identityBySubject('okta-a', oktaId),
-        UpdateExpression: 'SET cognitoUsername = :username, userPoolId = :pool',
-        ExpressionAttributeValues: { ':username': username, ':pool': userPoolId },
-      }),
-    );
+    await nameCognitoUserOnIdentity('okta-a', oktaId, username, userPoolId);
     oktaGroups({ 'Finance-Approvers': [[]], 'Payroll-Admins': [[]] });
     okta.setUser(oktaId, { status: 'ACTIVE' });
     // The crash (a Lambda timeout, say): the first attempt's first read after its commit, the
