@@ -8,6 +8,7 @@
 import { decideGraphChange, decideUserState, grantingGroupsByAccount, rolesGrantedTo, type GraphIntent, type LinkedUser } from '../domain/graph-deprovision.js';
 import { mergePlans, outcomeOfPlan, outranks, planDemotions, planRestores, removedByIdp, type EventOutcome, type IdpChangePlan, type Role } from '../domain/memberships.js';
 import { directoryFor } from '../idp/graph-connection.js';
+import type { GraphDirectory } from '../idp/graph.js';
 import { ReconcileFetchError, reconcileConnection, reconcileDiff, removeAndRevoke } from './reconcile-connection.js';
 import { recreateSubscription } from './graph-subscriptions.js';
 import { isPollable } from './okta-log-poller.js';
@@ -180,6 +181,7 @@ async function planGroupDemotions(
   );
   let plan: IdpChangePlan | undefined;
   let asked = 0;
+  let graph: GraphDirectory | undefined;
   for (const { userId, objectId } of kept) {
     const theirs = lowerable.filter((m) => m.userId === userId);
     const groups = [...new Set(theirs.flatMap(({ accountId }) => grants.get(accountId) ?? []))].sort();
@@ -190,7 +192,8 @@ async function planGroupDemotions(
     }
     let memberOf: ReadonlySet<string> | undefined;
     try {
-      memberOf = await (await directoryFor(connection)).memberGroupsOf(objectId, groups);
+      graph ??= await directoryFor(connection);
+      memberOf = await graph.memberGroupsOf(objectId, groups);
     } catch (error) {
       throw new ReconcileFetchError(`could not check the remaining groups of user ${objectId}, nothing was changed: ${(error as Error).message}`, { cause: error });
     }
@@ -250,7 +253,7 @@ async function processGroupChange(
   const demotions = await planGroupDemotions(event, connection, intent.groupId, kept, accountIds, removedPairs);
   const alongside = demotions && reAdds ? mergePlans(demotions, reAdds) : (demotions ?? reAdds);
   if (diff.removals.length === 0 && !earlier) {
-    if (demotions) return commitPlan(event, alongside as IdpChangePlan);
+    if (demotions && alongside) return commitPlan(event, alongside);
     return unlessReAdded(skipped(`every user concerned is still in a group that grants the account${unlinkedNote}`));
   }
   const reason =

@@ -5,8 +5,6 @@
  * transaction. This path never creates a user or a membership.
  */
 import { decideOktaEvent, type DeprovisionIntent, type ReAddIntent, type ReinstateIntent } from '../domain/okta-events.js';
-
-type OktaIntent = DeprovisionIntent | ReAddIntent | ReinstateIntent;
 import { outcomeOfPlan, outranks, planDemotions, planReinstatements, planRestores, planSoftDeletes, type EventOutcome, type Membership, type Role } from '../domain/memberships.js';
 import { emailDomain } from '../domain/admission.js';
 import { findUserIdByEmail, membershipsOfUser } from '../store/directory.js';
@@ -16,6 +14,9 @@ import type { OktaInboxEvent } from '../store/inbox.js';
 import type { Connection } from '../domain/connection.js';
 import { readOktaUserGroups, type OktaUserGroups } from '../idp/okta-user-groups.js';
 import { secretValue } from '../idp/secrets.js';
+
+/** What an acted-on Okta event asks of the memberships. */
+type OktaIntent = DeprovisionIntent | ReAddIntent | ReinstateIntent;
 
 export type ProcessingSettings = {
   actedOnTypes: ReadonlySet<string>;

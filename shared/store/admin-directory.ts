@@ -122,11 +122,6 @@ export async function getEventItem(connectionId: string, eventId: string): Promi
 }
 
 /**
- * Puts an event back to `pending`: the table's stream hands it to its processor again (both
- * processors' filters take pending items on MODIFY), which is idempotent, so effects stay
- * exactly-once. Not while it is pending already.
- */
-/**
  * Hands an event that is still `pending` to its processor again: a batch the stream gave up on
  * whose attempts never recorded a failure (the function timed out or crashed, or the write of
  * the failure failed too) leaves its events `pending`, and nothing else would bring them back.
@@ -152,6 +147,11 @@ export async function rearmPendingEvent(key: Key): Promise<boolean> {
   }
 }
 
+/**
+ * Puts an event back to `pending`: the table's stream hands it to its processor again (both
+ * processors' filters take pending items on MODIFY), which is idempotent, so effects stay
+ * exactly-once. Not while it is pending already.
+ */
 export async function markForReplay(connectionId: string, eventId: string): Promise<boolean> {
   try {
     await documentClient.send(
